@@ -1,0 +1,77 @@
+# flowlens build. Every target depends on `deps`, which installs what a fresh
+# machine lacks (Debian packages, then node modules) and does nothing when all
+# is there. Nothing relies on npm install scripts: the BPF objects and the
+# native addon are built here.
+
+SHELL := /bin/bash
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_OUT := bpf/.output
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := bpf/flowlens.h $(wildcard bpf/include/*.h bpf/include/*.bpf.h bpf/protocols/*.bpf.h)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/include
+ADDON := build/Release/flowlens_native.node
+TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
+
+# Debian packages the build, the exporter and the tests use.
+APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	iproute2 nftables iperf3 python3 make g++ procps
+DEPS_STAMP := node_modules/.flowlens-deps
+
+.PHONY: all deps build bpf addon ts run test test-unit bench vmlinux clean
+
+all: build
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): package.json package-lock.json
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "error: need root to apt-get install$$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $$missing || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: bpf addon ts
+
+bpf: deps $(BPF_OBJS)
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BPF_OUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_OUT):
+	mkdir -p $@
+
+addon: deps $(ADDON)
+
+$(ADDON): binding.gyp $(wildcard src/native/*.c src/native/*.h)
+	npx node-gyp rebuild
+
+ts: deps dist/.stamp
+
+dist/.stamp: $(TS_SRCS) tsconfig.json
+	npx tsc -p tsconfig.json
+	@touch $@
+
+# The main job for now: the exporter on this host with the sample identities.
+run: build
+	node dist/cli.js run --config demo/flowlens.yaml --identities demo/identities.yaml
+
+test: build
+	npx vitest run
+
+bench: build
+	node --expose-gc bench/run.js
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/include/vmlinux.h
+
+clean:
+	rm -rf $(BPF_OUT) build dist

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every struct and constant that both the kernel programs and user space read.
+ *
+ * Rules: fixed-width types only, explicit padding (never packed), every field
+ * naturally aligned. src/bpf/codecs.ts mirrors these layouts; test/bpf/codecs
+ * compares it against the BTF of the built objects, so the two cannot drift.
+ * Multi-byte fields are host byte order unless the name says otherwise
+ * (addresses are kept in network byte order, as on the wire).
+ */
+#ifndef __FLOWLENS_H
+#define __FLOWLENS_H
+
+/* Reserved security identities, with Cilium's numbers. */
+#define FLOWLENS_IDENTITY_UNKNOWN 0
+#define FLOWLENS_IDENTITY_HOST 1
+#define FLOWLENS_IDENTITY_WORLD 2
+#define FLOWLENS_IDENTITY_UNMANAGED 3
+#define FLOWLENS_IDENTITY_HEALTH 4
+#define FLOWLENS_IDENTITY_REMOTE_NODE 6
+#define FLOWLENS_IDENTITY_KUBE_APISERVER 7
+
+/* Address families as stored in keys and events (not AF_* values). */
+#define FLOWLENS_FAMILY_IPV4 4
+#define FLOWLENS_FAMILY_IPV6 6
+
+/*
+ * Direction relative to the local endpoint whose interface saw the packet.
+ * flow_from_endpoint runs where packets leave an endpoint (TC ingress of a pod
+ * veth's host side), flow_to_endpoint where they enter it.
+ */
+#define FLOWLENS_DIRECTION_INGRESS 1
+#define FLOWLENS_DIRECTION_EGRESS 2
+
+#define FLOWLENS_VERDICT_FORWARDED 1
+#define FLOWLENS_VERDICT_DROPPED 2
+
+/* Every ring-buffer event starts with one of these type bytes. */
+#define FLOWLENS_EVENT_FLOW 1
+
+/* TCP flag bit positions in the TCP header's flags byte; index of tcp_flags_key.flag. */
+#define FLOWLENS_TCP_FIN 0
+#define FLOWLENS_TCP_SYN 1
+#define FLOWLENS_TCP_RST 2
+#define FLOWLENS_TCP_PSH 3
+#define FLOWLENS_TCP_ACK 4
+#define FLOWLENS_TCP_URG 5
+#define FLOWLENS_TCP_ECE 6
+#define FLOWLENS_TCP_CWR 7
+
+/*
+ * Index of the parse_packets array: why a packet was not (fully) attributed.
+ * Index 0 is not an error: the frame carried no IP packet (ARP, LLDP, ...).
+ */
+#define FLOWLENS_PARSE_NOT_IP 0
+#define FLOWLENS_PARSE_ETH_TRUNCATED 1
+#define FLOWLENS_PARSE_VLAN_TRUNCATED 2
+#define FLOWLENS_PARSE_IPV4_TRUNCATED 3
+#define FLOWLENS_PARSE_IPV4_BAD_HEADER 4 /* version != 4 or IHL < 5 */
+#define FLOWLENS_PARSE_IPV6_TRUNCATED 5
+#define FLOWLENS_PARSE_IPV6_EXTHDR_TRUNCATED 6
+#define FLOWLENS_PARSE_IPV6_EXTHDR_LIMIT 7 /* more extension headers than the parser follows */
+#define FLOWLENS_PARSE_TCP_TRUNCATED 8
+#define FLOWLENS_PARSE_UDP_TRUNCATED 9
+#define FLOWLENS_PARSE_ICMP_TRUNCATED 10
+#define FLOWLENS_PARSE_SCTP_TRUNCATED 11
+#define FLOWLENS_PARSE_TCP_BAD_HEADER 12 /* data offset < 5 */
+#define FLOWLENS_PARSE_IPV6_BAD_HEADER 13 /* version != 6 */
+#define FLOWLENS_PARSE_REASONS 14
+
+/* Index of the events_lost array. */
+#define FLOWLENS_LOST_RATE_LIMIT 0 /* over the per-CPU event budget */
+#define FLOWLENS_LOST_RING_FULL 1  /* ring buffer had no room */
+#define FLOWLENS_LOST_REASONS 2
+
+/* Index of the map_update_errors array: the hash map that refused a new entry (full). */
+#define FLOWLENS_MAP_FLOW_TRAFFIC 0
+#define FLOWLENS_MAP_FLOW_STARTS 1
+#define FLOWLENS_MAP_TCP_FLAGS 2
+#define FLOWLENS_MAP_FLOW_CONNTRACK 3
+#define FLOWLENS_MAP_IDS 4
+
+/*
+ * Key of the ipcache LPM trie. prefixlen counts the bits of family (32) plus
+ * the address prefix, so IPv4 and IPv6 share one trie:
+ * 10.0.0.0/8 is { .prefixlen = 32 + 8, .family = 4, .addr = {10} }.
+ * IPv4 addresses use addr[0..3]; the rest is zero.
+ */
+struct ipcache_key {
+	__u32 prefixlen;
+	__u32 family;
+	__u8 addr[16];
+};
+
+struct ipcache_value {
+	__u32 identity;
+	__u32 flags; /* reserved, zero */
+};
+
+/*
+ * Key of flow_traffic (packets, bytes) and flow_starts (new flows). Both ends
+ * by identity, never by address, so map size follows identity pairs, not
+ * connections. dst_port is zero in flow_traffic (packets are not counted per
+ * port) and for protocols without ports.
+ */
+struct flow_key {
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u16 dst_port;
+	__u8 protocol; /* IPPROTO_* */
+	__u8 direction;
+	__u8 verdict;
+	__u8 _pad[3];
+};
+
+struct flow_traffic_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct tcp_flags_key {
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 flag; /* FLOWLENS_TCP_* */
+	__u8 direction;
+	__u8 _pad[2];
+};
+
+/* Key of flow_conntrack, the LRU that tells the first packet of a UDP/ICMP/SCTP flow. */
+struct flow_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 protocol;
+	__u8 family;
+	__u8 direction; /* replies match the reversed tuple with the opposite direction */
+	__u8 _pad[1];
+};
+
+/* One new flow, on the events ring buffer. */
+struct flow_event {
+	__u8 type; /* FLOWLENS_EVENT_FLOW */
+	__u8 family;
+	__u8 protocol;
+	__u8 direction;
+	__u32 ifindex;
+	__u64 timestamp_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 tcp_flags;
+	__u8 verdict;
+	__u8 _pad[2];
+};
+
+/* Per-CPU state of the event rate limiter (events_budget array, one slot). */
+struct events_budget {
+	__u64 window_start_ns;
+	__u64 sent;
+};
+
+#endif /* __FLOWLENS_H */

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Bounded L2-L4 parser for TC programs: Ethernet (+ up to two 802.1Q/802.1ad
+ * tags), IPv4 (options, fragments), IPv6 (extension headers, fragments), TCP,
+ * UDP, ICMP, ICMPv6, SCTP.
+ *
+ * Reads go through bpf_skb_load_bytes into the stack: it works for every skb
+ * (paged or linear, and under BPF_PROG_TEST_RUN) and turns "header runs past
+ * the end of the packet" into one error return instead of a pointer-range
+ * proof per header.
+ */
+#ifndef __FLOWLENS_PARSE_BPF_H
+#define __FLOWLENS_PARSE_BPF_H
+
+#include "flowlens.h"
+
+/* Returned by flowlens_parse when every header it looked at was whole. */
+#define FLOWLENS_PARSE_OK (-1)
+
+/* Extension headers followed before giving up (FLOWLENS_PARSE_IPV6_EXTHDR_LIMIT). */
+#define FLOWLENS_IPV6_EXTHDR_MAX 6
+/* 802.1ad outer + 802.1Q inner is the deepest stacking seen in practice. */
+#define FLOWLENS_VLAN_MAX 2
+
+/* Local names: the kernel's ETH_P_* and NEXTHDR_* are macros vmlinux.h lacks. */
+#define FLOWLENS_ETH_HLEN 14
+#define FLOWLENS_ETH_P_IP 0x0800
+#define FLOWLENS_ETH_P_IPV6 0x86DD
+#define FLOWLENS_ETH_P_8021Q 0x8100
+#define FLOWLENS_ETH_P_8021AD 0x88A8
+
+#define FLOWLENS_NEXTHDR_HOP 0
+#define FLOWLENS_NEXTHDR_ROUTING 43
+#define FLOWLENS_NEXTHDR_FRAGMENT 44
+#define FLOWLENS_NEXTHDR_AUTH 51
+#define FLOWLENS_NEXTHDR_DEST 60
+
+#define FLOWLENS_PROTO_ICMP 1
+#define FLOWLENS_PROTO_TCP 6
+#define FLOWLENS_PROTO_UDP 17
+#define FLOWLENS_PROTO_ICMPV6 58
+#define FLOWLENS_PROTO_SCTP 132
+
+#define FLOWLENS_ICMP_ECHO_REPLY 0
+#define FLOWLENS_ICMP_ECHO_REQUEST 8
+#define FLOWLENS_ICMPV6_ECHO_REQUEST 128
+#define FLOWLENS_ICMPV6_ECHO_REPLY 129
+
+struct flowlens_packet {
+	__u8 saddr[16]; /* network byte order; IPv4 in [0..3], rest zero */
+	__u8 daddr[16];
+	/*
+	 * Host byte order. For ICMP/ICMPv6 echo both hold the echo identifier, so
+	 * a request and its reply form one tuple; other ICMP messages use 0/0.
+	 */
+	__u16 sport;
+	__u16 dport;
+	__u8 family;   /* FLOWLENS_FAMILY_* */
+	__u8 protocol; /* IPPROTO_* of the transport header */
+	__u8 tcp_flags;
+	/* The transport header was parsed: false for non-first fragments and for protocols this parser does not know. */
+	__u8 has_l4;
+	/* sport/dport are real transport ports (TCP, UDP, SCTP). */
+	__u8 has_ports;
+};
+
+static __always_inline int flowlens_load(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
+{
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+static __always_inline int flowlens_parse_l4(struct __sk_buff *skb, __u32 off, struct flowlens_packet *pkt)
+{
+	__u8 hdr[20];
+
+	switch (pkt->protocol) {
+	case FLOWLENS_PROTO_TCP:
+		if (flowlens_load(skb, off, hdr, 20))
+			return FLOWLENS_PARSE_TCP_TRUNCATED;
+		/* byte 12: data offset in 4-byte words; byte 13: flags */
+		if ((hdr[12] >> 4) < 5)
+			return FLOWLENS_PARSE_TCP_BAD_HEADER;
+		if (off + (__u32)(hdr[12] >> 4) * 4 > skb->len)
+			return FLOWLENS_PARSE_TCP_TRUNCATED;
+		pkt->tcp_flags = hdr[13];
+		pkt->sport = ((__u16)hdr[0] << 8) | hdr[1];
+		pkt->dport = ((__u16)hdr[2] << 8) | hdr[3];
+		pkt->has_ports = 1;
+		break;
+	case FLOWLENS_PROTO_UDP:
+		if (flowlens_load(skb, off, hdr, 8))
+			return FLOWLENS_PARSE_UDP_TRUNCATED;
+		pkt->sport = ((__u16)hdr[0] << 8) | hdr[1];
+		pkt->dport = ((__u16)hdr[2] << 8) | hdr[3];
+		pkt->has_ports = 1;
+		break;
+	case FLOWLENS_PROTO_SCTP:
+		/* common header: ports, verification tag, checksum */
+		if (flowlens_load(skb, off, hdr, 12))
+			return FLOWLENS_PARSE_SCTP_TRUNCATED;
+		pkt->sport = ((__u16)hdr[0] << 8) | hdr[1];
+		pkt->dport = ((__u16)hdr[2] << 8) | hdr[3];
+		pkt->has_ports = 1;
+		break;
+	case FLOWLENS_PROTO_ICMP:
+	case FLOWLENS_PROTO_ICMPV6:
+		/* type, code, checksum, then identifier and sequence for echo */
+		if (flowlens_load(skb, off, hdr, 8))
+			return FLOWLENS_PARSE_ICMP_TRUNCATED;
+		if ((pkt->protocol == FLOWLENS_PROTO_ICMP &&
+		     (hdr[0] == FLOWLENS_ICMP_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMP_ECHO_REPLY)) ||
+		    (pkt->protocol == FLOWLENS_PROTO_ICMPV6 &&
+		     (hdr[0] == FLOWLENS_ICMPV6_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMPV6_ECHO_REPLY))) {
+			pkt->sport = ((__u16)hdr[4] << 8) | hdr[5];
+			pkt->dport = pkt->sport;
+		}
+		break;
+	default:
+		/* GRE, ESP, ...: counted by protocol, without ports or flow starts */
+		return FLOWLENS_PARSE_OK;
+	}
+	pkt->has_l4 = 1;
+	return FLOWLENS_PARSE_OK;
+}
+
+static __always_inline int flowlens_parse_ipv4(struct __sk_buff *skb, __u32 off, struct flowlens_packet *pkt)
+{
+	__u8 iph[20];
+	__u32 ihl;
+	__u16 frag_off;
+
+	if (flowlens_load(skb, off, iph, sizeof(iph)))
+		return FLOWLENS_PARSE_IPV4_TRUNCATED;
+	ihl = iph[0] & 0x0f;
+	if ((iph[0] >> 4) != 4 || ihl < 5)
+		return FLOWLENS_PARSE_IPV4_BAD_HEADER;
+	if (off + ihl * 4 > skb->len)
+		return FLOWLENS_PARSE_IPV4_TRUNCATED;
+
+	pkt->family = FLOWLENS_FAMILY_IPV4;
+	pkt->protocol = iph[9];
+	__builtin_memcpy(pkt->saddr, &iph[12], 4);
+	__builtin_memcpy(pkt->daddr, &iph[16], 4);
+
+	/* A non-first fragment starts with payload bytes, not a transport header. */
+	frag_off = (((__u16)iph[6] << 8) | iph[7]) & 0x1fff;
+	if (frag_off != 0)
+		return FLOWLENS_PARSE_OK;
+	return flowlens_parse_l4(skb, off + ihl * 4, pkt);
+}
+
+static __always_inline bool flowlens_ipv6_is_exthdr(__u8 nexthdr)
+{
+	return nexthdr == FLOWLENS_NEXTHDR_HOP || nexthdr == FLOWLENS_NEXTHDR_ROUTING ||
+	       nexthdr == FLOWLENS_NEXTHDR_FRAGMENT || nexthdr == FLOWLENS_NEXTHDR_AUTH ||
+	       nexthdr == FLOWLENS_NEXTHDR_DEST;
+}
+
+static __always_inline int flowlens_parse_ipv6(struct __sk_buff *skb, __u32 off, struct flowlens_packet *pkt)
+{
+	__u8 ip6h[40];
+	__u8 ext[4];
+	__u8 nexthdr;
+	__u32 len;
+	int i;
+
+	if (flowlens_load(skb, off, ip6h, sizeof(ip6h)))
+		return FLOWLENS_PARSE_IPV6_TRUNCATED;
+	if ((ip6h[0] >> 4) != 6)
+		return FLOWLENS_PARSE_IPV6_BAD_HEADER;
+
+	pkt->family = FLOWLENS_FAMILY_IPV6;
+	__builtin_memcpy(pkt->saddr, &ip6h[8], 16);
+	__builtin_memcpy(pkt->daddr, &ip6h[24], 16);
+	nexthdr = ip6h[6];
+	off += sizeof(ip6h);
+
+#pragma unroll
+	for (i = 0; i < FLOWLENS_IPV6_EXTHDR_MAX; i++) {
+		if (!flowlens_ipv6_is_exthdr(nexthdr))
+			break;
+		/* next header, length, then (fragment header) offset and M flag */
+		if (flowlens_load(skb, off, ext, sizeof(ext)))
+			return FLOWLENS_PARSE_IPV6_EXTHDR_TRUNCATED;
+		if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT)
+			len = 8; /* fixed size; its second byte is reserved, not a length */
+		else if (nexthdr == FLOWLENS_NEXTHDR_AUTH)
+			len = ((__u32)ext[1] + 2) * 4; /* RFC 4302 counts 4-byte words */
+		else
+			len = ((__u32)ext[1] + 1) * 8;
+		if (off + len > skb->len)
+			return FLOWLENS_PARSE_IPV6_EXTHDR_TRUNCATED;
+		if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT && ((((__u16)ext[2] << 8) | ext[3]) >> 3) != 0) {
+			/* non-first fragment: what follows is payload */
+			pkt->protocol = ext[0];
+			return FLOWLENS_PARSE_OK;
+		}
+		nexthdr = ext[0];
+		off += len;
+	}
+	if (flowlens_ipv6_is_exthdr(nexthdr))
+		return FLOWLENS_PARSE_IPV6_EXTHDR_LIMIT;
+
+	pkt->protocol = nexthdr;
+	return flowlens_parse_l4(skb, off, pkt);
+}
+
+/*
+ * Fills pkt and returns FLOWLENS_PARSE_OK, or returns the FLOWLENS_PARSE_*
+ * reason the packet cannot be attributed (FLOWLENS_PARSE_NOT_IP included).
+ */
+static __always_inline int flowlens_parse(struct __sk_buff *skb, struct flowlens_packet *pkt)
+{
+	__u8 tag[4];
+	__u16 proto;
+	__u32 off = FLOWLENS_ETH_HLEN;
+	int i;
+
+	if (flowlens_load(skb, 12, tag, 2))
+		return FLOWLENS_PARSE_ETH_TRUNCATED;
+	proto = ((__u16)tag[0] << 8) | tag[1];
+
+#pragma unroll
+	for (i = 0; i < FLOWLENS_VLAN_MAX; i++) {
+		if (proto != FLOWLENS_ETH_P_8021Q && proto != FLOWLENS_ETH_P_8021AD)
+			break;
+		/* TCI, then the encapsulated EtherType */
+		if (flowlens_load(skb, off, tag, 4))
+			return FLOWLENS_PARSE_VLAN_TRUNCATED;
+		proto = ((__u16)tag[2] << 8) | tag[3];
+		off += 4;
+	}
+
+	if (proto == FLOWLENS_ETH_P_IP)
+		return flowlens_parse_ipv4(skb, off, pkt);
+	if (proto == FLOWLENS_ETH_P_IPV6)
+		return flowlens_parse_ipv6(skb, off, pkt);
+	return FLOWLENS_PARSE_NOT_IP;
+}
+
+#endif /* __FLOWLENS_PARSE_BPF_H */
