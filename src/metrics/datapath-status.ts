@@ -1,0 +1,73 @@
+// Health of the kernel side: map pressure, lost events, program cost and
+// attachment count. Values are absolute kernel totals, replaced every scrape.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ScrapeScope } from './scrape.js';
+
+export const BPF_MAP_ENTRIES = 'flowlens_bpf_map_entries';
+export const BPF_MAP_CAPACITY = 'flowlens_bpf_map_capacity';
+export const EVENTS_LOST_TOTAL = 'flowlens_events_lost_total';
+export const BPF_PROGRAM_RUNS_TOTAL = 'flowlens_bpf_program_runs_total';
+export const BPF_PROGRAM_RUN_SECONDS_TOTAL = 'flowlens_bpf_program_run_seconds_total';
+export const ATTACHED_INTERFACES = 'flowlens_attached_interfaces';
+
+export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope): void {
+  new Gauge({
+    name: BPF_MAP_ENTRIES,
+    help: 'Entries in a BPF map; compare with flowlens_bpf_map_capacity: a full map stops counting new keys.',
+    labelNames: ['map'],
+    registers,
+    collect() {
+      this.reset();
+      for (const m of scope.current().snapshot.maps) this.inc({ map: m.map }, m.entries);
+    },
+  });
+  new Gauge({
+    name: BPF_MAP_CAPACITY,
+    help: 'Maximum entries of a BPF map (max_entries).',
+    labelNames: ['map'],
+    registers,
+    collect() {
+      this.reset();
+      for (const m of scope.current().snapshot.maps) this.inc({ map: m.map }, m.capacity);
+    },
+  });
+  new Counter({
+    name: EVENTS_LOST_TOTAL,
+    help: 'Events the kernel could not deliver to user space, by event source and reason (rate_limit, ring_full).',
+    labelNames: ['source', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const e of scope.current().snapshot.eventsLost) this.inc({ source: e.source, reason: e.reason }, e.count);
+    },
+  });
+  new Counter({
+    name: BPF_PROGRAM_RUNS_TOTAL,
+    help: 'Runs of a BPF program (kernel bpf_stats; 0 while kernel.bpf_stats_enabled is off).',
+    labelNames: ['program'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of scope.current().snapshot.programs) this.inc({ program: p.program }, p.runs);
+    },
+  });
+  new Counter({
+    name: BPF_PROGRAM_RUN_SECONDS_TOTAL,
+    help: 'Time spent running a BPF program (kernel bpf_stats; 0 while kernel.bpf_stats_enabled is off).',
+    labelNames: ['program'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of scope.current().snapshot.programs) this.inc({ program: p.program }, p.runSeconds);
+    },
+  });
+  new Gauge({
+    name: ATTACHED_INTERFACES,
+    help: 'Network interfaces the datapath programs are attached to.',
+    registers,
+    collect() {
+      this.set(scope.current().snapshot.attachedInterfaces);
+    },
+  });
+}

@@ -1,0 +1,77 @@
+// What the flow families (flows, packets, bytes, tcp flags) share: the
+// scrape view, the context labels and the cardinality limit.
+
+import type { Registry } from 'prom-client';
+import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView, type RenderedEnd } from './scrape.js';
+import { OVERFLOW } from './labels.js';
+import { SeriesTable, type Labels, type SeriesValue } from './series.js';
+import { KernelCounter } from './kernel-counter.js';
+
+export interface FlowFamilyContext {
+  scope: ScrapeScope;
+  /** source_* then destination_*, in configured order. */
+  contextLabelNames: readonly string[];
+  seriesLimit: number;
+  registers: Registry[];
+  /** Every family's table, for flowlens_series_limited_total. */
+  tables: SeriesTable[];
+}
+
+export const CONTEXT_HELP = 'Context labels (source_*, destination_*) name the security identity of each end.';
+
+export const OVERFLOW_HELP =
+  'Label sets beyond the series limit are summed into one series whose labels are all "overflow" ' +
+  '(see flowlens_series_limited_total).';
+
+/**
+ * Registers a counter family fed by one kind of kernel record. `render`
+ * returns the non-context label values of a record in `extraLabelNames`
+ * order; records whose labels render alike are summed.
+ */
+export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity: number }>(
+  ctx: FlowFamilyContext,
+  spec: {
+    name: string;
+    help: string;
+    extraLabelNames: readonly string[];
+    records: (view: ScrapeView) => readonly R[];
+    render: (record: R) => readonly string[];
+    value: (record: R) => number;
+  },
+): SeriesTable {
+  const labelNames = [...ctx.contextLabelNames, ...spec.extraLabelNames];
+  const table = new SeriesTable(spec.name, labelNames, ctx.seriesLimit, OVERFLOW);
+  ctx.tables.push(table);
+
+  const read = (): SeriesValue[] => {
+    const view = ctx.scope.current();
+    table.beginScrape();
+    for (const record of spec.records(view)) {
+      const src = view.end(record.srcIdentity);
+      const dst = view.end(record.dstIdentity);
+      const extra = spec.render(record);
+      const key = seriesKey(src, dst, extra);
+      const series = table.find(key) ?? table.admit(key, labelsOf(labelNames, src, dst, extra));
+      table.add(series, spec.value(record));
+    }
+    return table.values();
+  };
+
+  new KernelCounter({ name: spec.name, help: spec.help, labelNames, registers: ctx.registers, read });
+  return table;
+}
+
+function seriesKey(src: RenderedEnd, dst: RenderedEnd, extra: readonly string[]): string {
+  let key = src.key + KEY_SEPARATOR + dst.key;
+  for (const value of extra) key += KEY_SEPARATOR + value;
+  return key;
+}
+
+function labelsOf(names: readonly string[], src: RenderedEnd, dst: RenderedEnd, extra: readonly string[]): Labels {
+  const labels: Record<string, string> = {};
+  let i = 0;
+  for (const v of src.values) labels[names[i++]!] = v;
+  for (const v of dst.values) labels[names[i++]!] = v;
+  for (const v of extra) labels[names[i++]!] = v;
+  return labels;
+}

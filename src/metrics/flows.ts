@@ -1,0 +1,18 @@
+import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { DESTINATION_PORT_HELP, directionLabel, protocolLabel, verdictLabel, type PortFolder } from './labels.js';
+import type { SeriesTable } from './series.js';
+
+export const FLOWS_TOTAL = 'flowlens_flows_total';
+
+export function registerFlows(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
+  return registerFlowFamily(ctx, {
+    name: FLOWS_TOTAL,
+    help:
+      'New flows (TCP connections, UDP/ICMP/SCTP exchanges) seen by the datapath, as the kernel counted them. ' +
+      `${CONTEXT_HELP} ${DESTINATION_PORT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames: ['protocol', 'destination_port', 'direction', 'verdict'],
+    records: (view) => view.snapshot.starts,
+    render: (r) => [protocolLabel(r.protocol), ports.label(r.dstPort), directionLabel(r.direction), verdictLabel(r.verdict)],
+    value: (r) => r.flows,
+  });
+}

@@ -1,0 +1,33 @@
+export type {
+  ContextName,
+  DatapathSnapshot,
+  DatapathSource,
+  FlowStartRecord,
+  FlowTrafficRecord,
+  IdentityContext,
+  IdentityLookup,
+  IdentitySourceStatus,
+  IdentityStatus,
+  MetricsConfig,
+  TcpFlagsRecord,
+} from './types.js';
+export { createMetrics, type CreateMetricsOptions } from './registry.js';
+export type { BuildInfo } from './build-info.js';
+export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type ExpositionFormat } from './exposition.js';
+export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './labels.js';
+export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
+export { FLOWS_TOTAL } from './flows.js';
+export { PACKETS_TOTAL, BYTES_TOTAL } from './traffic.js';
+export { TCP_FLAGS_TOTAL } from './tcp-flags.js';
+export { SERIES_LIMITED_TOTAL } from './series-limited.js';
+export { BUILD_INFO } from './build-info.js';
+export {
+  ATTACHED_INTERFACES,
+  BPF_MAP_CAPACITY,
+  BPF_MAP_ENTRIES,
+  BPF_PROGRAM_RUN_SECONDS_TOTAL,
+  BPF_PROGRAM_RUNS_TOTAL,
+  EVENTS_LOST_TOTAL,
+} from './datapath-status.js';
+export { MALFORMED_PACKETS_TOTAL, NON_IP_PACKETS_TOTAL } from './packet-parse.js';
+export { IDENTITIES, IDENTITY_RELOAD_FAILURES_TOTAL, IDENTITY_SOURCE_UP } from './identity-sources.js';

@@ -1,0 +1,61 @@
+// Builds the registry that GET /metrics renders. Every family computes its
+// values at scrape time from one datapath snapshot (see scrape.ts), so what a
+// scrape shows is exactly what the kernel had counted at that moment.
+
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerBuildInfo, type BuildInfo } from './build-info.js';
+import { registerDatapathStatus } from './datapath-status.js';
+import type { FlowFamilyContext } from './flow-family.js';
+import { registerFlows } from './flows.js';
+import { registerIdentitySources } from './identity-sources.js';
+import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
+import { registerPacketParse } from './packet-parse.js';
+import { ScrapeScope } from './scrape.js';
+import { registerSeriesLimited } from './series-limited.js';
+import type { SeriesTable } from './series.js';
+import { registerTcpFlags } from './tcp-flags.js';
+import { registerTraffic } from './traffic.js';
+import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
+
+export interface CreateMetricsOptions {
+  /** Registry to add the families to; a new one (Prometheus text format) by default. */
+  registry?: Registry;
+  config: MetricsConfig;
+  identities: IdentityLookup;
+  datapath: DatapathSource;
+  identityStatus: IdentityStatus;
+  build: BuildInfo;
+  /** prom-client's process_* and nodejs_* metrics; on by default. */
+  processMetrics?: boolean;
+}
+
+export function createMetrics(options: CreateMetricsOptions): Registry {
+  const { config } = options;
+  validateContexts(config.contexts);
+  if (!(config.seriesLimit >= 0)) throw new RangeError(`seriesLimit must be a number >= 0, got ${config.seriesLimit}`);
+
+  const registry = options.registry ?? new Registry();
+  const registers = [registry];
+  const scope = new ScrapeScope(options.datapath, options.identities, [...config.contexts]);
+  const tables: SeriesTable[] = [];
+  const flowContext: FlowFamilyContext = {
+    scope,
+    contextLabelNames: contextLabelNames(config.contexts),
+    seriesLimit: config.seriesLimit,
+    registers,
+    tables,
+  };
+
+  registerBuildInfo(registers, options.build);
+  registerFlows(flowContext, new PortFolder(config.destinationPorts));
+  registerTraffic(flowContext);
+  registerTcpFlags(flowContext);
+  // After the flow families: prom-client collects in registration order, so
+  // refusals made by this scrape are already counted when this one reads them.
+  registerSeriesLimited(registers, tables);
+  registerPacketParse(registers, scope);
+  registerDatapathStatus(registers, scope);
+  registerIdentitySources(registers, options.identityStatus);
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return registry;
+}

@@ -1,0 +1,105 @@
+// The series of one flow family, with its cardinality limit. Admission is
+// sticky: the first `limit` distinct label sets keep their series for the
+// life of the process, so a series never flips between its own labels and
+// the overflow series from one scrape to the next (which would break rate()).
+
+import type { LabelValues } from 'prom-client';
+
+export type Labels = Readonly<LabelValues<string>>;
+
+export interface Series {
+  readonly labels: Labels;
+  value: number;
+  /** Scrape in which value was last reset; lets a scrape start without clearing every series. */
+  epoch: number;
+}
+
+/** What prom-client renders: a value line of a metric family. */
+export interface SeriesValue {
+  labels: Labels;
+  // Same object as labels: prom-client caches the rendered text of shared
+  // labels per object, so a series' label text is built once, not per scrape.
+  sharedLabels: Labels;
+  value: number;
+}
+
+export class SeriesTable {
+  private readonly byKey = new Map<string, Series>();
+  private admitted = 0;
+  private refused = 0;
+  private readonly overflow: Series;
+  private epoch = 0;
+  private active: Series[] = [];
+
+  constructor(
+    readonly family: string,
+    readonly labelNames: readonly string[],
+    readonly limit: number,
+    overflowValue: string,
+  ) {
+    this.overflow = {
+      labels: Object.freeze(Object.fromEntries(labelNames.map((n) => [n, overflowValue]))),
+      value: 0,
+      epoch: 0,
+    };
+  }
+
+  /** Distinct label sets refused so far (each counted once). */
+  get refusedCount(): number {
+    return this.refused;
+  }
+
+  get admittedCount(): number {
+    return this.admitted;
+  }
+
+  beginScrape(): void {
+    this.epoch += 1;
+    this.active = [];
+  }
+
+  /** The series `key` renders to, if the key was seen before (admitted or refused). */
+  find(key: string): Series | undefined {
+    return this.byKey.get(key);
+  }
+
+  /**
+   * Admits a key never seen before if there is room, else sends it to the
+   * overflow series. Refused keys are remembered, so each is counted once
+   * and later records with that key go straight to the overflow series.
+   */
+  admit(key: string, labels: Labels): Series {
+    let series: Series;
+    if (this.admitted < this.limit) {
+      series = { labels: Object.freeze(labels), value: 0, epoch: 0 };
+      this.admitted += 1;
+    } else {
+      series = this.overflow;
+      this.refused += 1;
+    }
+    this.byKey.set(key, series);
+    return series;
+  }
+
+  add(series: Series, value: number): void {
+    if (series.epoch !== this.epoch) {
+      series.epoch = this.epoch;
+      series.value = 0;
+      if (series !== this.overflow) this.active.push(series);
+    }
+    series.value += value;
+  }
+
+  /** The series present in this scrape, overflow last. */
+  values(): SeriesValue[] {
+    const out: SeriesValue[] = new Array<SeriesValue>(this.active.length);
+    for (let i = 0; i < this.active.length; i++) {
+      const s = this.active[i]!;
+      out[i] = { labels: s.labels, sharedLabels: s.labels, value: s.value };
+    }
+    if (this.overflow.epoch === this.epoch) {
+      out.push({ labels: this.overflow.labels, sharedLabels: this.overflow.labels, value: this.overflow.value });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,18 @@
+import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { directionLabel, tcpFlagLabel, TCP_FLAGS } from './labels.js';
+import type { SeriesTable } from './series.js';
+
+export const TCP_FLAGS_TOTAL = 'flowlens_tcp_flags_total';
+
+export function registerTcpFlags(ctx: FlowFamilyContext): SeriesTable {
+  return registerFlowFamily(ctx, {
+    name: TCP_FLAGS_TOTAL,
+    help:
+      `TCP segments with a flag set, per flag (${TCP_FLAGS.join(', ')}); a segment counts once for each of its flags. ` +
+      `${CONTEXT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames: ['flag', 'direction'],
+    records: (view) => view.snapshot.tcpFlags,
+    render: (r) => [tcpFlagLabel(r.flag), directionLabel(r.direction)],
+    value: (r) => r.count,
+  });
+}

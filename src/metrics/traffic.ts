@@ -1,0 +1,31 @@
+import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { directionLabel, protocolLabel, verdictLabel } from './labels.js';
+import type { SeriesTable } from './series.js';
+import type { FlowTrafficRecord } from './types.js';
+
+export const PACKETS_TOTAL = 'flowlens_packets_total';
+export const BYTES_TOTAL = 'flowlens_bytes_total';
+
+const render = (r: FlowTrafficRecord): string[] => [protocolLabel(r.protocol), directionLabel(r.direction), verdictLabel(r.verdict)];
+
+/** Packets and bytes come from the same records; each family keeps its own limit. */
+export function registerTraffic(ctx: FlowFamilyContext): { packets: SeriesTable; bytes: SeriesTable } {
+  const extraLabelNames = ['protocol', 'direction', 'verdict'];
+  const packets = registerFlowFamily(ctx, {
+    name: PACKETS_TOTAL,
+    help: `Packets seen by the datapath, as the kernel counted them. ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames,
+    records: (view) => view.snapshot.traffic,
+    render,
+    value: (r) => r.packets,
+  });
+  const bytes = registerFlowFamily(ctx, {
+    name: BYTES_TOTAL,
+    help: `Bytes (IP packet lengths) seen by the datapath, as the kernel counted them. ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames,
+    records: (view) => view.snapshot.traffic,
+    render,
+    value: (r) => r.bytes,
+  });
+  return { packets, bytes };
+}

@@ -1,0 +1,37 @@
+// Inputs of the metrics layer. Other modules (identity store, datapath
+// collectors) implement these; the metrics code never touches maps or the
+// addon directly, so it can be tested with plain objects.
+
+export type ContextName = 'identity' | 'namespace' | 'workload' | 'app' | 'pod';
+
+/** identity is the number as a string, or 'reserved:world' etc.; missing values are ''. */
+export interface IdentityContext { identity: string; namespace: string; workload: string; app: string; pod: string }
+
+export interface IdentityLookup { context(id: number): IdentityContext }
+
+export interface FlowTrafficRecord { srcIdentity: number; dstIdentity: number; protocol: number; direction: number; verdict: number; packets: number; bytes: number }
+
+export interface FlowStartRecord { srcIdentity: number; dstIdentity: number; protocol: number; dstPort: number; direction: number; verdict: number; flows: number }
+
+export interface TcpFlagsRecord { srcIdentity: number; dstIdentity: number; flag: number; direction: number; count: number }
+
+export interface DatapathSnapshot {
+  traffic: FlowTrafficRecord[];
+  starts: FlowStartRecord[];
+  tcpFlags: TcpFlagsRecord[];
+  /** reason 'not_ip' or a malformed reason e.g. 'ipv4_truncated' */
+  parsePackets: Array<{ reason: string; count: number }>;
+  eventsLost: Array<{ source: string; reason: string; count: number }>;
+  maps: Array<{ map: string; entries: number; capacity: number }>;
+  programs: Array<{ program: string; runs: number; runSeconds: number }>;
+  attachedInterfaces: number;
+}
+
+/** Called once per scrape; numbers are kernel absolute totals. */
+export interface DatapathSource { snapshot(): DatapathSnapshot }
+
+export interface IdentitySourceStatus { source: string; up: boolean; identities: number; reloadFailures: number }
+
+export interface IdentityStatus { sources(): IdentitySourceStatus[] }
+
+export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[] }

@@ -1,0 +1,70 @@
+// The HTTP surface an orchestrator and Prometheus talk to. Handlers stay
+// thin: rendering lives in src/metrics, readiness is decided by the caller.
+
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry, RegistryContentType } from 'prom-client';
+import type { Logger } from '../log.js';
+import { negotiateFormat, renderExposition } from '../metrics/exposition.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why the process is not ready yet, one short sentence each. */
+  reasons: string[];
+}
+
+export interface BuildServerOptions {
+  registry: Registry<RegistryContentType>;
+  ready: () => Readiness;
+  logger?: Logger;
+}
+
+export function buildServer(options: BuildServerOptions): FastifyInstance {
+  const { registry, ready, logger } = options;
+  // Fastify's own request logging stays off: a scrape every few seconds
+  // would drown the exporter's log.
+  const app = Fastify({ logger: false });
+
+  app.get('/metrics', async (request, reply) => {
+    const exposition = await renderExposition(registry, negotiateFormat(request.headers.accept));
+    return reply
+      .header('content-type', exposition.contentType)
+      .header('vary', 'Accept')
+      .header('cache-control', 'no-store')
+      .send(exposition.body);
+  });
+
+  // Liveness: answering at all is the signal; nothing is checked, so a
+  // slow datapath never gets the pod restarted.
+  app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
+
+  app.get('/readyz', async (_request, reply) => {
+    let state: Readiness;
+    try {
+      state = ready();
+    } catch (error) {
+      state = { ready: false, reasons: [`readiness check failed: ${messageOf(error)}`] };
+    }
+    return reply.code(state.ready ? 200 : 503).send({ ready: state.ready, reasons: state.reasons });
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` }),
+  );
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const status = statusOf(error);
+    if (status >= 500) logger?.error(`${request.method} ${request.url} failed: ${messageOf(error)}`);
+    return reply.code(status).send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: messageOf(error) });
+  });
+
+  return app;
+}
+
+function statusOf(error: unknown): number {
+  const code = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' && code >= 400 && code <= 599 ? code : 500;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { SeriesTable } from '../../src/metrics/series.js';
+
+describe('SeriesTable', () => {
+  it('admits up to the limit, sends the rest to one overflow series, and counts each refused key once', () => {
+    const table = new SeriesTable('f', ['a'], 1, 'overflow');
+    table.beginScrape();
+    table.add(table.admit('x', { a: 'x' }), 1);
+    table.add(table.admit('y', { a: 'y' }), 2);
+    table.add(table.find('y')!, 3);
+    expect(table.values().map((v) => [v.labels, v.value])).toEqual([
+      [{ a: 'x' }, 1],
+      [{ a: 'overflow' }, 5],
+    ]);
+    expect(table.refusedCount).toBe(1);
+    expect(table.admittedCount).toBe(1);
+    expect(table.find('y')).toBe(table.find('y'));
+  });
+
+  it('starts every scrape from zero and lists only series seen in it', () => {
+    const table = new SeriesTable('f', ['a'], 5, 'overflow');
+    table.beginScrape();
+    const x = table.admit('x', { a: 'x' });
+    table.add(x, 10);
+    table.add(table.admit('y', { a: 'y' }), 1);
+    table.beginScrape();
+    table.add(x, 4);
+    expect(table.values()).toEqual([{ labels: { a: 'x' }, sharedLabels: { a: 'x' }, value: 4 }]);
+  });
+
+  it('refuses everything with a limit of 0', () => {
+    const table = new SeriesTable('f', ['a', 'b'], 0, 'overflow');
+    table.beginScrape();
+    table.add(table.admit('x', { a: 'x', b: 'x' }), 1);
+    expect(table.values()).toEqual([{ labels: { a: 'overflow', b: 'overflow' }, sharedLabels: { a: 'overflow', b: 'overflow' }, value: 1 }]);
+  });
+});
