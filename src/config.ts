@@ -1,0 +1,362 @@
+// The exporter's configuration: one YAML file, environment variables and
+// command-line flags, merged flags > env > file > defaults and validated by one
+// strict schema. A bad value stops start-up with the field's path, the value
+// and where it came from; unknown keys are refused so a typo cannot silently
+// leave a setting at its default.
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseListen } from './config/validators.js';
+import { createError, wrapError } from './errors.js';
+import { tryParseCidr } from './identity/cidr.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const ATTACH_MODES = ['auto', 'tcx', 'clsact'] as const;
+export const METRIC_CONTEXTS = ['identity', 'namespace', 'workload', 'app', 'pod'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type AttachMode = (typeof ATTACH_MODES)[number];
+export type MetricContext = (typeof METRIC_CONTEXTS)[number];
+
+// Ports that name a well-known service are reported exactly; the rest are
+// folded into ranges to bound the cardinality of destination_port.
+export const DEFAULT_DESTINATION_PORTS: readonly number[] = [
+  22, 25, 53, 80, 110, 143, 443, 465, 587, 993, 995, 2379, 3000, 3306, 5432, 6379, 6443, 8080, 8443, 9090, 9092,
+  9093, 9200, 9965, 10250, 11211, 27017,
+];
+
+// Labels that differ between replicas of one workload (or between its
+// rollouts) would give every pod its own identity; they are left out of it.
+export const DEFAULT_EXCLUDED_LABELS: readonly string[] = [
+  'pod-template-hash',
+  'controller-revision-hash',
+  'statefulset.kubernetes.io/pod-name',
+  'pod-template-generation',
+  'job-name',
+  'controller-uid',
+  'batch.kubernetes.io/job-name',
+  'batch.kubernetes.io/controller-uid',
+];
+
+const DEFAULT_INTERFACES: readonly string[] = ['lxc*', 'cali*', 'veth*', 'azv*', 'eni*', 'gke*'];
+
+// --- schema -----------------------------------------------------------------
+
+function refined<T extends z.ZodType>(base: T, check: (v: z.output<T>) => string | undefined) {
+  return base.superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+const positiveInt = (what = 'a positive integer') =>
+  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+
+const path = () => z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' });
+
+const listenSchema = refined(z.string({ error: 'expected HOST:PORT' }), (v) => {
+  const r = parseListen(v);
+  return r.ok ? undefined : r.reason;
+});
+
+const interfacePattern = refined(z.string({ error: 'expected an interface name or pattern' }), interfacePatternProblem);
+
+const cidrSchema = z.string({ error: 'expected a CIDR such as 10.0.0.0/8' }).transform((v, ctx) => {
+  const r = tryParseCidr(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.reason });
+    return z.NEVER;
+  }
+  return r.cidr.text;
+});
+
+const patterns = (def: readonly string[]) =>
+  z.array(interfacePattern, { error: 'expected a list of interface patterns' }).default([...def]);
+
+const datapathSchema = z.strictObject(
+  {
+    attachMode: z.enum(ATTACH_MODES, { error: `expected one of ${ATTACH_MODES.join('|')}` }).default('auto'),
+    flowIdleTimeoutSeconds: positiveInt().default(30),
+    eventsPerSecond: positiveInt().default(1000),
+    ringBufferBytes: refined(positiveInt('a power of two >= 4096'), (v) =>
+      v >= 4096 && (v & (v - 1)) === 0 ? undefined : 'expected a power of two >= 4096',
+    ).default(262144),
+    interfaceScanMilliseconds: positiveInt().default(250),
+    mapEntries: positiveInt().default(16384),
+  },
+  { error: 'expected a mapping' },
+);
+
+const portSchema = z
+  .number({ error: 'expected a port number from 1 to 65535' })
+  .int({ error: 'expected a port number from 1 to 65535' })
+  .min(1, { error: 'expected a port number from 1 to 65535' })
+  .max(65535, { error: 'expected a port number from 1 to 65535' });
+
+const metricsSchema = z.strictObject(
+  {
+    contexts: z
+      .array(z.enum(METRIC_CONTEXTS, { error: `expected one of ${METRIC_CONTEXTS.join('|')}` }), {
+        error: 'expected a list of contexts',
+      })
+      .min(1, { error: 'expected at least one context' })
+      .transform((v) => [...new Set(v)])
+      .default(['namespace', 'workload', 'identity']),
+    seriesLimit: positiveInt().default(10000),
+    destinationPorts: z
+      .array(portSchema, { error: 'expected a list of port numbers' })
+      .transform((v) => [...new Set(v)].sort((a, b) => a - b))
+      .default([...DEFAULT_DESTINATION_PORTS]),
+  },
+  { error: 'expected a mapping' },
+);
+
+const identityLabelsSchema = z.strictObject(
+  {
+    exclude: z
+      .array(refined(z.string({ error: 'expected a label key' }), labelKeyProblem), {
+        error: 'expected a list of label keys',
+      })
+      .default([...DEFAULT_EXCLUDED_LABELS]),
+  },
+  { error: 'expected a mapping' },
+);
+
+export const configSchema = z.strictObject(
+  {
+    listen: listenSchema.default('0.0.0.0:9965'),
+    interfaces: patterns(DEFAULT_INTERFACES),
+    nodeInterfaces: patterns([]),
+    identities: path().nullable().default(null),
+    clusterCidrs: z.array(cidrSchema, { error: 'expected a list of CIDRs' }).default([]),
+    kubeconfig: path().nullable().default(null),
+    pinPath: refined(path(), (v) => (isAbsolute(v) ? undefined : 'expected an absolute path (a directory on bpffs)'))
+      .nullable()
+      .default(null),
+    otlpEndpoint: refined(z.string({ error: 'expected a URL' }), otlpEndpointProblem).nullable().default(null),
+    logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }).default('info'),
+    datapath: datapathSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
+    identityLabels: identityLabelsSchema.prefault({}),
+  },
+  { error: 'expected a mapping' },
+);
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigKey = keyof Config;
+
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+// --- the settings reachable from the command line and environment ---------
+
+/** Values from command-line flags, keyed by the config key they set. */
+export type ConfigFlags = {
+  /** Path of the config file (--config). */
+  config?: string;
+  listen?: string;
+  interfaces?: string[];
+  nodeInterfaces?: string[];
+  identities?: string;
+  clusterCidrs?: string[];
+  kubeconfig?: string;
+  pinPath?: string;
+  otlpEndpoint?: string;
+  logLevel?: string;
+};
+
+export type OverridableKey = Exclude<keyof ConfigFlags, 'config'>;
+
+export type OptionSpec = {
+  /** Config key (or 'config' for the file path itself). */
+  key: keyof ConfigFlags;
+  /** Long flag without dashes; repeatable when `list`. */
+  flag: string;
+  env: string;
+  /** Placeholder shown in help. */
+  value: string;
+  list: boolean;
+  description: string;
+};
+
+/**
+ * Every setting a flag or environment variable can set. The CLI parser, the
+ * loader and the help text are all driven by this one table, so a new option
+ * cannot be parsed without also being documented.
+ */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'config', flag: 'config', env: 'FLOWLENS_CONFIG', value: 'FILE', list: false,
+    description: 'YAML configuration file' },
+  { key: 'listen', flag: 'listen', env: 'FLOWLENS_LISTEN', value: 'HOST:PORT', list: false,
+    description: 'address of the HTTP server (/metrics, /healthz, /api)' },
+  { key: 'interfaces', flag: 'interface', env: 'FLOWLENS_INTERFACES', value: 'PATTERN', list: true,
+    description: 'pod-side interfaces to attach to (host end of pod veths); glob with * and ?' },
+  { key: 'nodeInterfaces', flag: 'node-interface', env: 'FLOWLENS_NODE_INTERFACES', value: 'PATTERN', list: true,
+    description: "the node's own interfaces to watch as well; glob with * and ?" },
+  { key: 'identities', flag: 'identities', env: 'FLOWLENS_IDENTITIES', value: 'FILE', list: false,
+    description: 'static identity file (YAML), reloaded when it changes' },
+  { key: 'clusterCidrs', flag: 'cluster-cidr', env: 'FLOWLENS_CLUSTER_CIDRS', value: 'CIDR', list: true,
+    description: 'address ranges of the cluster; unknown addresses inside are "unmanaged", outside "world"' },
+  { key: 'kubeconfig', flag: 'kubeconfig', env: 'FLOWLENS_KUBECONFIG', value: 'FILE', list: false,
+    description: 'kubeconfig for the Kubernetes identity source' },
+  { key: 'pinPath', flag: 'pin-path', env: 'FLOWLENS_PIN_PATH', value: 'DIR', list: false,
+    description: 'bpffs directory to pin maps in, so counts survive restarts (e.g. /sys/fs/bpf/flowlens)' },
+  { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'FLOWLENS_OTLP_ENDPOINT', value: 'URL', list: false,
+    description: 'OTLP/gRPC endpoint to send spans to (e.g. http://otel-collector:4317)' },
+  { key: 'logLevel', flag: 'log-level', env: 'FLOWLENS_LOG_LEVEL', value: 'LEVEL', list: false,
+    description: `log level: ${LOG_LEVELS.join('|')}` },
+];
+
+// --- loading ------------------------------------------------------------------
+
+export type LoadConfigOptions = {
+  flags?: ConfigFlags;
+  env?: Record<string, string | undefined>;
+  /** Reads the config file; defaults to fs.readFileSync(path, 'utf8'). */
+  readFile?: (path: string) => string;
+};
+
+type Issue = z.core.$ZodIssue;
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else out += out === '' ? String(s) : `.${String(s)}`;
+  }
+  return out;
+}
+
+function valueAt(input: unknown, segments: readonly PropertyKey[]): unknown {
+  let cur = input;
+  for (const s of segments) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[s];
+  }
+  return cur;
+}
+
+function render(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function toError(issue: Issue, input: unknown, prefix: readonly PropertyKey[], origin: string) {
+  const fullPath = [...prefix, ...issue.path];
+  if (issue.code === 'unrecognized_keys') {
+    return createError('FLOWLENS_ERR_CONFIG_UNKNOWN_KEY', formatPath([...fullPath, issue.keys[0]!]), origin);
+  }
+  // A reason that already quotes the value (CIDRs) does not need it again.
+  const got = valueAt(input, issue.path);
+  const reason = issue.message.startsWith('"') ? issue.message : `${issue.message}, got ${render(got)}`;
+  return createError('FLOWLENS_ERR_CONFIG_INVALID', formatPath(fullPath) || '(top level)', reason, origin);
+}
+
+// Schema-level messages cover the expected cases; this phrases whatever is left
+// (e.g. a nested type mismatch) in the same "expected ..." style.
+const fallbackMessage = (issue: { code?: string; expected?: unknown }) =>
+  issue.code === 'invalid_type' ? `expected ${String(issue.expected)}` : undefined;
+
+function check<T extends z.ZodType>(schema: T, input: unknown, prefix: readonly PropertyKey[], origin: string): z.output<T> {
+  const result = schema.safeParse(input, { error: fallbackMessage });
+  if (!result.success) throw toError(result.error.issues[0]!, input, prefix, origin);
+  return result.data;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
+
+function readConfigFile(file: string, readFile: (path: string) => string): unknown {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw wrapError(err, 'FLOWLENS_ERR_CONFIG_FILE_UNREADABLE', file, reason);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw wrapError(err, 'FLOWLENS_ERR_CONFIG_FILE_UNREADABLE', file, `not valid YAML: ${firstLine((err as Error).message)}`);
+  }
+  if (doc === null || doc === undefined) return {}; // an empty file means "all defaults"
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw createError('FLOWLENS_ERR_CONFIG_FILE_UNREADABLE', file, 'the top level must be a mapping of settings');
+  }
+  return doc;
+}
+
+// Paths written in the file are relative to the file, so a config directory
+// can be moved as a whole; paths from flags and env stay relative to the cwd.
+function resolveFilePaths(config: Config, dir: string): void {
+  if (config.identities !== null) config.identities = resolve(dir, config.identities);
+  if (config.kubeconfig !== null) config.kubeconfig = resolve(dir, config.kubeconfig);
+}
+
+/** Splits a comma-separated environment value; empty items are dropped. */
+function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+type Override = { key: OverridableKey; value: string | string[]; origin: string };
+
+function envOverrides(env: Record<string, string | undefined>): Override[] {
+  const out: Override[] = [];
+  for (const opt of OPTIONS) {
+    if (opt.key === 'config') continue;
+    const raw = env[opt.env]?.trim();
+    // An empty variable (as templating often leaves) means "not set".
+    if (raw === undefined || raw === '') continue;
+    out.push({ key: opt.key, value: opt.list ? splitList(raw) : raw, origin: opt.env });
+  }
+  return out;
+}
+
+function flagOverrides(flags: ConfigFlags): Override[] {
+  const out: Override[] = [];
+  for (const opt of OPTIONS) {
+    if (opt.key === 'config') continue;
+    const value = flags[opt.key];
+    if (value === undefined) continue;
+    out.push({ key: opt.key, value, origin: `--${opt.flag}` });
+  }
+  return out;
+}
+
+/**
+ * Builds the configuration: defaults, then the file (--config or
+ * FLOWLENS_CONFIG), then environment variables, then flags. Throws a
+ * FlowlensError (CONFIG_INVALID, CONFIG_UNKNOWN_KEY, CONFIG_FILE_UNREADABLE).
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const flags = options.flags ?? {};
+  const env = options.env ?? {};
+  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+
+  // An empty --config= or FLOWLENS_CONFIG= means "no file", like other empty values.
+  const file = flags.config?.trim() || env.FLOWLENS_CONFIG?.trim() || undefined;
+  const fromFile = file === undefined ? {} : readConfigFile(file, readFile);
+  const config = check(configSchema, fromFile, [], file ?? 'defaults');
+  if (file !== undefined) resolveFilePaths(config, dirname(file));
+
+  // Later overrides win: flags come after the environment.
+  for (const o of [...envOverrides(env), ...flagOverrides(flags)]) {
+    const fieldSchema = configSchema.shape[o.key];
+    (config as Record<string, unknown>)[o.key] = check(fieldSchema, o.value, [o.key], o.origin);
+  }
+  return config;
+}
+
+/** Where each overridable key's value can come from, for help and docs. */
+export function optionDefault(key: OverridableKey, defaults: Config = defaultConfig()): string {
+  const value = defaults[key];
+  if (value === null) return 'none';
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(',');
+  return String(value);
+}

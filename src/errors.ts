@@ -1,0 +1,138 @@
+// One registry of every error flowlens reports to its user. Each entry has a
+// stable code (documented in docs/errors.md, checked by a test), a message
+// that says what to do about it, and the process exit status it maps to, so
+// scripts and orchestrators can tell a bad config from a kernel without BTF.
+
+/** Exit statuses, grouped by what the operator has to fix. */
+export const EXIT = {
+  /** Something failed while running (not a startup precondition). */
+  RUNTIME: 1,
+  /** Bad command line, configuration or identity file. */
+  CONFIG: 2,
+  /** Not root and missing capabilities. */
+  PRIVILEGES: 3,
+  /** The kernel rejected (or could not be given) the BPF objects. */
+  BPF_LOAD: 4,
+  /** Programs loaded but could not be attached to an interface. */
+  ATTACH: 5,
+  /** The kernel lacks a feature flowlens needs (BTF, bpffs). */
+  KERNEL: 6,
+  /** The installation is incomplete (native addon not built). */
+  INSTALL: 7,
+} as const;
+
+export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
+
+type Definition<A extends unknown[]> = {
+  exitStatus: ExitStatus;
+  message: (...args: A) => string;
+};
+
+function def<A extends unknown[]>(exitStatus: ExitStatus, message: (...args: A) => string): Definition<A> {
+  return { exitStatus, message };
+}
+
+function list(items: readonly string[]): string {
+  return items.join(', ');
+}
+
+export const ERRORS = {
+  FLOWLENS_ERR_CLI_USAGE: def(EXIT.CONFIG, (detail: string, helpCommand = 'flowlens --help') =>
+    `${detail}. Run "${helpCommand}" for the list of commands and options.`),
+
+  FLOWLENS_ERR_CONFIG_INVALID: def(EXIT.CONFIG, (field: string, reason: string, origin?: string) =>
+    `invalid configuration${origin ? ` (from ${origin})` : ''}: ${field}: ${reason}. ` +
+    'Fix the value; see "flowlens run --help" for the accepted values and defaults.'),
+
+  FLOWLENS_ERR_CONFIG_FILE_UNREADABLE: def(EXIT.CONFIG, (path: string, reason: string) =>
+    `cannot read configuration file ${path}: ${reason}. ` +
+    'Check the path given with --config or FLOWLENS_CONFIG, its permissions, and that it is valid YAML.'),
+
+  FLOWLENS_ERR_CONFIG_UNKNOWN_KEY: def(EXIT.CONFIG, (key: string, origin?: string) =>
+    `unknown configuration key "${key}"${origin ? ` in ${origin}` : ''}. ` +
+    'Remove it or correct its spelling (keys are camelCase, e.g. seriesLimit).'),
+
+  FLOWLENS_ERR_IDENTITY_FILE_INVALID: def(EXIT.CONFIG, (path: string, field: string, reason: string) =>
+    `invalid identity file ${path}: ${field}: ${reason}. ` +
+    'Fix the entry; the file needs "identities:" with a list of entries, each with addresses (CIDRs) and either namespace or name.'),
+
+  FLOWLENS_ERR_IDENTITY_FILE_UNREADABLE: def(EXIT.CONFIG, (path: string, reason: string) =>
+    `cannot read identity file ${path}: ${reason}. ` +
+    'Check the path given with --identities or FLOWLENS_IDENTITIES and its permissions.'),
+
+  FLOWLENS_ERR_IDENTITY_COLLISION: def(EXIT.RUNTIME, (id: number, kept: string, rejected: string) =>
+    `identity ${id} derived for two different label sets: keeping ${kept}, ignoring ${rejected}. ` +
+    'Traffic of the ignored workload is attributed to the kept one; add or change a label on one of them so they differ.'),
+
+  FLOWLENS_ERR_NOT_ROOT: def(EXIT.PRIVILEGES, (missing: readonly string[]) =>
+    `insufficient privileges: missing ${list(missing)}. ` +
+    'Run flowlens as root, or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON ' +
+    '(e.g. securityContext.capabilities.add in Kubernetes, or setcap/AmbientCapabilities).'),
+
+  FLOWLENS_ERR_NO_BTF: def(EXIT.KERNEL, (path: string) =>
+    `kernel BTF not found at ${path}. ` +
+    'flowlens needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.4 have it); ' +
+    'use such a kernel, or make sure /sys is mounted in the container.'),
+
+  FLOWLENS_ERR_BPFFS_UNAVAILABLE: def(EXIT.KERNEL, (path: string, reason: string) =>
+    `BPF filesystem not usable at ${path}: ${reason}. ` +
+    'Mount it (mount -t bpf bpf /sys/fs/bpf), mount it into the container, or run without --pin-path.'),
+
+  FLOWLENS_ERR_BPF_LOAD_FAILED: def(EXIT.BPF_LOAD, (object: string, reason: string) =>
+    `loading BPF object ${object} failed: ${reason}. ` +
+    'Check the verifier log above; make sure the kernel is 5.8 or newer and the object was built for it (make bpf).'),
+
+  FLOWLENS_ERR_ATTACH_FAILED: def(EXIT.ATTACH, (iface: string, hook: string, reason: string) =>
+    `attaching to ${iface} (${hook}) failed: ${reason}. ` +
+    'Another program may own the hook; try datapath.attachMode: clsact or tcx, or exclude the interface from the patterns.'),
+
+  FLOWLENS_ERR_INTERFACE_NOT_FOUND: def(EXIT.ATTACH, (name: string) =>
+    `interface "${name}" does not exist. ` +
+    'Check the name with "ip link"; use a pattern with * or ? to attach to interfaces as they appear.'),
+
+  FLOWLENS_ERR_LISTEN_FAILED: def(EXIT.RUNTIME, (address: string, reason: string) =>
+    `cannot listen on ${address}: ${reason}. ` +
+    'Pick a free address with --listen or FLOWLENS_LISTEN, or stop the process using it.'),
+
+  FLOWLENS_ERR_ADDON_MISSING: def(EXIT.INSTALL, (path: string, reason: string) =>
+    `native addon not loadable from ${path}: ${reason}. ` +
+    'Build it with "make addon" (needs libbpf-dev, g++ and make).'),
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorArgs<C extends ErrorCode> = Parameters<(typeof ERRORS)[C]['message']>;
+
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+export class FlowlensError extends Error {
+  readonly code: ErrorCode;
+  readonly exitStatus: ExitStatus;
+
+  constructor(code: ErrorCode, message: string, exitStatus: ExitStatus, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FlowlensError';
+    this.code = code;
+    this.exitStatus = exitStatus;
+  }
+}
+
+/** Builds the registered error for `code`; the arguments fill its message. */
+export function createError<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>): FlowlensError {
+  const entry = ERRORS[code] as Definition<ErrorArgs<C>>;
+  return new FlowlensError(code, entry.message(...args), entry.exitStatus);
+}
+
+/** Like createError, but keeps the underlying error as `cause`. */
+export function wrapError<C extends ErrorCode>(cause: unknown, code: C, ...args: ErrorArgs<C>): FlowlensError {
+  const entry = ERRORS[code] as Definition<ErrorArgs<C>>;
+  return new FlowlensError(code, entry.message(...args), entry.exitStatus, { cause });
+}
+
+export function isFlowlensError(value: unknown, code?: ErrorCode): value is FlowlensError {
+  return value instanceof FlowlensError && (code === undefined || value.code === code);
+}
+
+/** Exit status for anything thrown: registered errors carry their own, the rest are runtime failures. */
+export function exitStatusOf(value: unknown): number {
+  return value instanceof FlowlensError ? value.exitStatus : EXIT.RUNTIME;
+}

@@ -1,0 +1,22 @@
+export { cidrContains, formatAddress, makeCidr, parseAddress, parseCidr, tryParseCidr } from './cidr.js';
+export type { Address, Cidr, CidrResult } from './cidr.js';
+export {
+  deriveIdentityId,
+  hashIdentityKey,
+  IdentityRegistry,
+  identityKey,
+  isReservedIdentity,
+  MAX_DERIVED_IDENTITY,
+  MIN_DERIVED_IDENTITY,
+  relevantLabels,
+  RESERVED,
+  reservedIdentity,
+  reservedName,
+} from './identity.js';
+export type { Identity, ReservedName } from './identity.js';
+export { IpcacheSync } from './ipcache-sync.js';
+export type { DesiredPrefixes, IpcacheWriter, SyncResult } from './ipcache-sync.js';
+export { loadStaticIdentities, parseStaticIdentities, STATIC_SOURCE, StaticIdentitySource } from './static-source.js';
+export type { StaticIdentitySourceOptions } from './static-source.js';
+export { IdentityStore } from './store.js';
+export type { ChangeListener, IdentityEntry, IdentityStoreOptions, PrefixMapping } from './store.js';

@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DESTINATION_PORTS, defaultConfig, loadConfig, OPTIONS, optionDefault } from '../src/config.js';
+import { FlowlensError } from '../src/errors.js';
+
+function fromFiles(files: Record<string, string>) {
+  return (path: string) => {
+    const text = files[path];
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return text;
+  };
+}
+
+function loadError(fn: () => unknown): FlowlensError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FlowlensError);
+    return err as FlowlensError;
+  }
+  throw new Error('expected an error');
+}
+
+function fileError(yaml: string): FlowlensError {
+  return loadError(() => loadConfig({ flags: { config: '/etc/flowlens.yaml' }, readFile: fromFiles({ '/etc/flowlens.yaml': yaml }) }));
+}
+
+describe('defaults', () => {
+  it('match the documented defaults', () => {
+    const c = defaultConfig();
+    expect(c.listen).toBe('0.0.0.0:9965');
+    expect(c.interfaces).toEqual(['lxc*', 'cali*', 'veth*', 'azv*', 'eni*', 'gke*']);
+    expect(c.nodeInterfaces).toEqual([]);
+    expect(c.identities).toBeNull();
+    expect(c.clusterCidrs).toEqual([]);
+    expect(c.kubeconfig).toBeNull();
+    expect(c.pinPath).toBeNull();
+    expect(c.otlpEndpoint).toBeNull();
+    expect(c.logLevel).toBe('info');
+    expect(c.datapath).toEqual({
+      attachMode: 'auto', flowIdleTimeoutSeconds: 30, eventsPerSecond: 1000, ringBufferBytes: 262144,
+      interfaceScanMilliseconds: 250, mapEntries: 16384,
+    });
+    expect(c.metrics.contexts).toEqual(['namespace', 'workload', 'identity']);
+    expect(c.metrics.seriesLimit).toBe(10000);
+    expect(c.metrics.destinationPorts).toEqual([...DEFAULT_DESTINATION_PORTS]);
+    expect(c.identityLabels.exclude).toContain('pod-template-hash');
+    expect(c.identityLabels.exclude).toContain('batch.kubernetes.io/controller-uid');
+  });
+
+  it('returns a fresh object each time', () => {
+    const a = defaultConfig();
+    a.interfaces.push('x*');
+    expect(defaultConfig().interfaces).not.toContain('x*');
+  });
+
+  it('loads defaults when nothing is given, and for an empty file', () => {
+    expect(loadConfig()).toEqual(defaultConfig());
+    expect(loadConfig({ flags: { config: 'c.yaml' }, readFile: fromFiles({ 'c.yaml': '' }) })).toEqual(defaultConfig());
+  });
+});
+
+describe('file', () => {
+  it('reads nested settings and keeps defaults for the rest', () => {
+    const c = loadConfig({
+      flags: { config: '/etc/flowlens/config.yaml' },
+      readFile: fromFiles({
+        '/etc/flowlens/config.yaml': [
+          'listen: "[::]:9100"',
+          'clusterCidrs: [10.244.0.0/16, "FD00:10::/32"]',
+          'identities: ids.yaml',
+          'datapath:',
+          '  attachMode: clsact',
+          '  ringBufferBytes: 4096',
+          'metrics:',
+          '  contexts: [app, pod, app]',
+          '  destinationPorts: [8080, 80, 80]',
+        ].join('\n'),
+      }),
+    });
+    expect(c.listen).toBe('[::]:9100');
+    expect(c.clusterCidrs).toEqual(['10.244.0.0/16', 'fd00:10::/32']);
+    expect(c.identities).toBe('/etc/flowlens/ids.yaml'); // relative to the file
+    expect(c.datapath.attachMode).toBe('clsact');
+    expect(c.datapath.ringBufferBytes).toBe(4096);
+    expect(c.datapath.mapEntries).toBe(16384);
+    expect(c.metrics.contexts).toEqual(['app', 'pod']);
+    expect(c.metrics.destinationPorts).toEqual([80, 8080]);
+    expect(c.metrics.seriesLimit).toBe(10000);
+  });
+
+  it('takes the file path from FLOWLENS_CONFIG when --config is absent', () => {
+    const readFile = fromFiles({ '/a.yaml': 'logLevel: debug', '/b.yaml': 'logLevel: warn' });
+    expect(loadConfig({ env: { FLOWLENS_CONFIG: '/a.yaml' }, readFile }).logLevel).toBe('debug');
+    expect(loadConfig({ flags: { config: '/b.yaml' }, env: { FLOWLENS_CONFIG: '/a.yaml' }, readFile }).logLevel).toBe('warn');
+  });
+
+  it('names the field, the expectation and the value', () => {
+    const err = fileError('metrics:\n  seriesLimit: abc\n');
+    expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
+    expect(err.exitStatus).toBe(2);
+    expect(err.message).toContain('metrics.seriesLimit: expected a positive integer, got "abc"');
+    expect(err.message).toContain('/etc/flowlens.yaml');
+  });
+
+  it.each([
+    ['datapath:\n  ringBufferBytes: 5000', 'datapath.ringBufferBytes: expected a power of two >= 4096, got 5000'],
+    ['datapath:\n  ringBufferBytes: 2048', 'datapath.ringBufferBytes: expected a power of two >= 4096, got 2048'],
+    ['datapath:\n  attachMode: xdp', 'datapath.attachMode: expected one of auto|tcx|clsact, got "xdp"'],
+    ['datapath:\n  flowIdleTimeoutSeconds: 1.5', 'datapath.flowIdleTimeoutSeconds: expected a positive integer, got 1.5'],
+    ['datapath:\n  eventsPerSecond: 0', 'datapath.eventsPerSecond: expected a positive integer, got 0'],
+    ['datapath: 5', 'datapath: expected a mapping, got 5'],
+    ['metrics:\n  contexts: [namespace, bad]', 'metrics.contexts[1]: expected one of identity|namespace|workload|app|pod, got "bad"'],
+    ['metrics:\n  contexts: []', 'metrics.contexts: expected at least one context, got []'],
+    ['metrics:\n  destinationPorts: [80, 70000]', 'metrics.destinationPorts[1]: expected a port number from 1 to 65535, got 70000'],
+    ['listen: localhost', 'listen: expected HOST:PORT'],
+    ['listen: "0.0.0.0:99999"', 'listen: expected a port from 0 to 65535 after the colon, got "0.0.0.0:99999"'],
+    ['listen: "::1:9965"', 'listen: expected HOST:PORT'],
+    ['interfaces: ["eth0", "a/b"]', 'interfaces[1]: expected an interface name or pattern (no "/", ":" or whitespace), got "a/b"'],
+    ['interfaces: ["averyveryverylongname"]', 'interfaces[0]: expected an interface name of at most 15 characters'],
+    ['interfaces: eth0', 'interfaces: expected a list of interface patterns, got "eth0"'],
+    ['clusterCidrs: [10.0.0.300/8]', 'clusterCidrs[0]: "10.0.0.300/8" is not a valid CIDR'],
+    ['clusterCidrs: [10.0.0.1/8]', 'clusterCidrs[0]: "10.0.0.1/8" is not a valid CIDR (host bits set; did you mean 10.0.0.0/8?)'],
+    ['logLevel: trace', 'logLevel: expected one of debug|info|warn|error, got "trace"'],
+    ['otlpEndpoint: collector:4317', 'otlpEndpoint: expected an http:// or https:// URL, got "collector:4317"'],
+    ['pinPath: flowlens', 'pinPath: expected an absolute path (a directory on bpffs), got "flowlens"'],
+    ['identityLabels:\n  exclude: ["bad key!"]', 'identityLabels.exclude[0]: expected a Kubernetes label key'],
+    ['identities: 5', 'identities: expected a path, got 5'],
+  ])('rejects %j', (yaml, message) => {
+    const err = fileError(yaml);
+    expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
+    expect(err.message).toContain(message);
+  });
+
+  it('rejects unknown keys at any depth, naming the key', () => {
+    const top = fileError('bogus: 1\n');
+    expect(top.code).toBe('FLOWLENS_ERR_CONFIG_UNKNOWN_KEY');
+    expect(top.message).toContain('"bogus"');
+    const nested = fileError('metrics:\n  series_limit: 5\n');
+    expect(nested.code).toBe('FLOWLENS_ERR_CONFIG_UNKNOWN_KEY');
+    expect(nested.message).toContain('"metrics.series_limit"');
+    expect(nested.exitStatus).toBe(2);
+  });
+
+  it('reports a missing file, non-YAML and a non-mapping top level with the path', () => {
+    const missing = loadError(() => loadConfig({ flags: { config: '/nope.yaml' }, readFile: fromFiles({}) }));
+    expect(missing.code).toBe('FLOWLENS_ERR_CONFIG_FILE_UNREADABLE');
+    expect(missing.message).toContain('cannot read configuration file /nope.yaml: no such file');
+
+    const garbage = fileError('a: [\n');
+    expect(garbage.code).toBe('FLOWLENS_ERR_CONFIG_FILE_UNREADABLE');
+    expect(garbage.message).toContain('/etc/flowlens.yaml: not valid YAML');
+
+    const list = fileError('- a\n- b\n');
+    expect(list.code).toBe('FLOWLENS_ERR_CONFIG_FILE_UNREADABLE');
+    expect(list.message).toContain('top level must be a mapping');
+  });
+
+  it('reads a real file from disk by default', () => {
+    const err = loadError(() => loadConfig({ flags: { config: '/nonexistent/flowlens.yaml' } }));
+    expect(err.code).toBe('FLOWLENS_ERR_CONFIG_FILE_UNREADABLE');
+  });
+});
+
+describe('precedence', () => {
+  const readFile = fromFiles({
+    '/c.yaml': 'listen: "127.0.0.1:1000"\nlogLevel: warn\ninterfaces: [file*]\nkubeconfig: /file/kube\n',
+  });
+
+  it('applies flags over env over file over defaults', () => {
+    const c = loadConfig({
+      flags: { config: '/c.yaml', listen: '127.0.0.1:3000' },
+      env: { FLOWLENS_LISTEN: '127.0.0.1:2000', FLOWLENS_LOG_LEVEL: 'debug' },
+      readFile,
+    });
+    expect(c.listen).toBe('127.0.0.1:3000'); // flag
+    expect(c.logLevel).toBe('debug'); // env over file
+    expect(c.interfaces).toEqual(['file*']); // file over default
+    expect(c.kubeconfig).toBe('/file/kube');
+    expect(c.metrics.seriesLimit).toBe(10000); // default
+  });
+
+  it('splits comma-separated env lists and lets repeated flags replace them', () => {
+    const env = {
+      FLOWLENS_INTERFACES: 'eth0, veth*,,',
+      FLOWLENS_CLUSTER_CIDRS: '10.244.0.0/16,fd00::/8',
+      FLOWLENS_NODE_INTERFACES: 'ens*',
+    };
+    const fromEnv = loadConfig({ env });
+    expect(fromEnv.interfaces).toEqual(['eth0', 'veth*']);
+    expect(fromEnv.clusterCidrs).toEqual(['10.244.0.0/16', 'fd00::/8']);
+    expect(fromEnv.nodeInterfaces).toEqual(['ens*']);
+
+    const withFlags = loadConfig({ env, flags: { interfaces: ['lxc*', 'cali*'], clusterCidrs: ['192.168.0.0/16'] } });
+    expect(withFlags.interfaces).toEqual(['lxc*', 'cali*']);
+    expect(withFlags.clusterCidrs).toEqual(['192.168.0.0/16']);
+  });
+
+  it('sets every env variable of the option table', () => {
+    const c = loadConfig({
+      env: {
+        FLOWLENS_LISTEN: '[::1]:1', FLOWLENS_INTERFACES: 'a*', FLOWLENS_NODE_INTERFACES: 'b*',
+        FLOWLENS_IDENTITIES: 'ids.yaml', FLOWLENS_CLUSTER_CIDRS: '10.0.0.0/8', FLOWLENS_KUBECONFIG: 'kube',
+        FLOWLENS_PIN_PATH: '/sys/fs/bpf/flowlens', FLOWLENS_OTLP_ENDPOINT: 'http://otel:4317', FLOWLENS_LOG_LEVEL: 'error',
+      },
+    });
+    expect(c).toMatchObject({
+      listen: '[::1]:1', interfaces: ['a*'], nodeInterfaces: ['b*'], identities: 'ids.yaml', clusterCidrs: ['10.0.0.0/8'],
+      kubeconfig: 'kube', pinPath: '/sys/fs/bpf/flowlens', otlpEndpoint: 'http://otel:4317', logLevel: 'error',
+    });
+    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(9);
+  });
+
+  it('treats empty env variables as unset', () => {
+    expect(loadConfig({ env: { FLOWLENS_LISTEN: '', FLOWLENS_INTERFACES: ' ' } })).toEqual(defaultConfig());
+  });
+
+  it('names the env variable or flag a bad value came from', () => {
+    const fromEnv = loadError(() => loadConfig({ env: { FLOWLENS_CLUSTER_CIDRS: '10.0.0.0/8,nope' } }));
+    expect(fromEnv.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
+    expect(fromEnv.message).toContain('(from FLOWLENS_CLUSTER_CIDRS): clusterCidrs[1]: "nope" is not a valid CIDR');
+
+    const fromFlag = loadError(() => loadConfig({ flags: { logLevel: 'loud' } }));
+    expect(fromFlag.message).toContain('(from --log-level): logLevel: expected one of debug|info|warn|error, got "loud"');
+  });
+});
+
+describe('optionDefault', () => {
+  it('renders defaults for help', () => {
+    expect(optionDefault('listen')).toBe('0.0.0.0:9965');
+    expect(optionDefault('interfaces')).toBe('lxc*,cali*,veth*,azv*,eni*,gke*');
+    expect(optionDefault('identities')).toBe('none');
+    expect(optionDefault('clusterCidrs')).toBe('none');
+  });
+});
