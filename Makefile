@@ -10,6 +10,9 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_OUT := bpf/.output
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
+# Programs that only tests and benchmarks load (fixtures, an empty baseline program).
+FIXTURE_OBJS := $(patsubst test/bpf/fixtures/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(wildcard test/bpf/fixtures/*.bpf.c))
+BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(wildcard bench/*.bpf.c))
 BPF_HDRS := bpf/flowlens.h $(wildcard bpf/include/*.h bpf/include/*.bpf.h bpf/protocols/*.bpf.h)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/include
 ADDON := build/Release/flowlens_native.node
@@ -46,6 +49,12 @@ bpf: deps $(BPF_OBJS)
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BPF_OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+$(BPF_OUT)/%.bpf.o: test/bpf/fixtures/%.bpf.c $(BPF_HDRS) | $(BPF_OUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_OUT)/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) | $(BPF_OUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BPF_OUT):
 	mkdir -p $@
 
@@ -64,11 +73,11 @@ dist/.stamp: $(TS_SRCS) tsconfig.json
 run: build
 	node dist/cli.js run --config demo/flowlens.yaml --identities demo/identities.yaml
 
-test: build
+test: build $(FIXTURE_OBJS)
 	npx vitest run
 
-bench: build
-	node --expose-gc bench/run.js
+bench: build $(BENCH_OBJS)
+	npx vitest run --config bench/vitest.config.ts
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/include/vmlinux.h

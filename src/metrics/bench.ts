@@ -46,6 +46,7 @@ export function benchmarkSnapshot(series: number): DatapathSnapshot {
     eventsLost: [],
     maps: [{ map: 'flow_traffic', entries: series, capacity: 65536 }],
     programs: [],
+    mapUpdateErrors: [],
     attachedInterfaces: 10,
   };
 }

@@ -6,6 +6,7 @@ import type { ScrapeScope } from './scrape.js';
 
 export const BPF_MAP_ENTRIES = 'flowlens_bpf_map_entries';
 export const BPF_MAP_CAPACITY = 'flowlens_bpf_map_capacity';
+export const BPF_MAP_UPDATE_ERRORS_TOTAL = 'flowlens_bpf_map_update_errors_total';
 export const EVENTS_LOST_TOTAL = 'flowlens_events_lost_total';
 export const BPF_PROGRAM_RUNS_TOTAL = 'flowlens_bpf_program_runs_total';
 export const BPF_PROGRAM_RUN_SECONDS_TOTAL = 'flowlens_bpf_program_run_seconds_total';
@@ -30,6 +31,16 @@ export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope
     collect() {
       this.reset();
       for (const m of scope.current().snapshot.maps) this.inc({ map: m.map }, m.capacity);
+    },
+  });
+  new Counter({
+    name: BPF_MAP_UPDATE_ERRORS_TOTAL,
+    help: 'Packets whose new key a full BPF hash map refused, by map: traffic the counters could not record.',
+    labelNames: ['map'],
+    registers,
+    collect() {
+      this.reset();
+      for (const e of scope.current().snapshot.mapUpdateErrors) this.inc({ map: e.map }, e.count);
     },
   });
   new Counter({

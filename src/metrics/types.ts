@@ -23,6 +23,8 @@ export interface DatapathSnapshot {
   parsePackets: Array<{ reason: string; count: number }>;
   eventsLost: Array<{ source: string; reason: string; count: number }>;
   maps: Array<{ map: string; entries: number; capacity: number }>;
+  /** New keys a full hash map refused, by map: counts the kernel could not record. */
+  mapUpdateErrors: Array<{ map: string; count: number }>;
   programs: Array<{ program: string; runs: number; runSeconds: number }>;
   attachedInterfaces: number;
 }

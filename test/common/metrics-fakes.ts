@@ -19,6 +19,7 @@ export function emptySnapshot(overrides: Partial<DatapathSnapshot> = {}): Datapa
     eventsLost: [],
     maps: [],
     programs: [],
+    mapUpdateErrors: [],
     attachedInterfaces: 0,
     ...overrides,
   };

@@ -1,0 +1,226 @@
+import { fileURLToPath } from 'node:url';
+import {
+  BpfObject,
+  RingBuffer,
+  enableBpfStats,
+  possibleCpus,
+  type BpfMap,
+  type BpfProgram,
+  type TcAttachment,
+} from '../bpf/index.js';
+import {
+  LOST_REASON_NAMES,
+  MAP_UPDATE_ERROR_MAPS,
+  PARSE_REASON_NAMES,
+  decodeFlowEvent,
+  decodeFlowKey,
+  decodeTcpFlagsKey,
+  encodeIpcacheValue,
+  eventType,
+  EventType,
+  ipcacheKey,
+  nameAt,
+  type FlowEvent,
+} from '../bpf/codecs.js';
+import type { AttachMode } from '../config.js';
+import type { Cidr } from '../identity/cidr.js';
+import type { IpcacheWriter } from '../identity/ipcache-sync.js';
+import type { DatapathSnapshot, FlowStartRecord, FlowTrafficRecord, TcpFlagsRecord } from '../metrics/types.js';
+import type { Logger } from '../log.js';
+import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
+import type { NetInterface } from './interfaces.js';
+
+/** bpf/.output/flow.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
+export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bpf.o', import.meta.url));
+
+/**
+ * Maps kept pinned with --pin-path: the counters, so that a restarted exporter
+ * continues the kernel's totals. The ipcache is not pinned: user space
+ * rewrites it from its sources at every start, and stale entries from a
+ * previous configuration must not survive.
+ */
+export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'tcp_flags', 'parse_packets', 'events_lost', 'map_update_errors'];
+
+/** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
+const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'tcp_flags', 'flow_conntrack'];
+
+const PROGRAMS = ['flow_from_endpoint', 'flow_to_endpoint'] as const;
+
+export interface FlowDatapathOptions {
+  objectPath?: string;
+  /** bpffs directory for PINNED_MAPS; null keeps nothing pinned. */
+  pinPath: string | null;
+  attachMode: AttachMode;
+  flowIdleTimeoutSeconds: number;
+  eventsPerSecond: number;
+  ringBufferBytes: number;
+  mapEntries: number;
+  /** Count run time per program (bpf_stats); costs two clock reads per packet. */
+  programStats?: boolean;
+  onFlowEvent?: (event: FlowEvent) => void;
+  log?: Logger;
+}
+
+/**
+ * flow.bpf.c from user space: loads it with the configured settings, attaches
+ * it to interfaces, keeps the ipcache and reads the counters back as a
+ * snapshot of absolute kernel totals (per-CPU values summed).
+ */
+export class FlowDatapath implements InterfaceAttacher {
+  private readonly object: BpfObject;
+  private readonly programs: Record<(typeof PROGRAMS)[number], BpfProgram>;
+  private readonly ringBuffer: RingBuffer;
+  private readonly stats: { disable(): void } | undefined;
+  private readonly cpus = possibleCpus();
+  private closed = false;
+  /** Records on the ring buffer that are not flow events (a newer object than this code). */
+  unknownEvents = 0;
+  flowEvents = 0;
+
+  private constructor(
+    object: BpfObject,
+    private readonly opts: FlowDatapathOptions,
+  ) {
+    this.object = object;
+    this.programs = {
+      flow_from_endpoint: object.program('flow_from_endpoint'),
+      flow_to_endpoint: object.program('flow_to_endpoint'),
+    };
+    this.ringBuffer = new RingBuffer(object.map('events'), (events) => this.onEvents(events));
+    this.stats = opts.programStats === false ? undefined : enableBpfStats();
+  }
+
+  static load(opts: FlowDatapathOptions): FlowDatapath {
+    const path = opts.objectPath ?? FLOW_OBJECT_PATH;
+    const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_MAPS } : undefined;
+    const object = BpfObject.open(path, { pinMaps });
+    try {
+      object.setGlobal('flow_idle_timeout_ns', BigInt(opts.flowIdleTimeoutSeconds) * 1_000_000_000n);
+      object.setGlobal('events_per_second', opts.eventsPerSecond);
+      object.setMapMaxEntries('events', opts.ringBufferBytes);
+      for (const name of ['flow_traffic', 'flow_starts', 'tcp_flags']) object.setMapMaxEntries(name, opts.mapEntries);
+      object.load();
+      return new FlowDatapath(object, opts);
+    } catch (err) {
+      object.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Endpoint interfaces: packets arriving at TC ingress are leaving the pod
+   * (egress for the endpoint). Node interfaces: TC ingress is entering the
+   * host, the local endpoint there.
+   */
+  attach(iface: NetInterface, role: InterfaceRole): Detachable {
+    const [atIngress, atEgress] =
+      role === 'endpoint'
+        ? [this.programs.flow_from_endpoint, this.programs.flow_to_endpoint]
+        : [this.programs.flow_to_endpoint, this.programs.flow_from_endpoint];
+    const links: TcAttachment[] = [];
+    try {
+      links.push(atIngress.attachTc(iface.ifindex, 'ingress', { mode: this.opts.attachMode }));
+      links.push(atEgress.attachTc(iface.ifindex, 'egress', { mode: this.opts.attachMode }));
+    } catch (err) {
+      for (const link of links) link.detach();
+      throw err;
+    }
+    this.opts.log?.debug(`${iface.name}: ${links.map((l) => `${l.hook} via ${l.mode}`).join(', ')}`);
+    return { detach: () => links.forEach((l) => l.detach()) };
+  }
+
+  /** Writes identities into the ipcache LPM trie. */
+  ipcacheWriter(): IpcacheWriter {
+    const ipcache = this.object.map('ipcache');
+    return {
+      set: (cidr: Cidr, identity: number) =>
+        ipcache.update(ipcacheKey(cidr.family, cidr.addr, cidr.prefixLen), encodeIpcacheValue({ identity, flags: 0 })),
+      delete: (cidr: Cidr) => {
+        ipcache.delete(ipcacheKey(cidr.family, cidr.addr, cidr.prefixLen));
+      },
+    };
+  }
+
+  /** The kernel's absolute totals, summed over CPUs. */
+  snapshot(attachedInterfaces: number): DatapathSnapshot {
+    const traffic: FlowTrafficRecord[] = [];
+    for (const { key, value } of this.object.map('flow_traffic').entries()) {
+      const k = decodeFlowKey(key);
+      const [packets, bytes] = this.sumPerCpu(value, 2);
+      traffic.push({ ...k, packets: packets!, bytes: bytes! });
+    }
+    const starts: FlowStartRecord[] = [];
+    for (const { key, value } of this.object.map('flow_starts').entries()) {
+      const k = decodeFlowKey(key);
+      starts.push({ ...k, flows: this.sumPerCpu(value, 1)[0]! });
+    }
+    const tcpFlags: TcpFlagsRecord[] = [];
+    for (const { key, value } of this.object.map('tcp_flags').entries()) {
+      const k = decodeTcpFlagsKey(key);
+      tcpFlags.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, flag: k.flag, direction: k.direction, count: this.sumPerCpu(value, 1)[0]! });
+    }
+    const parse = this.arrayTotals('parse_packets');
+    const lost = this.arrayTotals('events_lost');
+    const updateErrors = this.arrayTotals('map_update_errors');
+    return {
+      traffic,
+      starts,
+      tcpFlags,
+      parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
+      eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
+      mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
+      maps: REPORTED_MAPS.map((name) => this.mapFill(name)),
+      programs: PROGRAMS.map((name) => {
+        const info = this.programs[name].info();
+        return { program: name, runs: Number(info.runCount), runSeconds: Number(info.runTimeNs) / 1e9 };
+      }),
+      attachedInterfaces,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ringBuffer.close();
+    this.stats?.disable();
+    this.object.close();
+  }
+
+  private onEvents(events: Buffer[]): void {
+    for (const buf of events) {
+      if (eventType(buf) !== EventType.FLOW) {
+        this.unknownEvents++;
+        continue;
+      }
+      this.flowEvents++;
+      this.opts.onFlowEvent?.(decodeFlowEvent(buf));
+    }
+  }
+
+  private mapFill(name: string): { map: string; entries: number; capacity: number } {
+    const map = this.object.map(name);
+    return { map: name, entries: map.count(), capacity: map.maxEntries };
+  }
+
+  private arrayTotals(name: string): number[] {
+    const map: BpfMap = this.object.map(name);
+    const key = Buffer.alloc(4);
+    const out: number[] = [];
+    for (let i = 0; i < map.maxEntries; i++) {
+      key.writeUInt32LE(i);
+      const value = map.lookup(key);
+      out.push(value ? this.sumPerCpu(value, 1)[0]! : 0);
+    }
+    return out;
+  }
+
+  /** Sums `fields` consecutive u64 counters over the per-CPU copies of one value. */
+  private sumPerCpu(value: Buffer, fields: number): number[] {
+    const stride = value.length / this.cpus;
+    const sums = new Array<number>(fields).fill(0);
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      for (let f = 0; f < fields; f++) sums[f]! += Number(value.readBigUInt64LE(cpu * stride + f * 8));
+    }
+    return sums;
+  }
+}
