@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExporterProcess, waitFor } from '../common/exporter.js';
 import { inNs, ipCounters, runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
 import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
 
@@ -13,7 +13,6 @@ import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
  * start it, and /metrics scraped over HTTP.
  */
 
-const REPO = join(import.meta.dirname, '..', '..');
 const HTTP_PORT = 8080;
 const UDP_PORT = 9000;
 const HTTP_CONNECTIONS = 5;
@@ -28,11 +27,8 @@ let net: TestNetwork;
 let client: TestHost;
 let server: TestHost;
 let outsider: TestHost;
-let exporter: ChildProcess;
-let exporterLog = '';
+let exporter: ExporterProcess;
 let tmp: string;
-const listenPort = 20000 + Math.floor(Math.random() * 20000);
-const base = `http://127.0.0.1:${listenPort}`;
 
 /** Runs a short node script inside a namespace and waits for it to finish. */
 function nodeIn(ns: string, script: string): string {
@@ -74,19 +70,7 @@ function udpDatagrams(ns: string, address: string, count: number): void {
 }
 
 async function scrape(): Promise<Sample[]> {
-  const res = await fetch(`${base}/metrics`);
-  expect(res.status).toBe(200);
-  return parsePrometheusText(await res.text());
-}
-
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nexporter output:\n${exporterLog}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return parsePrometheusText(await exporter.metricsText());
 }
 
 const pair = (src: string, dst: string) => ({ source_workload: src, destination_workload: dst });
@@ -124,29 +108,12 @@ describe('exporter end to end (network namespaces, real kernel)', () => {
     ]);
     await Promise.all([httpServer, udpSink].map((c) => new Promise((r) => c.stdout!.once('data', r))));
 
-    exporter = spawn(
-      process.execPath,
-      [
-        join(REPO, 'dist', 'cli.js'),
-        'run',
-        '--listen',
-        `127.0.0.1:${listenPort}`,
-        '--interface',
-        `${prefix}*`,
-        '--identities',
-        identities,
-        '--log-level',
-        'debug',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    exporter.stdout!.on('data', (d) => (exporterLog += d));
-    exporter.stderr!.on('data', (d) => (exporterLog += d));
-    await waitFor('/readyz', 20_000, async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined));
+    exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities, '--log-level', 'debug']);
+    await exporter.ready();
   });
 
   afterAll(() => {
-    if (exporter?.exitCode === null && exporter.pid) process.kill(exporter.pid, 'SIGKILL');
+    exporter?.kill();
     net?.cleanup();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
@@ -200,7 +167,7 @@ describe('exporter end to end (network namespaces, real kernel)', () => {
     expect(attachedBefore).toBe(3);
     const created = Date.now();
     const newcomer = net.addHost('new', 9);
-    await waitFor('attachment of the new interface', 1_000 - (Date.now() - created), async () =>
+    await waitFor('attachment of the new interface', 1_000 - (Date.now() - created), () => exporter.output, async () =>
       sumOf(await scrape(), 'flowlens_attached_interfaces') === 4 ? true : undefined,
     );
     udpDatagrams(newcomer.ns, server.address, NEWCOMER_DATAGRAMS);
@@ -210,11 +177,9 @@ describe('exporter end to end (network namespaces, real kernel)', () => {
   });
 
   it('removes every attachment on SIGTERM and exits 0', async () => {
-    const ours = ownedProgramIds(exporter.pid!);
+    const ours = ownedProgramIds(exporter.pid);
     expect(ours.length).toBeGreaterThanOrEqual(2);
-    const exited = new Promise<number | null>((r) => exporter.once('exit', (code) => r(code)));
-    process.kill(exporter.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await exporter.terminate()).toBe(0);
     for (const dev of [client.hostIf, server.hostIf, outsider.hostIf]) {
       expect(sh('tc', ['filter', 'show', 'dev', dev, 'ingress'])).toBe('');
       expect(sh('tc', ['filter', 'show', 'dev', dev, 'egress'])).toBe('');

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const REPO = join(import.meta.dirname, '..', '..');
+
+/** The built exporter (dist/cli.js), started as a user starts it, on a random loopback port. */
+export class ExporterProcess {
+  readonly child: ChildProcess;
+  readonly port = 20000 + Math.floor(Math.random() * 20000);
+  readonly base = `http://127.0.0.1:${this.port}`;
+  output = '';
+
+  constructor(args: string[]) {
+    this.child = spawn(
+      process.execPath,
+      [join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child.stdout!.on('data', (d) => (this.output += d));
+    this.child.stderr!.on('data', (d) => (this.output += d));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves once /readyz answers 200; rejects with the exporter's output if it exits or takes too long. */
+  async ready(timeoutMs = 20_000): Promise<void> {
+    await waitFor('exporter /readyz', timeoutMs, () => this.output, async () => {
+      if (this.child.exitCode !== null) throw new Error(`exporter exited with ${this.child.exitCode}:\n${this.output}`);
+      const res = await fetch(`${this.base}/readyz`).catch(() => undefined);
+      return res?.status === 200 ? true : undefined;
+    });
+  }
+
+  async metricsText(): Promise<string> {
+    const res = await fetch(`${this.base}/metrics`);
+    if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+    return res.text();
+  }
+
+  /** SIGTERM, then the exit code. */
+  async terminate(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
+    process.kill(this.pid, 'SIGTERM');
+    return exited;
+  }
+
+  /** For afterAll: make sure the process is gone whatever the test did. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.pid, 'SIGKILL');
+  }
+}
+
+/**
+ * Polls `probe` every 50 ms until it returns a value. A probe that throws
+ * ends the wait with that error; `context` adds what to show on a timeout.
+ */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  context: () => string,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${context()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
