@@ -21,7 +21,7 @@ export function registerTraffic(ctx: FlowFamilyContext): { packets: SeriesTable;
   });
   const bytes = registerFlowFamily(ctx, {
     name: BYTES_TOTAL,
-    help: `Bytes (IP packet lengths) seen by the datapath, as the kernel counted them. ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
+    help: `Bytes of the frames seen by the datapath (skb length, link-layer header included), as the kernel counted them. ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames,
     records: (view) => view.snapshot.traffic,
     render,
