@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,11 +194,18 @@ function programIds(): number[] {
   return (JSON.parse(sh('bpftool', ['prog', 'show', '-j'])) as Array<{ id: number }>).map((p) => p.id);
 }
 
-/** Ids of the BPF programs that process `pid` holds open (bpftool reports holders as pids). */
+/** Ids of the BPF programs that process `pid` holds, through program or link fds (from /proc fdinfo). */
 function ownedProgramIds(pid: number): number[] {
-  const progs = JSON.parse(sh('bpftool', ['prog', 'show', '-j'])) as Array<{
-    id: number;
-    pids?: Array<{ pid: number }>;
-  }>;
-  return progs.filter((p) => p.pids?.some((h) => h.pid === pid)).map((p) => p.id);
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^prog_id:\s+(\d+)$/m.exec(info);
+    if (m) ids.add(Number(m[1]));
+  }
+  return [...ids];
 }
