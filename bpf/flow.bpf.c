@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * TC program on the host side of endpoint interfaces: counts packets, bytes,
+ * new flows and TCP flags by the security identities of both ends, and sends
+ * each new flow as an event.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+
+#include "flowlens.h"
+#include "parse.bpf.h"
+
+/*
+ * TC_ACT_UNSPEC (linux/pkt_cls.h; a macro, so vmlinux.h lacks it). Observing
+ * must never change a packet's fate: returning "unspecified" lets the next
+ * filter, the CNI's own programs or the default action decide, exactly as if
+ * flowlens were not attached.
+ */
+#define FLOWLENS_TC_ACT_UNSPEC (-1)
+#define FLOWLENS_NSEC_PER_SEC 1000000000ULL
+
+/* A UDP/ICMP/SCTP tuple idle this long starts a new flow when seen again. */
+const volatile __u64 flow_idle_timeout_ns = 30ULL * FLOWLENS_NSEC_PER_SEC;
+/* Per-CPU ceiling of flow events per second; the rest count as FLOWLENS_LOST_RATE_LIMIT. */
+const volatile __u32 events_per_second = 1000;
+
+/*
+ * Address -> identity by longest prefix. User space also inserts every
+ * cluster CIDR with FLOWLENS_IDENTITY_UNMANAGED, so an address inside a
+ * cluster range without a workload of its own resolves to "unmanaged" by the
+ * longest-prefix rule alone; only addresses outside every entry are "world".
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipcache_key);
+	__type(value, struct ipcache_value);
+} ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_key);
+	__type(value, struct flow_traffic_value);
+} flow_traffic SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_key);
+	__type(value, __u64);
+} flow_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tcp_flags_key);
+	__type(value, __u64);
+} tcp_flags SEC(".maps");
+
+/* Shared by all CPUs: a reply may be handled on another CPU than its request. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_tuple);
+	__type(value, __u64); /* last seen, bpf_ktime_get_ns() */
+} flow_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct events_budget);
+} events_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOWLENS_PARSE_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} parse_packets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOWLENS_LOST_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} events_lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOWLENS_MAP_IDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} map_update_errors SEC(".maps");
+
+/*
+ * The ring buffer has no key or value type, so nothing else would put the
+ * event layout into the object's BTF, where the codec test checks it.
+ */
+const struct flow_event *const unused_flow_event __attribute__((unused)) = 0;
+
+static __always_inline void array_inc(void *map, __u32 index)
+{
+	__u64 *count = bpf_map_lookup_elem(map, &index);
+
+	/* per-CPU slot: no other CPU writes it, so no atomic needed */
+	if (count)
+		*count += 1;
+}
+
+/* Adds inc to a per-CPU __u64 counter, creating it; a full map is counted under map_id. */
+static __always_inline void counter_add(void *map, const void *key, __u64 inc, __u32 map_id)
+{
+	__u64 *count = bpf_map_lookup_elem(map, key);
+
+	if (count) {
+		*count += inc;
+		return;
+	}
+	if (bpf_map_update_elem(map, key, &inc, BPF_NOEXIST) == 0)
+		return;
+	/* another CPU may have created the key between lookup and update */
+	count = bpf_map_lookup_elem(map, key);
+	if (count)
+		*count += inc;
+	else
+		array_inc(&map_update_errors, map_id);
+}
+
+static __always_inline void traffic_add(const struct flow_key *key, __u64 bytes)
+{
+	struct flow_traffic_value *value = bpf_map_lookup_elem(&flow_traffic, key);
+	struct flow_traffic_value init = { .packets = 1, .bytes = bytes };
+
+	if (!value) {
+		if (bpf_map_update_elem(&flow_traffic, key, &init, BPF_NOEXIST) == 0)
+			return;
+		value = bpf_map_lookup_elem(&flow_traffic, key);
+		if (!value) {
+			array_inc(&map_update_errors, FLOWLENS_MAP_FLOW_TRAFFIC);
+			return;
+		}
+	}
+	value->packets += 1;
+	value->bytes += bytes;
+}
+
+static __always_inline __u32 identity_of(__u8 family, const __u8 *addr)
+{
+	struct ipcache_key key = {};
+	struct ipcache_value *value;
+
+	key.family = family;
+	if (family == FLOWLENS_FAMILY_IPV4) {
+		key.prefixlen = 32 + 32;
+		__builtin_memcpy(key.addr, addr, 4);
+	} else {
+		key.prefixlen = 32 + 128;
+		__builtin_memcpy(key.addr, addr, 16);
+	}
+	value = bpf_map_lookup_elem(&ipcache, &key);
+	return value ? value->identity : FLOWLENS_IDENTITY_WORLD;
+}
+
+/* True when the tuple has a live entry; refreshes it so an active flow never expires. */
+static __always_inline bool conntrack_touch(const struct flow_tuple *tuple, __u64 now)
+{
+	__u64 *last_seen = bpf_map_lookup_elem(&flow_conntrack, tuple);
+
+	if (!last_seen || now - *last_seen >= flow_idle_timeout_ns)
+		return false;
+	*last_seen = now;
+	return true;
+}
+
+/*
+ * First packet of a connectionless flow: neither the tuple nor its reply
+ * tuple was seen within the idle timeout. The tuple carries the direction so
+ * that a packet between two local endpoints starts a flow at both hooks
+ * (egress of one, ingress of the other); a reply travels the opposite
+ * direction through the hook of the same endpoint, hence the flip.
+ */
+static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, __u8 direction, __u64 now)
+{
+	struct flow_tuple tuple = {};
+	struct flow_tuple reply = {};
+
+	__builtin_memcpy(tuple.saddr, pkt->saddr, 16);
+	__builtin_memcpy(tuple.daddr, pkt->daddr, 16);
+	tuple.sport = pkt->sport;
+	tuple.dport = pkt->dport;
+	tuple.protocol = pkt->protocol;
+	tuple.family = pkt->family;
+	tuple.direction = direction;
+	if (conntrack_touch(&tuple, now))
+		return false;
+
+	__builtin_memcpy(reply.saddr, pkt->daddr, 16);
+	__builtin_memcpy(reply.daddr, pkt->saddr, 16);
+	reply.sport = pkt->dport;
+	reply.dport = pkt->sport;
+	reply.protocol = pkt->protocol;
+	reply.family = pkt->family;
+	reply.direction = direction == FLOWLENS_DIRECTION_EGRESS ? FLOWLENS_DIRECTION_INGRESS
+								  : FLOWLENS_DIRECTION_EGRESS;
+	if (conntrack_touch(&reply, now))
+		return false;
+
+	if (bpf_map_update_elem(&flow_conntrack, &tuple, &now, BPF_ANY))
+		array_inc(&map_update_errors, FLOWLENS_MAP_FLOW_CONNTRACK);
+	return true;
+}
+
+/* Fixed one-second windows per CPU: cheap, and bounds the ring buffer's inflow. */
+static __always_inline bool events_budget_take(__u64 now)
+{
+	__u32 zero = 0;
+	struct events_budget *budget = bpf_map_lookup_elem(&events_budget, &zero);
+
+	if (!budget)
+		return false;
+	if (now - budget->window_start_ns >= FLOWLENS_NSEC_PER_SEC) {
+		budget->window_start_ns = now;
+		budget->sent = 0;
+	}
+	if (budget->sent >= events_per_second)
+		return false;
+	budget->sent += 1;
+	return true;
+}
+
+static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct flowlens_packet *pkt,
+					    const struct flow_key *key, __u64 now)
+{
+	struct flow_event *event;
+
+	if (!events_budget_take(now)) {
+		array_inc(&events_lost, FLOWLENS_LOST_RATE_LIMIT);
+		return;
+	}
+	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	if (!event) {
+		array_inc(&events_lost, FLOWLENS_LOST_RING_FULL);
+		return;
+	}
+	/* reserved memory is not zeroed: write every byte, padding included */
+	event->type = FLOWLENS_EVENT_FLOW;
+	event->family = pkt->family;
+	event->protocol = pkt->protocol;
+	event->direction = key->direction;
+	event->ifindex = skb->ifindex;
+	event->timestamp_ns = now;
+	event->src_identity = key->src_identity;
+	event->dst_identity = key->dst_identity;
+	__builtin_memcpy(event->saddr, pkt->saddr, 16);
+	__builtin_memcpy(event->daddr, pkt->daddr, 16);
+	event->sport = pkt->sport;
+	event->dport = pkt->dport;
+	event->tcp_flags = pkt->tcp_flags;
+	event->verdict = key->verdict;
+	event->_pad[0] = 0;
+	event->_pad[1] = 0;
+	bpf_ringbuf_submit(event, 0);
+}
+
+static __always_inline void count_tcp_flags(const struct flow_key *flow, __u8 flags)
+{
+	struct tcp_flags_key key = {
+		.src_identity = flow->src_identity,
+		.dst_identity = flow->dst_identity,
+		.direction = flow->direction,
+	};
+	int bit;
+
+#pragma unroll
+	for (bit = 0; bit < 8; bit++) {
+		if (!(flags & (1 << bit)))
+			continue;
+		key.flag = bit;
+		counter_add(&tcp_flags, &key, 1, FLOWLENS_MAP_TCP_FLAGS);
+	}
+}
+
+static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u8 direction, __u64 now)
+{
+	if (!pkt->has_l4)
+		return false;
+	switch (pkt->protocol) {
+	case FLOWLENS_PROTO_TCP:
+		/* SYN without ACK opens a connection; SYN-ACK answers one */
+		return (pkt->tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) ==
+		       (1 << FLOWLENS_TCP_SYN);
+	case FLOWLENS_PROTO_UDP:
+	case FLOWLENS_PROTO_ICMP:
+	case FLOWLENS_PROTO_ICMPV6:
+	case FLOWLENS_PROTO_SCTP:
+		return conntrack_is_new(pkt, direction, now);
+	default:
+		return false;
+	}
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
+{
+	struct flowlens_packet pkt = {};
+	struct flow_key key = {};
+	__u64 now;
+	int reason;
+
+	reason = flowlens_parse(skb, &pkt);
+	if (reason != FLOWLENS_PARSE_OK) {
+		array_inc(&parse_packets, (__u32)reason);
+		return FLOWLENS_TC_ACT_UNSPEC;
+	}
+
+	key.src_identity = identity_of(pkt.family, pkt.saddr);
+	key.dst_identity = identity_of(pkt.family, pkt.daddr);
+	key.protocol = pkt.protocol;
+	key.direction = direction;
+	key.verdict = FLOWLENS_VERDICT_FORWARDED;
+	traffic_add(&key, skb->len);
+
+	if (pkt.has_l4 && pkt.protocol == FLOWLENS_PROTO_TCP)
+		count_tcp_flags(&key, pkt.tcp_flags);
+
+	now = bpf_ktime_get_ns();
+	if (!is_flow_start(&pkt, direction, now))
+		return FLOWLENS_TC_ACT_UNSPEC;
+	/* ICMP echo identifiers make tuples, not destination ports */
+	key.dst_port = pkt.has_ports ? pkt.dport : 0;
+	counter_add(&flow_starts, &key, 1, FLOWLENS_MAP_FLOW_STARTS);
+	emit_flow_event(skb, &pkt, &key, now);
+	return FLOWLENS_TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int flow_from_endpoint(struct __sk_buff *skb)
+{
+	return handle(skb, FLOWLENS_DIRECTION_EGRESS);
+}
+
+SEC("tc")
+int flow_to_endpoint(struct __sk_buff *skb)
+{
+	return handle(skb, FLOWLENS_DIRECTION_INGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,212 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  Direction,
+  EventType,
+  Family,
+  Identity,
+  LOST_REASON_NAMES,
+  MAP_UPDATE_ERROR_MAPS,
+  PARSE_REASON_NAMES,
+  STRUCT_LAYOUTS,
+  TCP_FLAG_NAMES,
+  Verdict,
+  decodeEventsBudget,
+  decodeFlowEvent,
+  decodeFlowKey,
+  decodeFlowTrafficValue,
+  decodeFlowTuple,
+  decodeIpcacheKey,
+  decodeIpcacheValue,
+  decodeTcpFlagsKey,
+  encodeEventsBudget,
+  encodeFlowEvent,
+  encodeFlowKey,
+  encodeFlowTrafficValue,
+  encodeFlowTuple,
+  encodeIpcacheKey,
+  encodeIpcacheValue,
+  encodeTcpFlagsKey,
+  ipcacheKey,
+  type FlowEvent,
+} from '../../src/bpf/codecs.js';
+
+const OBJECT = 'bpf/.output/flow.bpf.o';
+const HEADER = 'bpf/flowlens.h';
+
+interface BtfType {
+  id: number;
+  kind: string;
+  name: string;
+  size?: number;
+  type_id?: number;
+  nr_elems?: number;
+  members?: { name: string; type_id: number; bits_offset: number; bitfield_size?: number }[];
+}
+
+function loadBtf(): Map<number, BtfType> {
+  const json = execFileSync('bpftool', ['btf', 'dump', 'file', OBJECT, 'format', 'raw', '-j'], { encoding: 'utf8' });
+  const types = (JSON.parse(json) as { types: BtfType[] }).types;
+  return new Map(types.map((t) => [t.id, t]));
+}
+
+/** Byte size of a BTF type, following typedefs, qualifiers and arrays. */
+function typeSize(btf: Map<number, BtfType>, id: number): number {
+  const t = btf.get(id);
+  if (!t) throw new Error(`BTF type ${id} missing`);
+  switch (t.kind) {
+    case 'TYPEDEF':
+    case 'CONST':
+    case 'VOLATILE':
+    case 'RESTRICT':
+      return typeSize(btf, t.type_id!);
+    case 'ARRAY':
+      return t.nr_elems! * typeSize(btf, t.type_id!);
+    case 'PTR':
+      return 8;
+    default:
+      if (t.size === undefined) throw new Error(`BTF type ${id} (${t.kind}) has no size`);
+      return t.size;
+  }
+}
+
+function headerStructNames(): string[] {
+  return [...readFileSync(HEADER, 'utf8').matchAll(/^struct (\w+) \{/gm)].map((m) => m[1]!);
+}
+
+function headerDefines(): Map<string, number> {
+  const defines = new Map<string, number>();
+  for (const m of readFileSync(HEADER, 'utf8').matchAll(/^#define (FLOWLENS_\w+) (\d+)/gm)) {
+    defines.set(m[1]!, Number(m[2]));
+  }
+  return defines;
+}
+
+describe('struct layouts agree with the BTF of flow.bpf.o', () => {
+  if (!existsSync(OBJECT)) throw new Error(`${OBJECT} is missing: run make bpf first`);
+  const btf = loadBtf();
+  const structs = new Map([...btf.values()].filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
+
+  it('has a codec for every struct of flowlens.h, and each is in the object', () => {
+    const names = headerStructNames();
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    expect(STRUCT_LAYOUTS.map((l) => l.name).sort()).toEqual([...names].sort());
+    for (const name of names) expect(structs.has(name), `struct ${name} in BTF`).toBe(true);
+  });
+
+  for (const layout of STRUCT_LAYOUTS) {
+    it(`struct ${layout.name}: size and every field`, () => {
+      const s = structs.get(layout.name);
+      expect(s, `struct ${layout.name} in BTF`).toBeDefined();
+      expect(layout.size).toBe(s!.size);
+      const fromBtf: Record<string, { offset: number; size: number }> = {};
+      for (const m of s!.members!) {
+        expect(m.bits_offset % 8, `${layout.name}.${m.name} is byte aligned`).toBe(0);
+        fromBtf[m.name] = { offset: m.bits_offset / 8, size: typeSize(btf, m.type_id) };
+      }
+      expect(layout.fields).toEqual(fromBtf);
+    });
+  }
+});
+
+describe('constants agree with flowlens.h', () => {
+  const defines = headerDefines();
+  const def = (name: string): number => {
+    const v = defines.get(name);
+    if (v === undefined) throw new Error(`${name} not defined in ${HEADER}`);
+    return v;
+  };
+
+  it('identities, families, directions, verdicts, event types', () => {
+    for (const [name, value] of Object.entries(Identity)) expect(value, name).toBe(def(`FLOWLENS_IDENTITY_${name}`));
+    for (const [name, value] of Object.entries(Family)) expect(value, name).toBe(def(`FLOWLENS_FAMILY_${name}`));
+    for (const [name, value] of Object.entries(Direction)) expect(value, name).toBe(def(`FLOWLENS_DIRECTION_${name}`));
+    for (const [name, value] of Object.entries(Verdict)) expect(value, name).toBe(def(`FLOWLENS_VERDICT_${name}`));
+    for (const [name, value] of Object.entries(EventType)) expect(value, name).toBe(def(`FLOWLENS_EVENT_${name}`));
+    const identities = [...defines.keys()].filter((k) => k.startsWith('FLOWLENS_IDENTITY_'));
+    expect(identities.length).toBe(Object.keys(Identity).length);
+  });
+
+  it('indexed names: tcp flags, parse reasons, lost reasons, map ids', () => {
+    TCP_FLAG_NAMES.forEach((n, i) => expect(def(`FLOWLENS_TCP_${n.toUpperCase()}`), n).toBe(i));
+    PARSE_REASON_NAMES.forEach((n, i) => expect(def(`FLOWLENS_PARSE_${n.toUpperCase()}`), n).toBe(i));
+    expect(PARSE_REASON_NAMES.length).toBe(def('FLOWLENS_PARSE_REASONS'));
+    LOST_REASON_NAMES.forEach((n, i) => expect(def(`FLOWLENS_LOST_${n.toUpperCase()}`), n).toBe(i));
+    expect(LOST_REASON_NAMES.length).toBe(def('FLOWLENS_LOST_REASONS'));
+    MAP_UPDATE_ERROR_MAPS.forEach((n, i) => expect(def(`FLOWLENS_MAP_${n.toUpperCase()}`), n).toBe(i));
+    expect(MAP_UPDATE_ERROR_MAPS.length).toBe(def('FLOWLENS_MAP_IDS'));
+  });
+});
+
+describe('encode/decode', () => {
+  const v4 = Buffer.from([10, 20, 1, 5]);
+  const v6 = Buffer.from('fd000000000000000000000000000005', 'hex');
+
+  it('ipcacheKey counts the family bits in prefixlen and zero-fills IPv4', () => {
+    const key = ipcacheKey(4, Buffer.from([10, 0, 0, 0]), 8);
+    expect(key.toString('hex')).toBe(
+      Buffer.concat([
+        Buffer.from([40, 0, 0, 0, 4, 0, 0, 0, 10]),
+        Buffer.alloc(15),
+      ]).toString('hex'),
+    );
+    expect(decodeIpcacheKey(ipcacheKey(6, v6, 128))).toEqual({ family: 6, addr: v6, prefixLen: 128 });
+    expect(() => ipcacheKey(4, v4, 33)).toThrow(RangeError);
+    expect(() => ipcacheKey(6, v4, 64)).toThrow(RangeError);
+    expect(encodeIpcacheKey({ family: 4, addr: v4, prefixLen: 32 })).toEqual(ipcacheKey(4, v4, 32));
+  });
+
+  it('round-trips every struct', () => {
+    const value = { identity: 12345, flags: 0 };
+    expect(decodeIpcacheValue(encodeIpcacheValue(value))).toEqual(value);
+
+    const key = { srcIdentity: 70000, dstIdentity: 2, dstPort: 8080, protocol: 6, direction: 2, verdict: 1 };
+    const keyBuf = encodeFlowKey(key);
+    expect(keyBuf.length).toBe(16);
+    expect(keyBuf.readUInt16LE(8)).toBe(8080);
+    expect(decodeFlowKey(keyBuf)).toEqual(key);
+
+    const traffic = { packets: 3n, bytes: 2n ** 40n };
+    expect(decodeFlowTrafficValue(encodeFlowTrafficValue(traffic))).toEqual(traffic);
+
+    const flags = { srcIdentity: 1, dstIdentity: 3, flag: 7, direction: 1 };
+    expect(decodeTcpFlagsKey(encodeTcpFlagsKey(flags))).toEqual(flags);
+
+    const tuple = { family: 6 as const, saddr: v6, daddr: Buffer.alloc(16, 1), sport: 1, dport: 65535, protocol: 17, direction: 2 };
+    expect(decodeFlowTuple(encodeFlowTuple(tuple))).toEqual(tuple);
+
+    const event: FlowEvent = {
+      type: 1,
+      family: 4,
+      protocol: 6,
+      direction: 1,
+      ifindex: 42,
+      timestampNs: 123456789012345n,
+      srcIdentity: 2,
+      dstIdentity: 256,
+      saddr: v4,
+      daddr: Buffer.from([10, 20, 1, 6]),
+      sport: 40000,
+      dport: 443,
+      tcpFlags: 0x02,
+      verdict: 1,
+    };
+    const eventBuf = encodeFlowEvent(event);
+    expect(eventBuf.length).toBe(64);
+    expect(eventBuf.subarray(28, 40).equals(Buffer.alloc(12))).toBe(true);
+    expect(decodeFlowEvent(eventBuf)).toEqual(event);
+
+    const budget = { windowStartNs: 5n, sent: 1000n };
+    expect(decodeEventsBudget(encodeEventsBudget(budget))).toEqual(budget);
+  });
+
+  it('decodes at an offset and rejects short buffers', () => {
+    const key = { srcIdentity: 9, dstIdentity: 8, dstPort: 0, protocol: 1, direction: 1, verdict: 1 };
+    expect(decodeFlowKey(Buffer.concat([Buffer.alloc(3), encodeFlowKey(key)]), 3)).toEqual(key);
+    expect(() => decodeFlowKey(Buffer.alloc(15))).toThrow(RangeError);
+    expect(() => encodeFlowTuple({ family: 4, saddr: v6, daddr: v4, sport: 0, dport: 0, protocol: 1, direction: 1 })).toThrow(
+      RangeError,
+    );
+  });
+});
