@@ -43,7 +43,7 @@ describe('datapath cost', () => {
     net = new TestNetwork(prefix, '10.214.0');
     const client = net.addHost('cli', 2);
     const server = net.addHost('srv', 3);
-    const iperfServer = net.spawnIn(server.ns, 'iperf3', ['-s', '-B', server.address]);
+    const iperfServer = net.spawnIn(server.ns, 'iperf3', ['-s', '-B', server.address, '--forceflush']);
     await new Promise((r) => iperfServer.stdout!.once('data', r));
 
     const without: number[] = [];
