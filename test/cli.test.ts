@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO } from './common/exporter.js';
+
+/**
+ * The built CLI as a user meets it: bad input stops it before anything is
+ * attached, with a message naming the item and the exit status of its kind.
+ */
+
+const tmp = mkdtempSync(join(tmpdir(), 'flowlens-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function flowlens(args: string[], opts: { prefix?: string[] } = {}) {
+  const cmd = [...(opts.prefix ?? []), process.execPath, join(REPO, 'dist', 'cli.js'), ...args];
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('flowlens CLI', () => {
+  it('documents every run option in --help', () => {
+    const r = flowlens(['run', '--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--config', '--listen', '--interface', '--identities', '--cluster-cidr', '--pin-path', '--kubeconfig', '--otlp-endpoint', '--log-level']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+
+  it('rejects a config value of the wrong type, naming the field (exit 2)', () => {
+    const r = flowlens(['run', '--config', file('wrong-type.yaml', 'metrics:\n  seriesLimit: "abc"\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('metrics.seriesLimit: expected a positive integer');
+    expect(r.stderr).toContain('[FLOWLENS_ERR_CONFIG_INVALID]');
+  });
+
+  it('rejects an unknown config key, naming it (exit 2)', () => {
+    const r = flowlens(['run', '--config', file('unknown-key.yaml', 'listne: "127.0.0.1:9965"\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown configuration key "listne"');
+  });
+
+  it('rejects an unknown flag, naming it (exit 2)', () => {
+    const r = flowlens(['run', '--interfcae', 'veth*']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('interfcae');
+  });
+
+  it('rejects an identity file with an invalid CIDR, naming the entry and value (exit 2)', () => {
+    const identities = file(
+      'bad-identities.yaml',
+      'identities:\n  - namespace: shop\n    workload: web\n    addresses: [10.0.0.300/32]\n',
+    );
+    const r = flowlens(['run', '--listen', '127.0.0.1:0', '--interface', 'nosuch*', '--identities', identities]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('identities[0].addresses[0]');
+    expect(r.stderr).toContain('10.0.0.300/32');
+  });
+
+  it('refuses a literally named interface that does not exist (exit 5)', () => {
+    const r = flowlens(['run', '--listen', '127.0.0.1:0', '--interface', 'flnosuch0']);
+    expect(r.status).toBe(5);
+    expect(r.stderr).toContain('interface "flnosuch0" does not exist');
+  });
+
+  it('says which privileges are missing when not root (exit 3)', () => {
+    // an unprivileged user with no capabilities, as in a container without them
+    const r = flowlens(['run', '--listen', '127.0.0.1:0'], {
+      prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'],
+    });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain('insufficient privileges: missing CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN');
+  });
+});
