@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseListen } from './config/validators.js';
 import { createError, wrapError } from './errors.js';
 import { tryParseCidr } from './identity/cidr.js';
+import { formatPath, valueAt } from './config/issue-path.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const ATTACH_MODES = ['auto', 'tcx', 'clsact'] as const;
@@ -221,23 +222,7 @@ export type LoadConfigOptions = {
 
 type Issue = z.core.$ZodIssue;
 
-function formatPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else out += out === '' ? String(s) : `.${String(s)}`;
-  }
-  return out;
-}
 
-function valueAt(input: unknown, segments: readonly PropertyKey[]): unknown {
-  let cur = input;
-  for (const s of segments) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[s];
-  }
-  return cur;
-}
 
 function render(value: unknown): string {
   if (value === undefined) return 'nothing';

@@ -11,6 +11,7 @@ import { createError, FlowlensError, wrapError } from '../errors.js';
 import { tryParseCidr, type Cidr } from './cidr.js';
 import { deriveIdentityId, identityKey, relevantLabels, type Identity } from './identity.js';
 import type { IdentityEntry, IdentityStore } from './store.js';
+import { formatPath, valueAt } from '../config/issue-path.js';
 
 export const STATIC_SOURCE = 'static';
 
@@ -51,20 +52,7 @@ const fileSchema = z.strictObject(
 
 type RawEntry = z.output<typeof entrySchema>;
 
-function formatPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out === '' ? String(s) : `.${String(s)}`;
-  return out || '(top level)';
-}
 
-function valueAt(input: unknown, segments: readonly PropertyKey[]): unknown {
-  let cur = input;
-  for (const s of segments) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[s];
-  }
-  return cur;
-}
 
 function invalid(path: string, field: string, reason: string): FlowlensError {
   return createError('FLOWLENS_ERR_IDENTITY_FILE_INVALID', path, field, reason);
@@ -127,7 +115,7 @@ export function parseStaticIdentities(text: string, path: string, exclude: reado
     const reason = issue.message.startsWith('"')
       ? issue.message
       : `${issue.message}, got ${JSON.stringify(valueAt(doc, issue.path)) ?? 'nothing'}`;
-    throw invalid(path, formatPath(issue.path), reason);
+    throw invalid(path, formatPath(issue.path) || '(top level)', reason);
   }
 
   const entries: IdentityEntry[] = [];
