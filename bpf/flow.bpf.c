@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * TC program on the host side of endpoint interfaces: counts packets, bytes,
- * new flows and TCP flags by the security identities of both ends, and sends
+ * TCP flags and new flows by the security identities of both ends, and sends
  * each new flow as an event.
  */
 #include "vmlinux.h"
@@ -40,6 +40,42 @@ struct {
 	__type(value, struct ipcache_value);
 } ipcache SEC(".maps");
 
+/*
+ * Bumped by user space after each write to the ipcache, so that identity_cache
+ * entries resolved before the write stop matching. Slot 0 only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ipcache_generation SEC(".maps");
+
+/*
+ * Per-CPU memo of ipcache results for recent address pairs: packets of one
+ * connection come in runs, and two LPM trie walks per packet cost more than
+ * the rest of the program's map work together. Direct-mapped by a hash of the
+ * pair; a collision only costs the trie walks.
+ */
+#define IDENTITY_CACHE_SLOTS 256
+
+struct identity_cache_entry {
+	__u64 saddr[2]; /* struct flowlens_packet's addresses, as words */
+	__u64 daddr[2];
+	__u64 generation; /* ipcache_generation when resolved */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 family; /* 0: empty slot */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IDENTITY_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct identity_cache_entry);
+} identity_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -53,13 +89,6 @@ struct {
 	__type(key, struct flow_key);
 	__type(value, __u64);
 } flow_starts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct tcp_flags_key);
-	__type(value, __u64);
-} tcp_flags SEC(".maps");
 
 /* Shared by all CPUs: a reply may be handled on another CPU than its request. */
 struct {
@@ -136,14 +165,21 @@ static __always_inline void counter_add(void *map, const void *key, __u64 inc, _
 		array_inc(&map_update_errors, map_id);
 }
 
-static __always_inline void traffic_add(const struct flow_key *key, __u64 bytes)
+/* One more packet of len bytes under key; tcp_flags is the TCP flags byte, zero for other protocols. */
+static __always_inline void traffic_add(const struct flow_key *key, __u64 len, __u8 tcp_flags)
 {
 	struct flow_traffic_value *value = bpf_map_lookup_elem(&flow_traffic, key);
-	struct flow_traffic_value init = { .packets = 1, .bytes = bytes };
+	int bit;
 
 	if (!value) {
+		struct flow_traffic_value init = { .packets = 1, .bytes = len };
+
+#pragma unroll
+		for (bit = 0; bit < 8; bit++)
+			init.tcp_flags[bit] = (tcp_flags >> bit) & 1;
 		if (bpf_map_update_elem(&flow_traffic, key, &init, BPF_NOEXIST) == 0)
 			return;
+		/* another CPU may have created the key between lookup and update */
 		value = bpf_map_lookup_elem(&flow_traffic, key);
 		if (!value) {
 			array_inc(&map_update_errors, FLOWLENS_MAP_FLOW_TRAFFIC);
@@ -151,7 +187,12 @@ static __always_inline void traffic_add(const struct flow_key *key, __u64 bytes)
 		}
 	}
 	value->packets += 1;
-	value->bytes += bytes;
+	value->bytes += len;
+	if (!tcp_flags)
+		return;
+#pragma unroll
+	for (bit = 0; bit < 8; bit++)
+		value->tcp_flags[bit] += (tcp_flags >> bit) & 1;
 }
 
 static __always_inline __u32 identity_of(__u8 family, const __u8 *addr)
@@ -169,6 +210,59 @@ static __always_inline __u32 identity_of(__u8 family, const __u8 *addr)
 	}
 	value = bpf_map_lookup_elem(&ipcache, &key);
 	return value ? value->identity : FLOWLENS_IDENTITY_WORLD;
+}
+
+/* Not symmetric in the two ends, so a request and its reply do not evict each other. */
+static __always_inline __u32 identity_cache_slot(const __u64 *saddr, const __u64 *daddr)
+{
+	__u64 s = saddr[0] ^ saddr[1];
+	__u64 d = daddr[0] ^ daddr[1];
+	__u32 h = (__u32)(s ^ (s >> 32)) * 0x9e3779b1 + (__u32)(d ^ (d >> 32));
+
+	return (h ^ (h >> 8) ^ (h >> 16) ^ (h >> 24)) & (IDENTITY_CACHE_SLOTS - 1);
+}
+
+/*
+ * The ipcache identities of both ends, as identity_of would give them. The
+ * generation is read before the trie walks: a write that lands in between
+ * leaves the entry stamped with the older generation, so it is resolved again.
+ */
+static __always_inline void identities_of(const struct flowlens_packet *pkt, struct flow_key *key)
+{
+	__u32 zero = 0;
+	__u64 *generation = bpf_map_lookup_elem(&ipcache_generation, &zero);
+	struct identity_cache_entry *entry;
+	__u64 saddr[2], daddr[2];
+	__u32 slot;
+
+	__builtin_memcpy(saddr, pkt->saddr, 16);
+	__builtin_memcpy(daddr, pkt->daddr, 16);
+	slot = identity_cache_slot(saddr, daddr);
+	entry = bpf_map_lookup_elem(&identity_cache, &slot);
+	if (!generation || !entry) {
+		key->src_identity = identity_of(pkt->family, pkt->saddr);
+		key->dst_identity = identity_of(pkt->family, pkt->daddr);
+		return;
+	}
+	if (entry->family == pkt->family && entry->generation == *generation &&
+	    ((entry->saddr[0] ^ saddr[0]) | (entry->saddr[1] ^ saddr[1]) | (entry->daddr[0] ^ daddr[0]) |
+	     (entry->daddr[1] ^ daddr[1])) == 0) {
+		key->src_identity = entry->src_identity;
+		key->dst_identity = entry->dst_identity;
+		return;
+	}
+	/* emptied while it is rewritten, so a run of the program that interleaves (PREEMPT_RT) misses */
+	entry->family = 0;
+	entry->generation = *generation;
+	key->src_identity = identity_of(pkt->family, pkt->saddr);
+	key->dst_identity = identity_of(pkt->family, pkt->daddr);
+	entry->saddr[0] = saddr[0];
+	entry->saddr[1] = saddr[1];
+	entry->daddr[0] = daddr[0];
+	entry->daddr[1] = daddr[1];
+	entry->src_identity = key->src_identity;
+	entry->dst_identity = key->dst_identity;
+	entry->family = pkt->family;
 }
 
 /* True when the tuple has a live entry; refreshes it so an active flow never expires. */
@@ -272,41 +366,44 @@ static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct 
 	bpf_ringbuf_submit(event, 0);
 }
 
-static __always_inline void count_tcp_flags(const struct flow_key *flow, __u8 flags)
-{
-	struct tcp_flags_key key = {
-		.src_identity = flow->src_identity,
-		.dst_identity = flow->dst_identity,
-		.direction = flow->direction,
-	};
-	int bit;
-
-#pragma unroll
-	for (bit = 0; bit < 8; bit++) {
-		if (!(flags & (1 << bit)))
-			continue;
-		key.flag = bit;
-		counter_add(&tcp_flags, &key, 1, FLOWLENS_MAP_TCP_FLAGS);
-	}
-}
-
-static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u8 direction, __u64 now)
+/*
+ * First packet of a flow. A TCP connection opens with SYN without ACK (SYN-ACK
+ * answers one); connectionless protocols ask flow_conntrack. The clock is read
+ * only on these paths, into *now, so the bulk of TCP packets never pay for it.
+ */
+static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u8 direction, __u64 *now)
 {
 	if (!pkt->has_l4)
 		return false;
 	switch (pkt->protocol) {
 	case FLOWLENS_PROTO_TCP:
-		/* SYN without ACK opens a connection; SYN-ACK answers one */
-		return (pkt->tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) ==
-		       (1 << FLOWLENS_TCP_SYN);
+		if ((pkt->tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) != (1 << FLOWLENS_TCP_SYN))
+			return false;
+		*now = bpf_ktime_get_ns();
+		return true;
 	case FLOWLENS_PROTO_UDP:
 	case FLOWLENS_PROTO_ICMP:
 	case FLOWLENS_PROTO_ICMPV6:
 	case FLOWLENS_PROTO_SCTP:
-		return conntrack_is_new(pkt, direction, now);
+		*now = bpf_ktime_get_ns();
+		return conntrack_is_new(pkt, direction, *now);
 	default:
 		return false;
 	}
+}
+
+/*
+ * A subprogram rather than inlined: flow starts are rare, and keeping their
+ * instructions out of handle() keeps the path every packet takes short.
+ */
+static __noinline int count_flow_start(struct __sk_buff *skb, const struct flowlens_packet *pkt,
+				       struct flow_key *key, __u64 now)
+{
+	/* ICMP echo identifiers make tuples, not destination ports */
+	key->dst_port = pkt->has_ports ? pkt->dport : 0;
+	counter_add(&flow_starts, key, 1, FLOWLENS_MAP_FLOW_STARTS);
+	emit_flow_event(skb, pkt, key, now);
+	return 0;
 }
 
 static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
@@ -322,23 +419,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
 		return FLOWLENS_TC_ACT_UNSPEC;
 	}
 
-	key.src_identity = identity_of(pkt.family, pkt.saddr);
-	key.dst_identity = identity_of(pkt.family, pkt.daddr);
+	identities_of(&pkt, &key);
 	key.protocol = pkt.protocol;
 	key.direction = direction;
 	key.verdict = FLOWLENS_VERDICT_FORWARDED;
-	traffic_add(&key, skb->len);
+	/* the parser leaves tcp_flags zero unless it read a TCP header */
+	traffic_add(&key, skb->len, pkt.tcp_flags);
 
-	if (pkt.has_l4 && pkt.protocol == FLOWLENS_PROTO_TCP)
-		count_tcp_flags(&key, pkt.tcp_flags);
-
-	now = bpf_ktime_get_ns();
-	if (!is_flow_start(&pkt, direction, now))
-		return FLOWLENS_TC_ACT_UNSPEC;
-	/* ICMP echo identifiers make tuples, not destination ports */
-	key.dst_port = pkt.has_ports ? pkt.dport : 0;
-	counter_add(&flow_starts, &key, 1, FLOWLENS_MAP_FLOW_STARTS);
-	emit_flow_event(skb, &pkt, &key, now);
+	if (is_flow_start(&pkt, direction, &now))
+		count_flow_start(skb, &pkt, &key, now);
 	return FLOWLENS_TC_ACT_UNSPEC;
 }
 

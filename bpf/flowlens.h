@@ -38,7 +38,7 @@
 /* Every ring-buffer event starts with one of these type bytes. */
 #define FLOWLENS_EVENT_FLOW 1
 
-/* TCP flag bit positions in the TCP header's flags byte; index of tcp_flags_key.flag. */
+/* TCP flag bit positions in the TCP header's flags byte; index of flow_traffic_value.tcp_flags. */
 #define FLOWLENS_TCP_FIN 0
 #define FLOWLENS_TCP_SYN 1
 #define FLOWLENS_TCP_RST 2
@@ -76,9 +76,8 @@
 /* Index of the map_update_errors array: the hash map that refused a new entry (full). */
 #define FLOWLENS_MAP_FLOW_TRAFFIC 0
 #define FLOWLENS_MAP_FLOW_STARTS 1
-#define FLOWLENS_MAP_TCP_FLAGS 2
-#define FLOWLENS_MAP_FLOW_CONNTRACK 3
-#define FLOWLENS_MAP_IDS 4
+#define FLOWLENS_MAP_FLOW_CONNTRACK 2
+#define FLOWLENS_MAP_IDS 3
 
 /*
  * Key of the ipcache LPM trie. prefixlen counts the bits of family (32) plus
@@ -98,7 +97,7 @@ struct ipcache_value {
 };
 
 /*
- * Key of flow_traffic (packets, bytes) and flow_starts (new flows). Both ends
+ * Key of flow_traffic (packets, bytes, TCP flags) and flow_starts (new flows). Both ends
  * by identity, never by address, so map size follows identity pairs, not
  * connections. dst_port is zero in flow_traffic (packets are not counted per
  * port) and for protocols without ports.
@@ -113,17 +112,15 @@ struct flow_key {
 	__u8 _pad[3];
 };
 
+/*
+ * The TCP flag counters live beside packets and bytes rather than in a map of
+ * their own: a TCP packet then costs one hash lookup for all three, instead of
+ * one more per flag it carries. Zero for other protocols.
+ */
 struct flow_traffic_value {
 	__u64 packets;
 	__u64 bytes;
-};
-
-struct tcp_flags_key {
-	__u32 src_identity;
-	__u32 dst_identity;
-	__u8 flag; /* FLOWLENS_TCP_* */
-	__u8 direction;
-	__u8 _pad[2];
+	__u64 tcp_flags[8]; /* TCP packets with each FLOWLENS_TCP_* flag set, by bit position */
 };
 
 /* Key of flow_conntrack, the LRU that tells the first packet of a UDP/ICMP/SCTP flow. */

@@ -44,7 +44,7 @@ export const VERDICT_NAMES: Readonly<Record<number, 'forwarded' | 'dropped'>> = 
 
 export const EventType = { FLOW: 1 } as const;
 
-/** Index = FLOWLENS_TCP_* bit position = tcp_flags_key.flag. */
+/** Index = FLOWLENS_TCP_* bit position = index of flow_traffic_value.tcp_flags. */
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
 export type TcpFlagName = (typeof TCP_FLAG_NAMES)[number];
 
@@ -74,7 +74,7 @@ export type LostReasonName = (typeof LOST_REASON_NAMES)[number];
 export const LOST_REASONS = LOST_REASON_NAMES.length;
 
 /** Index = FLOWLENS_MAP_* = slot of the map_update_errors array (hash maps that refused a new key). */
-export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'tcp_flags', 'flow_conntrack'] as const;
+export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'flow_conntrack'] as const;
 export const MAP_IDS = MAP_UPDATE_ERROR_MAPS.length;
 
 /** Name of an index in one of the arrays above; out of range gives `unknown_<n>` rather than throwing. */
@@ -123,17 +123,13 @@ export const FLOW_KEY = layout('flow_key', 16, {
   _pad: [13, 3],
 });
 
-export const FLOW_TRAFFIC_VALUE = layout('flow_traffic_value', 16, {
+/** Number of TCP flag counters in flow_traffic_value, one per FLOWLENS_TCP_* bit. */
+export const TCP_FLAG_COUNT = TCP_FLAG_NAMES.length;
+
+export const FLOW_TRAFFIC_VALUE = layout('flow_traffic_value', 80, {
   packets: [0, 8],
   bytes: [8, 8],
-});
-
-export const TCP_FLAGS_KEY = layout('tcp_flags_key', 12, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  flag: [8, 1],
-  direction: [9, 1],
-  _pad: [10, 2],
+  tcp_flags: [16, 8 * TCP_FLAG_COUNT],
 });
 
 export const FLOW_TUPLE = layout('flow_tuple', 40, {
@@ -175,7 +171,6 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_VALUE,
   FLOW_KEY,
   FLOW_TRAFFIC_VALUE,
-  TCP_FLAGS_KEY,
   FLOW_TUPLE,
   FLOW_EVENT,
   EVENTS_BUDGET,
@@ -241,7 +236,7 @@ function readAddress(buf: Buffer, at: number, family: number): Buffer {
   return Buffer.from(buf.subarray(at, at + len));
 }
 
-/** A u64 map value (flow_starts, tcp_flags, parse_packets, ...). */
+/** A u64 map value (flow_starts, parse_packets, ...). */
 export function decodeU64(buf: Buffer, offset = 0): bigint {
   return readU64(buf, offset);
 }
@@ -359,47 +354,29 @@ export function decodeFlowKey(buf: Buffer, offset = 0): FlowKey {
 export interface FlowTrafficValue {
   packets: bigint;
   bytes: bigint;
+  /** TCP packets with each flag set, indexed by FLOWLENS_TCP_* bit (TCP_FLAG_NAMES); all zero for other protocols. */
+  tcpFlags: bigint[];
 }
 
 export function encodeFlowTrafficValue(value: FlowTrafficValue): Buffer {
+  if (value.tcpFlags.length !== TCP_FLAG_COUNT) {
+    throw new RangeError(`codecs: tcpFlags needs ${TCP_FLAG_COUNT} counters, got ${value.tcpFlags.length}`);
+  }
   const buf = Buffer.alloc(FLOW_TRAFFIC_VALUE.size);
   writeU64(buf, off(FLOW_TRAFFIC_VALUE, 'packets'), value.packets);
   writeU64(buf, off(FLOW_TRAFFIC_VALUE, 'bytes'), value.bytes);
+  const flags = off(FLOW_TRAFFIC_VALUE, 'tcp_flags');
+  value.tcpFlags.forEach((count, bit) => writeU64(buf, flags + bit * 8, count));
   return buf;
 }
 
 export function decodeFlowTrafficValue(buf: Buffer, offset = 0): FlowTrafficValue {
   checkSize(FLOW_TRAFFIC_VALUE, buf, offset);
+  const flags = offset + off(FLOW_TRAFFIC_VALUE, 'tcp_flags');
   return {
     packets: readU64(buf, offset + off(FLOW_TRAFFIC_VALUE, 'packets')),
     bytes: readU64(buf, offset + off(FLOW_TRAFFIC_VALUE, 'bytes')),
-  };
-}
-
-export interface TcpFlagsKey {
-  srcIdentity: number;
-  dstIdentity: number;
-  /** Bit position, FLOWLENS_TCP_*; TCP_FLAG_NAMES[flag] is its name. */
-  flag: number;
-  direction: number;
-}
-
-export function encodeTcpFlagsKey(key: TcpFlagsKey): Buffer {
-  const buf = Buffer.alloc(TCP_FLAGS_KEY.size);
-  writeU32(buf, off(TCP_FLAGS_KEY, 'src_identity'), key.srcIdentity);
-  writeU32(buf, off(TCP_FLAGS_KEY, 'dst_identity'), key.dstIdentity);
-  buf.writeUInt8(key.flag, off(TCP_FLAGS_KEY, 'flag'));
-  buf.writeUInt8(key.direction, off(TCP_FLAGS_KEY, 'direction'));
-  return buf;
-}
-
-export function decodeTcpFlagsKey(buf: Buffer, offset = 0): TcpFlagsKey {
-  checkSize(TCP_FLAGS_KEY, buf, offset);
-  return {
-    srcIdentity: readU32(buf, offset + off(TCP_FLAGS_KEY, 'src_identity')),
-    dstIdentity: readU32(buf, offset + off(TCP_FLAGS_KEY, 'dst_identity')),
-    flag: buf.readUInt8(offset + off(TCP_FLAGS_KEY, 'flag')),
-    direction: buf.readUInt8(offset + off(TCP_FLAGS_KEY, 'direction')),
+    tcpFlags: Array.from({ length: TCP_FLAG_COUNT }, (_, bit) => readU64(buf, flags + bit * 8)),
   };
 }
 

@@ -9,13 +9,15 @@ import {
   type TcAttachment,
 } from '../bpf/index.js';
 import {
+  FLOW_TRAFFIC_VALUE,
   LOST_REASON_NAMES,
   MAP_UPDATE_ERROR_MAPS,
   PARSE_REASON_NAMES,
   decodeFlowEvent,
   decodeFlowKey,
-  decodeTcpFlagsKey,
   encodeIpcacheValue,
+  encodeU32,
+  encodeU64,
   eventType,
   EventType,
   ipcacheKey,
@@ -39,12 +41,15 @@ export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bp
  * rewrites it from its sources at every start, and stale entries from a
  * previous configuration must not survive.
  */
-export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'tcp_flags', 'parse_packets', 'events_lost', 'map_update_errors'];
+export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'parse_packets', 'events_lost', 'map_update_errors'];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'tcp_flags', 'flow_conntrack'];
+const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack'];
 
 const PROGRAMS = ['flow_from_endpoint', 'flow_to_endpoint'] as const;
+
+/** u64 counters in a flow_traffic value: packets, bytes, then one per TCP flag. */
+const TRAFFIC_VALUE_FIELDS = FLOW_TRAFFIC_VALUE.size / 8;
 
 export interface FlowDatapathOptions {
   objectPath?: string;
@@ -73,6 +78,8 @@ export class FlowDatapath implements InterfaceAttacher {
   private readonly stats: { disable(): void } | undefined;
   private readonly cpus = possibleCpus();
   private closed = false;
+  /** Last value written to ipcache_generation; this process is its only writer (the map is not pinned). */
+  private ipcacheGeneration = 0n;
   /** Records on the ring buffer that are not flow events (a newer object than this code). */
   unknownEvents = 0;
   flowEvents = 0;
@@ -98,7 +105,7 @@ export class FlowDatapath implements InterfaceAttacher {
       object.setGlobal('flow_idle_timeout_ns', BigInt(opts.flowIdleTimeoutSeconds) * 1_000_000_000n);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       object.setMapMaxEntries('events', opts.ringBufferBytes);
-      for (const name of ['flow_traffic', 'flow_starts', 'tcp_flags']) object.setMapMaxEntries(name, opts.mapEntries);
+      for (const name of ['flow_traffic', 'flow_starts']) object.setMapMaxEntries(name, opts.mapEntries);
       object.load();
       return new FlowDatapath(object, opts);
     } catch (err) {
@@ -129,14 +136,25 @@ export class FlowDatapath implements InterfaceAttacher {
     return { detach: () => links.forEach((l) => l.detach()) };
   }
 
-  /** Writes identities into the ipcache LPM trie. */
+  /**
+   * Writes identities into the ipcache LPM trie. Every write is followed by a
+   * bump of ipcache_generation: the kernel memoises trie results per CPU
+   * (identity_cache) and trusts them only while the generation is unchanged.
+   */
   ipcacheWriter(): IpcacheWriter {
     const ipcache = this.object.map('ipcache');
+    const bump = (): void => {
+      this.ipcacheGeneration += 1n;
+      this.object.map('ipcache_generation').update(encodeU32(0), encodeU64(this.ipcacheGeneration));
+    };
     return {
-      set: (cidr: Cidr, identity: number) =>
-        ipcache.update(ipcacheKey(cidr.family, cidr.addr, cidr.prefixLen), encodeIpcacheValue({ identity, flags: 0 })),
+      set: (cidr: Cidr, identity: number) => {
+        ipcache.update(ipcacheKey(cidr.family, cidr.addr, cidr.prefixLen), encodeIpcacheValue({ identity, flags: 0 }));
+        bump();
+      },
       delete: (cidr: Cidr) => {
         ipcache.delete(ipcacheKey(cidr.family, cidr.addr, cidr.prefixLen));
+        bump();
       },
     };
   }
@@ -144,20 +162,20 @@ export class FlowDatapath implements InterfaceAttacher {
   /** The kernel's absolute totals, summed over CPUs. */
   snapshot(attachedInterfaces: number): DatapathSnapshot {
     const traffic: FlowTrafficRecord[] = [];
+    // flow_traffic also holds the TCP flag counters (one lookup per packet in the kernel)
+    const tcpFlags: TcpFlagsRecord[] = [];
     for (const { key, value } of this.object.map('flow_traffic').entries()) {
       const k = decodeFlowKey(key);
-      const [packets, bytes] = this.sumPerCpu(value, 2);
+      const [packets, bytes, ...flags] = this.sumPerCpu(value, TRAFFIC_VALUE_FIELDS);
       traffic.push({ ...k, packets: packets!, bytes: bytes! });
+      flags.forEach((count, flag) => {
+        if (count !== 0) tcpFlags.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, flag, direction: k.direction, count });
+      });
     }
     const starts: FlowStartRecord[] = [];
     for (const { key, value } of this.object.map('flow_starts').entries()) {
       const k = decodeFlowKey(key);
       starts.push({ ...k, flows: this.sumPerCpu(value, 1)[0]! });
-    }
-    const tcpFlags: TcpFlagsRecord[] = [];
-    for (const { key, value } of this.object.map('tcp_flags').entries()) {
-      const k = decodeTcpFlagsKey(key);
-      tcpFlags.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, flag: k.flag, direction: k.direction, count: this.sumPerCpu(value, 1)[0]! });
     }
     const parse = this.arrayTotals('parse_packets');
     const lost = this.arrayTotals('events_lost');

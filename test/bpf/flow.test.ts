@@ -19,11 +19,11 @@ import {
   decodeFlowEvent,
   decodeFlowKey,
   decodeFlowTrafficValue,
-  decodeTcpFlagsKey,
   decodeU64,
   encodeEventsBudget,
   encodeIpcacheValue,
   encodeU32,
+  encodeU64,
   ipcacheKey,
   type FlowEvent,
 } from '../../src/bpf/codecs.js';
@@ -114,6 +114,13 @@ function load(opts: LoadOptions = {}): BpfObject {
   return o;
 }
 
+/** What FlowDatapath.ipcacheWriter does: write the trie, then bump ipcache_generation. */
+function setIdentity(family: 4 | 6, addr: Buffer, prefix: number, identity: number): void {
+  obj!.map('ipcache').update(ipcacheKey(family, addr, prefix), encodeIpcacheValue({ identity, flags: 0 }));
+  const generation = obj!.map('ipcache_generation');
+  generation.update(encodeU32(0), encodeU64(decodeU64(generation.lookup(encodeU32(0))!) + 1n));
+}
+
 type Hook = 'from' | 'to';
 
 /** Runs one frame through flow_from_endpoint (egress) or flow_to_endpoint (ingress). */
@@ -171,14 +178,21 @@ function flowStarts(): Record<string, number> {
   return out;
 }
 
+/** The flag counters of flow_traffic, summed by identity pair, flag and direction; flags never seen are absent. */
 function tcpFlags(): Record<string, number> {
-  const map = obj!.map('tcp_flags');
+  const map = obj!.map('flow_traffic');
   const out: Record<string, number> = {};
   for (const { key, value } of map.entries()) {
-    const k = decodeTcpFlagsKey(key);
-    out[`${k.srcIdentity}>${k.dstIdentity} ${TCP_FLAG_NAMES[k.flag]} ${DIRECTION_NAMES[k.direction]}`] = Number(
-      sumU64(map, value)[0],
-    );
+    const k = decodeFlowKey(key);
+    const counts = new Array<bigint>(TCP_FLAG_NAMES.length).fill(0n);
+    for (const cpu of map.perCpu(value)) decodeFlowTrafficValue(cpu).tcpFlags.forEach((n, bit) => (counts[bit]! += n));
+    counts.forEach((n, bit) => {
+      if (n === 0n) return;
+      // only TCP packets carry flags
+      expect(proto(k.protocol)).toBe('tcp');
+      const name = `${k.srcIdentity}>${k.dstIdentity} ${TCP_FLAG_NAMES[bit]} ${DIRECTION_NAMES[k.direction]}`;
+      out[name] = (out[name] ?? 0) + Number(n);
+    });
   }
   return out;
 }
@@ -480,6 +494,41 @@ describe('identities', () => {
       [`${Identity.UNMANAGED}>${SERVER.id} tcp/22 egress forwarded`]: 1,
       [`${Identity.WORLD}>${Identity.UNMANAGED} tcp/22 egress forwarded`]: 1,
       [`${C2S6} tcp/22 ingress forwarded`]: 1,
+    });
+  });
+
+  // The kernel memoises identities per CPU and address pair (identity_cache).
+  it('an ipcache write followed by a generation bump applies to the next packet of a pair already seen', () => {
+    load();
+    const frame = v4(udp(5000, 53));
+    // many runs, so that the CPU of the later ones has the pair cached
+    for (let i = 0; i < 50; i++) run('from', frame);
+    setIdentity(4, CLIENT.v4, 32, 1009);
+    for (let i = 0; i < 50; i++) run('from', frame);
+    expect(traffic()).toEqual({
+      [`${C2S} udp egress forwarded`]: { packets: 50, bytes: 50 * frame.length },
+      [`1009>${SERVER.id} udp egress forwarded`]: { packets: 50, bytes: 50 * frame.length },
+    });
+  });
+
+  it('pairs that share an identity cache slot, or the same address bytes in another family, keep their own identities', () => {
+    load();
+    // 10.0.1.5 > 10.0.2.7 and a00:105:: > a00:207:: are the same 16 bytes as stored
+    const sameBytes6 = frame6(udp(1, 2), { src: ip6('a00:105::'), dst: ip6('a00:207::') });
+    const c2s = v4(udp(1, 2));
+    // 300 more pairs than the cache's 256 slots, interleaved, so slots are taken over again and again
+    for (let i = 0; i < 300; i++) {
+      run('from', c2s);
+      run('from', sameBytes6);
+      run('from', frame4(udp(1, 2), { src: CLIENT.v4, dst: ip4(`198.18.${i >> 8}.${i & 255}`) }));
+      run('to', frame4(udp(1, 2), { src: ip4(`10.0.${100 + (i >> 8)}.${i & 255}`), dst: SERVER.v4 }));
+    }
+    const len = c2s.length;
+    expect(traffic()).toEqual({
+      [`${C2S} udp egress forwarded`]: { packets: 300, bytes: 300 * len },
+      [`${Identity.WORLD}>${Identity.WORLD} udp egress forwarded`]: { packets: 300, bytes: 300 * sameBytes6.length },
+      [`${CLIENT.id}>${Identity.WORLD} udp egress forwarded`]: { packets: 300, bytes: 300 * len },
+      [`${Identity.UNMANAGED}>${SERVER.id} udp ingress forwarded`]: { packets: 300, bytes: 300 * len },
     });
   });
 });
