@@ -74,6 +74,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         eventsPerSecond: config.datapath.eventsPerSecond,
         ringBufferBytes: config.datapath.ringBufferBytes,
         mapEntries: config.datapath.mapEntries,
+        programStats: config.datapath.programStats,
         log,
       });
     } catch (err) {

@@ -60,7 +60,7 @@ export interface FlowDatapathOptions {
   eventsPerSecond: number;
   ringBufferBytes: number;
   mapEntries: number;
-  /** Count run time per program (bpf_stats); costs two clock reads per packet. */
+  /** Turn on kernel-wide bpf_stats while running: two clock reads per run of every BPF program. */
   programStats?: boolean;
   onFlowEvent?: (event: FlowEvent) => void;
   log?: Logger;
@@ -94,7 +94,7 @@ export class FlowDatapath implements InterfaceAttacher {
       flow_to_endpoint: object.program('flow_to_endpoint'),
     };
     this.ringBuffer = new RingBuffer(object.map('events'), (events) => this.onEvents(events));
-    this.stats = opts.programStats === false ? undefined : enableBpfStats();
+    this.stats = opts.programStats ? enableBpfStats() : undefined;
   }
 
   static load(opts: FlowDatapathOptions): FlowDatapath {
