@@ -82,6 +82,10 @@ export const ERRORS = {
     `loading BPF object ${object} failed: ${reason}. ` +
     'Check the verifier log above; make sure the kernel is 5.8 or newer and the object was built for it (make bpf).'),
 
+  FLOWLENS_ERR_PINNED_MAP_MISMATCH: def(EXIT.BPF_LOAD, (pinned: string) =>
+    `the map pinned at ${pinned} does not match this version's layout (key, value, type or size). ` +
+    'Remove it (its counts restart from zero) or use another --pin-path; datapath.mapEntries must match the pinned maps.'),
+
   FLOWLENS_ERR_ATTACH_FAILED: def(EXIT.ATTACH, (iface: string, hook: string, reason: string) =>
     `attaching to ${iface} (${hook}) failed: ${reason}. ` +
     'Another program may own the hook; try datapath.attachMode: clsact or tcx, or exclude the interface from the patterns.'),

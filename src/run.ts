@@ -79,6 +79,8 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       });
     } catch (err) {
       const e = err as Error & { verifierLog?: string };
+      const pinned = /couldn't reuse pinned map at '([^']+)'/.exec(e.message);
+      if (pinned) throw wrapError(err, 'FLOWLENS_ERR_PINNED_MAP_MISMATCH', pinned[1]!);
       if (e.verifierLog) log.error(`verifier log:\n${e.verifierLog}`);
       throw wrapError(err, 'FLOWLENS_ERR_BPF_LOAD_FAILED', 'flow.bpf.o', e.message);
     }

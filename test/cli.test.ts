@@ -70,6 +70,18 @@ describe('flowlens CLI', () => {
     expect(r.stderr).toContain('interface "flnosuch0" does not exist');
   });
 
+  it('names a pinned map whose layout does not match, and how to recover (exit 4)', () => {
+    const pinPath = `/sys/fs/bpf/flowlens-cli-${process.pid}`;
+    // as an earlier version with a 16-byte flow_traffic value would have left it
+    const r0 = flowlens(['run', '--listen', '127.0.0.1:0', '--interface', 'flnosuch*', '--pin-path', pinPath], {
+      prefix: ['sh', '-c', `(mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf) && mkdir -p ${pinPath} && bpftool map create ${pinPath}/flow_traffic type percpu_hash key 16 value 16 entries 16384 name flow_traffic && exec "$@"`, 'sh'],
+    });
+    rmSync(pinPath, { recursive: true, force: true });
+    expect(r0.status).toBe(4);
+    expect(r0.stderr).toContain(`the map pinned at ${pinPath}/flow_traffic does not match`);
+    expect(r0.stderr).toContain('[FLOWLENS_ERR_PINNED_MAP_MISMATCH]');
+  });
+
   it('says which privileges are missing when not root (exit 3)', () => {
     // an unprivileged user with no capabilities, as in a container without them
     const r = flowlens(['run', '--listen', '127.0.0.1:0'], {
