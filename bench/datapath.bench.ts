@@ -62,7 +62,7 @@ describe('datapath cost', () => {
       exporter = new ExporterProcess(['--interface', `${prefix}*`]);
       await exporter.ready();
       // let start-up work (module compilation, GC on background threads) finish before
-      // measuring: it is not steady-state cost (1.5 s of settling still cost ~1% here)
+      // measuring: it is not steady-state cost (with 1.5 s the ratio read 0.96 instead of 0.98-0.99 here)
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       return exporter;
     };
