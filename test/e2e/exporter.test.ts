@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExporterProcess, waitFor } from '../common/exporter.js';
-import { inNs, ipCounters, runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
+import { inNs, ip, ipCounters, runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
 import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
 
 /**
@@ -174,6 +174,14 @@ describe('exporter end to end (network namespaces, real kernel)', () => {
     const m = await scrape();
     const ws = { source_identity: 'reserved:world', destination_workload: 'server', protocol: 'udp', direction: 'egress' };
     expect(sumOf(m, 'flowlens_packets_total', ws)).toBe(OUTSIDER_DATAGRAMS + NEWCOMER_DATAGRAMS);
+
+    // the interface goes away (as a deleted pod's veth does): forgotten without a warning or error
+    ip('link', 'del', newcomer.hostIf);
+    await waitFor('the vanished interface to be forgotten', 1_000, () => exporter.output, async () =>
+      sumOf(await scrape(), 'flowlens_attached_interfaces') === 3 ? true : undefined,
+    );
+    expect(exporter.output).toContain(`interface ${newcomer.hostIf}`);
+    expect(exporter.output).not.toMatch(/ (warn|error) /);
   });
 
   it('removes every attachment on SIGTERM and exits 0', async () => {
