@@ -133,7 +133,11 @@ function fileOnlySettings(defaults: Config): string[] {
   const flagKeys = new Set<string>(OPTIONS.map((o) => o.key));
   const lines: string[] = [];
   const add = (path: string, value: unknown) => {
-    const text = Array.isArray(value) ? `[${value.join(', ')}]` : String(value);
+    const text = Array.isArray(value)
+      ? `[${value.join(', ')}]`
+      : value !== null && typeof value === 'object'
+        ? `{${Object.entries(value).map(([k, v]) => `${k}: ${String(v)}`).join(', ')}}`
+        : String(value);
     lines.push(wrap(`${path}: ${text}`, 76, '  ').replace(/\n {2}/g, '\n      '));
   };
   for (const [key, value] of Object.entries(defaults)) {

@@ -12,6 +12,7 @@ import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseLis
 import { createError, wrapError } from './errors.js';
 import { tryParseCidr } from './identity/cidr.js';
 import { formatPath, valueAt } from './config/issue-path.js';
+import { REASON_CLASSES } from './datapath/drop-reasons.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const ATTACH_MODES = ['auto', 'tcx', 'clsact'] as const;
@@ -93,6 +94,18 @@ const datapathSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const dropsSchema = z.strictObject(
+  {
+    // reason name (e.g. socket_filter) -> class; the rest keep their default class
+    reasonClasses: z
+      .record(z.string(), z.enum(REASON_CLASSES, { error: `expected one of ${REASON_CLASSES.join('|')}` }), {
+        error: 'expected a mapping of drop reason names to classes',
+      })
+      .default({}),
+  },
+  { error: 'expected a mapping' },
+);
+
 const portSchema = z
   .number({ error: 'expected a port number from 1 to 65535' })
   .int({ error: 'expected a port number from 1 to 65535' })
@@ -143,6 +156,7 @@ export const configSchema = z.strictObject(
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }).default('info'),
     datapath: datapathSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
+    drops: dropsSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
   },
   { error: 'expected a mapping' },

@@ -60,6 +60,14 @@ describe('defaults', () => {
 });
 
 describe('file', () => {
+  it('takes drop reason classes, and names a class it does not know', () => {
+    const file = (text: string) => ({ flags: { config: '/c.yaml' }, readFile: fromFiles({ '/c.yaml': text }) });
+    expect(loadConfig(file('drops:\n  reasonClasses: { socket_filter: policy }\n')).drops.reasonClasses).toEqual({ socket_filter: 'policy' });
+    expect(() => loadConfig(file('drops:\n  reasonClasses: { socket_filter: firewall }\n'))).toThrow(
+      'drops.reasonClasses.socket_filter: expected one of policy|no_socket|congestion|routing|malformed|socket|other',
+    );
+  });
+
   it('reads nested settings and keeps defaults for the rest', () => {
     const c = loadConfig({
       flags: { config: '/etc/flowlens/config.yaml' },
