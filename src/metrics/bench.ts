@@ -42,6 +42,7 @@ export function benchmarkSnapshot(series: number): DatapathSnapshot {
     traffic,
     starts: [],
     tcpFlags: [],
+    drops: [],
     parsePackets: [{ reason: 'not_ip', count: 12 }],
     eventsLost: [],
     maps: [{ map: 'flow_traffic', entries: series, capacity: 65536 }],

@@ -14,6 +14,7 @@ import { ScrapeScope } from './scrape.js';
 import { registerSeriesLimited } from './series-limited.js';
 import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
+import { registerDrops } from './drops.js';
 import { registerTraffic } from './traffic.js';
 import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
 
@@ -50,6 +51,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerFlows(flowContext, new PortFolder(config.destinationPorts));
   registerTraffic(flowContext);
   registerTcpFlags(flowContext);
+  registerDrops(flowContext);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);

@@ -15,10 +15,14 @@ export interface FlowStartRecord { srcIdentity: number; dstIdentity: number; pro
 
 export interface TcpFlagsRecord { srcIdentity: number; dstIdentity: number; flag: number; direction: number; count: number }
 
+/** Drops counted by drop.bpf.c; the reason already named from the kernel's BTF. */
+export interface DropRecord { srcIdentity: number; dstIdentity: number; reason: string; reasonClass: string; protocol: number; dstPort: number; direction: number; packets: number }
+
 export interface DatapathSnapshot {
   traffic: FlowTrafficRecord[];
   starts: FlowStartRecord[];
   tcpFlags: TcpFlagsRecord[];
+  drops: DropRecord[];
   /** reason 'not_ip' or a malformed reason e.g. 'ipv4_truncated' */
   parsePackets: Array<{ reason: string; count: number }>;
   eventsLost: Array<{ source: string; reason: string; count: number }>;

@@ -15,6 +15,7 @@ export function emptySnapshot(overrides: Partial<DatapathSnapshot> = {}): Datapa
     traffic: [],
     starts: [],
     tcpFlags: [],
+    drops: [],
     parsePackets: [],
     eventsLost: [],
     maps: [],

@@ -266,6 +266,7 @@ describe('cardinality limit', () => {
       `${limited}{family="flowlens_packets_total"} 0`,
       `${limited}{family="flowlens_bytes_total"} 0`,
       `${limited}{family="flowlens_tcp_flags_total"} 0`,
+      `${limited}{family="flowlens_drops_total"} 0`,
     ]);
   });
 });

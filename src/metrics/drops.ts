@@ -1,0 +1,28 @@
+import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { directionLabel, protocolLabel, UNKNOWN } from './labels.js';
+import type { SeriesTable } from './series.js';
+import type { DropRecord } from './types.js';
+
+export const DROPS_TOTAL = 'flowlens_drops_total';
+
+const render = (r: DropRecord): string[] => [
+  r.reason,
+  r.reasonClass,
+  // protocol 0 is what the kernel side records when it could not read the headers
+  r.protocol === 0 ? UNKNOWN : protocolLabel(r.protocol),
+  directionLabel(r.direction),
+];
+
+export function registerDrops(ctx: FlowFamilyContext): SeriesTable {
+  return registerFlowFamily(ctx, {
+    name: DROPS_TOTAL,
+    help:
+      'Packets the kernel dropped (kfree_skb), by the kernel\'s drop reason and its class (policy, no_socket, ' +
+      'congestion, routing, malformed, socket, other); identities are unknown where the headers could not be read. ' +
+      `${CONTEXT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames: ['reason', 'reason_class', 'protocol', 'direction'],
+    records: (view) => view.snapshot.drops,
+    render,
+    value: (r) => r.packets,
+  });
+}
