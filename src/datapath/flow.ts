@@ -184,6 +184,7 @@ export class FlowDatapath implements InterfaceAttacher {
       traffic,
       starts,
       tcpFlags,
+      drops: [],
       parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
       eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
