@@ -160,4 +160,46 @@ struct events_budget {
 	__u64 sent;
 };
 
+/* ---- drop.bpf.c: packets the kernel freed as dropped (tp_btf/kfree_skb) ---- */
+
+#define FLOWLENS_EVENT_DROP 2
+
+/* Index of the drop_map_errors array: the hash map that refused a new entry (full). */
+#define FLOWLENS_DROP_MAP_DROPS 0
+#define FLOWLENS_DROP_MAP_FLOW_STARTS 1
+#define FLOWLENS_DROP_MAP_IDS 2
+
+/*
+ * Key of drops. reason is the kernel's enum skb_drop_reason value, whose
+ * numbering changes between kernel versions: user space names it from the
+ * running kernel's BTF. Identities are FLOWLENS_IDENTITY_UNKNOWN and protocol
+ * zero when the dropped buffer held no readable IP header. direction is zero
+ * when it cannot be told (see drop.bpf.c).
+ */
+struct drop_key {
+	__u32 reason;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u16 dst_port;
+	__u8 protocol; /* IPPROTO_* */
+	__u8 direction;
+};
+
+/* One dropped packet, on the drop_events ring buffer. */
+struct drop_event {
+	__u8 type; /* FLOWLENS_EVENT_DROP */
+	__u8 family; /* FLOWLENS_FAMILY_*, zero without a readable IP header */
+	__u8 protocol;
+	__u8 direction;
+	__u32 ifindex; /* skb->dev, zero when the buffer had no device */
+	__u64 timestamp_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 reason; /* enum skb_drop_reason */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u16 sport; /* as in flow_event: ports, ICMP echo identifier, else zero */
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
 #endif /* __FLOWLENS_H */

@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { AttachManager, MissingInterfaceError } from './datapath/attach.js';
+import { DropReasons } from './datapath/drop-reasons.js';
+import { DropDatapath } from './datapath/drop.js';
 import { FlowDatapath } from './datapath/flow.js';
+import { withDrops } from './datapath/snapshot.js';
 import { preparePinPath } from './datapath/pins.js';
 import { createError, wrapError } from './errors.js';
 import { parseCidr } from './identity/cidr.js';
@@ -15,6 +18,15 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
+
+/** The registered error for a failed load; a pinned map of another layout gets its own. */
+function loadError(err: unknown, object: string, log: Logger): Error {
+  const e = err as Error & { verifierLog?: string };
+  const pinned = /couldn't reuse pinned map at '([^']+)'/.exec(e.message);
+  if (pinned) return wrapError(err, 'FLOWLENS_ERR_PINNED_MAP_MISMATCH', pinned[1]!);
+  if (e.verifierLog) log.error(`verifier log:\n${e.verifierLog}`);
+  return wrapError(err, 'FLOWLENS_ERR_BPF_LOAD_FAILED', object, e.message);
+}
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'));
@@ -78,13 +90,27 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         log,
       });
     } catch (err) {
-      const e = err as Error & { verifierLog?: string };
-      const pinned = /couldn't reuse pinned map at '([^']+)'/.exec(e.message);
-      if (pinned) throw wrapError(err, 'FLOWLENS_ERR_PINNED_MAP_MISMATCH', pinned[1]!);
-      if (e.verifierLog) log.error(`verifier log:\n${e.verifierLog}`);
-      throw wrapError(err, 'FLOWLENS_ERR_BPF_LOAD_FAILED', 'flow.bpf.o', e.message);
+      throw loadError(err, 'flow.bpf.o', log);
     }
     undo.push(() => datapath.close());
+
+    const reasons = DropReasons.fromKernel(config.drops.reasonClasses);
+    for (const name of Object.keys(config.drops.reasonClasses)) {
+      if (reasons.valueOf(name) === undefined) log.warn(`drops.reasonClasses: this kernel has no drop reason "${name}"`);
+    }
+    let drops: DropDatapath;
+    try {
+      drops = DropDatapath.load({
+        ipcache: datapath.ipcacheMap(),
+        pinPath: config.pinPath,
+        eventsPerSecond: config.datapath.eventsPerSecond,
+        ringBufferBytes: config.datapath.ringBufferBytes,
+        mapEntries: config.datapath.mapEntries,
+      });
+    } catch (err) {
+      throw loadError(err, 'drop.bpf.o', log);
+    }
+    undo.push(() => drops.close());
 
     // identities into the kernel before the first packet is attributed
     const sync = new IpcacheSync(datapath.ipcacheWriter());
@@ -119,7 +145,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     const registry = createMetrics({
       config: config.metrics,
       identities: identityContexts(store),
-      datapath: { snapshot: () => datapath.snapshot(manager.attachedCount) },
+      datapath: { snapshot: () => withDrops(datapath.snapshot(manager.attachedCount), drops.snapshot(), reasons) },
       identityStatus: {
         sources: (): IdentitySourceStatus[] => {
           const counts = store.counts();

@@ -48,6 +48,7 @@ export interface NativeAddon {
   objectGlobalInfo(object: number, name: string): NativeGlobalInfo;
   objectSetGlobal(object: number, name: string, bytes: Buffer): void;
   objectSetMapMaxEntries(object: number, mapName: string, maxEntries: number): void;
+  objectReuseMap(object: number, mapName: string, fd: number): void;
   objectLoad(object: number): void;
   objectProgramFd(object: number, name: string): number;
   objectMapInfo(object: number, name: string): NativeMapInfo;

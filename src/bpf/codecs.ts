@@ -42,7 +42,7 @@ export const VERDICT_NAMES: Readonly<Record<number, 'forwarded' | 'dropped'>> = 
   [Verdict.DROPPED]: 'dropped',
 };
 
-export const EventType = { FLOW: 1 } as const;
+export const EventType = { FLOW: 1, DROP: 2 } as const;
 
 /** Index = FLOWLENS_TCP_* bit position = index of flow_traffic_value.tcp_flags. */
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
@@ -76,6 +76,10 @@ export const LOST_REASONS = LOST_REASON_NAMES.length;
 /** Index = FLOWLENS_MAP_* = slot of the map_update_errors array (hash maps that refused a new key). */
 export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'flow_conntrack'] as const;
 export const MAP_IDS = MAP_UPDATE_ERROR_MAPS.length;
+
+/** Index = FLOWLENS_DROP_MAP_* = slot of drop.bpf.c's drop_map_errors array. */
+export const DROP_MAP_ERROR_MAPS = ['drops', 'drop_flow_starts'] as const;
+export const DROP_MAP_IDS = DROP_MAP_ERROR_MAPS.length;
 
 /** Name of an index in one of the arrays above; out of range gives `unknown_<n>` rather than throwing. */
 export function nameAt(names: readonly string[], index: number): string {
@@ -166,6 +170,31 @@ export const EVENTS_BUDGET = layout('events_budget', 16, {
   sent: [8, 8],
 });
 
+export const DROP_KEY = layout('drop_key', 16, {
+  reason: [0, 4],
+  src_identity: [4, 4],
+  dst_identity: [8, 4],
+  dst_port: [12, 2],
+  protocol: [14, 1],
+  direction: [15, 1],
+});
+
+export const DROP_EVENT = layout('drop_event', 64, {
+  type: [0, 1],
+  family: [1, 1],
+  protocol: [2, 1],
+  direction: [3, 1],
+  ifindex: [4, 4],
+  timestamp_ns: [8, 8],
+  reason: [16, 4],
+  src_identity: [20, 4],
+  dst_identity: [24, 4],
+  sport: [28, 2],
+  dport: [30, 2],
+  saddr: [32, 16],
+  daddr: [48, 16],
+});
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_KEY,
   IPCACHE_VALUE,
@@ -174,6 +203,8 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   FLOW_TUPLE,
   FLOW_EVENT,
   EVENTS_BUDGET,
+  DROP_KEY,
+  DROP_EVENT,
 ];
 
 // ---------------------------------------------------------------------------
@@ -480,6 +511,104 @@ export function decodeFlowEvent(buf: Buffer, offset = 0): FlowEvent {
     dport: readU16(buf, at('dport')),
     tcpFlags: buf.readUInt8(at('tcp_flags')),
     verdict: buf.readUInt8(at('verdict')),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// drops (drop.bpf.c)
+
+export interface DropKey {
+  /** The running kernel's enum skb_drop_reason value (name it from the kernel's BTF). */
+  reason: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /** Zero when the dropped buffer held no readable IP header. */
+  protocol: number;
+  /** Zero when the tracer could not tell (forwarded, no device). */
+  direction: number;
+}
+
+export function encodeDropKey(key: DropKey): Buffer {
+  const buf = Buffer.alloc(DROP_KEY.size);
+  writeU32(buf, off(DROP_KEY, 'reason'), key.reason);
+  writeU32(buf, off(DROP_KEY, 'src_identity'), key.srcIdentity);
+  writeU32(buf, off(DROP_KEY, 'dst_identity'), key.dstIdentity);
+  writeU16(buf, off(DROP_KEY, 'dst_port'), key.dstPort);
+  buf.writeUInt8(key.protocol, off(DROP_KEY, 'protocol'));
+  buf.writeUInt8(key.direction, off(DROP_KEY, 'direction'));
+  return buf;
+}
+
+export function decodeDropKey(buf: Buffer, offset = 0): DropKey {
+  checkSize(DROP_KEY, buf, offset);
+  return {
+    reason: readU32(buf, offset + off(DROP_KEY, 'reason')),
+    srcIdentity: readU32(buf, offset + off(DROP_KEY, 'src_identity')),
+    dstIdentity: readU32(buf, offset + off(DROP_KEY, 'dst_identity')),
+    dstPort: readU16(buf, offset + off(DROP_KEY, 'dst_port')),
+    protocol: buf.readUInt8(offset + off(DROP_KEY, 'protocol')),
+    direction: buf.readUInt8(offset + off(DROP_KEY, 'direction')),
+  };
+}
+
+export interface DropEvent {
+  type: number;
+  /** 0 when the dropped buffer held no readable IP header; the addresses are then all zero. */
+  family: AddressFamily | 0;
+  protocol: number;
+  direction: number;
+  /** The device the buffer was at (0: none); an index in the namespace of that device. */
+  ifindex: number;
+  /** bpf_ktime_get_ns(): CLOCK_MONOTONIC, not wall time. */
+  timestampNs: bigint;
+  reason: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+}
+
+export function encodeDropEvent(event: DropEvent): Buffer {
+  const buf = Buffer.alloc(DROP_EVENT.size);
+  buf.writeUInt8(event.type, off(DROP_EVENT, 'type'));
+  buf.writeUInt8(event.family, off(DROP_EVENT, 'family'));
+  buf.writeUInt8(event.protocol, off(DROP_EVENT, 'protocol'));
+  buf.writeUInt8(event.direction, off(DROP_EVENT, 'direction'));
+  writeU32(buf, off(DROP_EVENT, 'ifindex'), event.ifindex);
+  writeU64(buf, off(DROP_EVENT, 'timestamp_ns'), event.timestampNs);
+  writeU32(buf, off(DROP_EVENT, 'reason'), event.reason);
+  writeU32(buf, off(DROP_EVENT, 'src_identity'), event.srcIdentity);
+  writeU32(buf, off(DROP_EVENT, 'dst_identity'), event.dstIdentity);
+  writeU16(buf, off(DROP_EVENT, 'sport'), event.sport);
+  writeU16(buf, off(DROP_EVENT, 'dport'), event.dport);
+  if (event.family !== 0) {
+    writeAddress(buf, off(DROP_EVENT, 'saddr'), event.family, event.saddr);
+    writeAddress(buf, off(DROP_EVENT, 'daddr'), event.family, event.daddr);
+  }
+  return buf;
+}
+
+export function decodeDropEvent(buf: Buffer, offset = 0): DropEvent {
+  checkSize(DROP_EVENT, buf, offset);
+  const at = (field: string): number => offset + off(DROP_EVENT, field);
+  const family = buf.readUInt8(at('family'));
+  return {
+    type: buf.readUInt8(at('type')),
+    family: family as AddressFamily | 0,
+    protocol: buf.readUInt8(at('protocol')),
+    direction: buf.readUInt8(at('direction')),
+    ifindex: readU32(buf, at('ifindex')),
+    timestampNs: readU64(buf, at('timestamp_ns')),
+    reason: readU32(buf, at('reason')),
+    srcIdentity: readU32(buf, at('src_identity')),
+    dstIdentity: readU32(buf, at('dst_identity')),
+    saddr: readAddress(buf, at('saddr'), family),
+    daddr: readAddress(buf, at('daddr'), family),
+    sport: readU16(buf, at('sport')),
+    dport: readU16(buf, at('dport')),
   };
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { addon, type NativeGlobalInfo } from './addon.js';
 import { bpfError } from './errors.js';
-import { BpfMap } from './map.js';
+import { BpfMap, mapOwner } from './map.js';
 import type { Releasable, ResourceOwner } from './owner.js';
 import { BpfProgram } from './program.js';
 import { possibleCpus } from './system.js';
@@ -71,6 +71,20 @@ export class BpfObject {
       throw bpfError('EINVAL', `setMapMaxEntries('${name}'): max entries must be an integer in 1..2^32-1, got ${maxEntries}`);
     }
     addon().objectSetMapMaxEntries(this.#handle, name, maxEntries);
+  }
+
+  /**
+   * Makes the object use `map` (of another, loaded object) for its map `name`
+   * instead of creating one, so programs of both objects share its contents.
+   * The object takes its own reference: closing the other object later does
+   * not take the map away. Type, key and value sizes must match.
+   */
+  reuseMap(name: string, map: BpfMap): void {
+    this.#assertState('opened', `reuseMap('${name}')`);
+    const owner = mapOwner(map);
+    if (!owner) throw bpfError('EINVAL', `reuseMap('${name}'): the map must come from BpfObject.map()`);
+    owner.assertOpen(`reuseMap('${name}') of map '${map.name}'`);
+    addon().objectReuseMap(this.#handle, name, map.fd);
   }
 
   /** Throws BpfError with verifierLog when the kernel rejects a program. */

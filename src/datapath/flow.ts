@@ -136,6 +136,11 @@ export class FlowDatapath implements InterfaceAttacher {
     return { detach: () => links.forEach((l) => l.detach()) };
   }
 
+  /** The ipcache LPM trie, for other objects to share (BpfObject.reuseMap) rather than keep their own. */
+  ipcacheMap(): BpfMap {
+    return this.object.map('ipcache');
+  }
+
   /**
    * Writes identities into the ipcache LPM trie. Every write is followed by a
    * bump of ipcache_generation: the kernel memoises trie results per CPU

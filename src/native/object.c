@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -178,6 +179,58 @@ static napi_value js_set_pin_path(napi_env env, napi_callback_info info)
 out:
 	free(name);
 	free(path);
+	return ret;
+}
+
+/*
+ * objectReuseMap(handle, mapName, fd): the object uses the map behind fd (of
+ * another loaded object) instead of creating its own, so two objects share
+ * one map. libbpf takes the reused map's definition as is, so a map of
+ * another layout is refused here, before the verifier sees mismatched sizes.
+ */
+static napi_value js_reuse_map(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], ret = NULL;
+	struct bpf_map_info mi = {};
+	uint32_t mi_len = sizeof(mi);
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	char *name = NULL, detail[512];
+	int64_t fd;
+	int err;
+
+	if (!get_args(env, info, 3, argv) || !(obj = arg_object(env, argv[0], "reuse map")) ||
+	    !arg_string(env, argv[1], &name) || !arg_int(env, argv[2], &fd))
+		goto out;
+	map = find_map(env, obj, name, "reuse map");
+	if (!map)
+		goto out;
+	if (fd < 0 || fd > INT32_MAX) {
+		throw_invalid(env, "reuse map", "fd must be a non-negative integer");
+		goto out;
+	}
+	if (bpf_obj_get_info_by_fd((int)fd, &mi, &mi_len)) {
+		throw_errno(env, "reuse map", errno, "the fd is not a BPF map");
+		goto out;
+	}
+	if (mi.type != (uint32_t)bpf_map__type(map) || mi.key_size != bpf_map__key_size(map) ||
+	    mi.value_size != bpf_map__value_size(map)) {
+		snprintf(detail, sizeof(detail),
+			 "map '%.64s' of object '%.64s' is type %d with %u-byte keys and %u-byte values, "
+			 "the map to reuse ('%.16s') is type %u with %u-byte keys and %u-byte values",
+			 name, bpf_object__name(obj), (int)bpf_map__type(map), bpf_map__key_size(map),
+			 bpf_map__value_size(map), mi.name, mi.type, mi.key_size, mi.value_size);
+		throw_invalid(env, "reuse map", detail);
+		goto out;
+	}
+	err = bpf_map__reuse_fd(map, (int)fd);
+	if (err) {
+		throw_errno(env, "reuse map", -err, name);
+		goto out;
+	}
+	ret = make_undefined(env);
+out:
+	free(name);
 	return ret;
 }
 
@@ -518,6 +571,7 @@ void register_object(napi_env env, napi_value exports)
 	export_fn(env, exports, "objectGlobalInfo", js_global_info);
 	export_fn(env, exports, "objectSetGlobal", js_set_global);
 	export_fn(env, exports, "objectSetMapMaxEntries", js_set_max_entries);
+	export_fn(env, exports, "objectReuseMap", js_reuse_map);
 	export_fn(env, exports, "objectLoad", js_object_load);
 	export_fn(env, exports, "objectProgramFd", js_program_fd);
 	export_fn(env, exports, "objectMapInfo", js_map_info);

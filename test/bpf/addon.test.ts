@@ -230,6 +230,43 @@ describe('BpfObject', () => {
     second.load();
     expect(second.map('counts').lookup(u32(1))).toEqual(u64(99n));
   });
+  it('shares a map with another object through reuseMap', () => {
+    const first = load();
+    const second = load((o) => {
+      o.reuseMap('prefixes', first.map('prefixes'));
+      o.reuseMap('runs_percpu', first.map('runs_percpu'));
+    });
+    // a write through one object is what a program of the other reads, and the other way round
+    first.map('prefixes').update(prefixKey(16, [10, 1, 0, 0]), u32(7));
+    expect(second.program('tc_prefix').testRun(ipv4Frame([10, 1, 2, 3])).retval).toBe(7);
+    second.map('prefixes').update(prefixKey(8, [10, 0, 0, 0]), u32(9));
+    expect(first.map('prefixes').lookup(prefixKey(32, [10, 9, 9, 9]))).toEqual(u32(9));
+    second.program('tc_verdict').testRun(ipv4Frame([10, 0, 0, 1]), { repeat: 3 });
+    const runs = first.map('runs_percpu');
+    expect(runs.perCpu(runs.lookup(u32(0))!).reduce((s, v) => s + v.readBigUInt64LE(0), 0n)).toBe(3n);
+    // maps not named stay the object's own
+    second.map('counts').update(u32(1), u64(5n));
+    expect(first.map('counts').lookup(u32(1))).toBeNull();
+
+    // the reusing object holds its own reference: the map outlives the object that created it
+    first.close();
+    expect(second.program('tc_prefix').testRun(ipv4Frame([10, 1, 2, 3])).retval).toBe(7);
+  });
+
+  it('refuses to reuse a map of another layout, after load, or from a closed object', () => {
+    const first = load();
+    const other = BpfObject.open(fixture('addon_test'));
+    opened.push(other);
+    const err = expectBpfError(() => other.reuseMap('counts', first.map('prefixes')), 'EINVAL');
+    expect(err.message).toContain("map 'counts'");
+    expectBpfError(() => other.reuseMap('absent', first.map('counts')), 'ENOENT');
+    const prefixes = first.map('prefixes');
+    first.close();
+    expectBpfError(() => other.reuseMap('prefixes', prefixes), 'EBADF');
+    other.load();
+    const third = load();
+    expectBpfError(() => other.reuseMap('counts', third.map('counts')), 'EBUSY');
+  });
 });
 
 describe('BpfMap', () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  DROP_MAP_ERROR_MAPS,
   Direction,
   EventType,
   Family,
@@ -12,6 +13,8 @@ import {
   STRUCT_LAYOUTS,
   TCP_FLAG_NAMES,
   Verdict,
+  decodeDropEvent,
+  decodeDropKey,
   decodeEventsBudget,
   decodeFlowEvent,
   decodeFlowKey,
@@ -19,6 +22,8 @@ import {
   decodeFlowTuple,
   decodeIpcacheKey,
   decodeIpcacheValue,
+  encodeDropEvent,
+  encodeDropKey,
   encodeEventsBudget,
   encodeFlowEvent,
   encodeFlowKey,
@@ -27,10 +32,15 @@ import {
   encodeIpcacheKey,
   encodeIpcacheValue,
   ipcacheKey,
+  type DropEvent,
   type FlowEvent,
 } from '../../src/bpf/codecs.js';
 
-const OBJECT = 'bpf/.output/flow.bpf.o';
+/** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
+const OBJECT_STRUCTS: Record<string, string[]> = {
+  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget'],
+  'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
+};
 const HEADER = 'bpf/flowlens.h';
 
 interface BtfType {
@@ -43,8 +53,8 @@ interface BtfType {
   members?: { name: string; type_id: number; bits_offset: number; bitfield_size?: number }[];
 }
 
-function loadBtf(): Map<number, BtfType> {
-  const json = execFileSync('bpftool', ['btf', 'dump', 'file', OBJECT, 'format', 'raw', '-j'], { encoding: 'utf8' });
+function loadBtf(object: string): Map<number, BtfType> {
+  const json = execFileSync('bpftool', ['btf', 'dump', 'file', object, 'format', 'raw', '-j'], { encoding: 'utf8' });
   const types = (JSON.parse(json) as { types: BtfType[] }).types;
   return new Map(types.map((t) => [t.id, t]));
 }
@@ -81,32 +91,34 @@ function headerDefines(): Map<string, number> {
   return defines;
 }
 
-describe('struct layouts agree with the BTF of flow.bpf.o', () => {
-  if (!existsSync(OBJECT)) throw new Error(`${OBJECT} is missing: run make bpf first`);
-  const btf = loadBtf();
-  const structs = new Map([...btf.values()].filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
-
-  it('has a codec for every struct of flowlens.h, and each is in the object', () => {
-    const names = headerStructNames();
-    expect(names.length).toBeGreaterThanOrEqual(7);
-    expect(STRUCT_LAYOUTS.map((l) => l.name).sort()).toEqual([...names].sort());
-    for (const name of names) expect(structs.has(name), `struct ${name} in BTF`).toBe(true);
-  });
-
-  for (const layout of STRUCT_LAYOUTS) {
-    it(`struct ${layout.name}: size and every field`, () => {
-      const s = structs.get(layout.name);
-      expect(s, `struct ${layout.name} in BTF`).toBeDefined();
-      expect(layout.size).toBe(s!.size);
-      const fromBtf: Record<string, { offset: number; size: number }> = {};
-      for (const m of s!.members!) {
-        expect(m.bits_offset % 8, `${layout.name}.${m.name} is byte aligned`).toBe(0);
-        fromBtf[m.name] = { offset: m.bits_offset / 8, size: typeSize(btf, m.type_id) };
-      }
-      expect(layout.fields).toEqual(fromBtf);
-    });
-  }
+it('has a codec for every struct of flowlens.h, and each is used by an object', () => {
+  const names = headerStructNames();
+  expect(names.length).toBeGreaterThanOrEqual(9);
+  expect(STRUCT_LAYOUTS.map((l) => l.name).sort()).toEqual([...names].sort());
+  expect([...new Set(Object.values(OBJECT_STRUCTS).flat())].sort()).toEqual([...names].sort());
 });
+
+for (const [object, names] of Object.entries(OBJECT_STRUCTS)) {
+  describe(`struct layouts agree with the BTF of ${object}`, () => {
+    if (!existsSync(object)) throw new Error(`${object} is missing: run make bpf first`);
+    const btf = loadBtf(object);
+    const structs = new Map([...btf.values()].filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
+
+    for (const layout of STRUCT_LAYOUTS.filter((l) => names.includes(l.name))) {
+      it(`struct ${layout.name}: size and every field`, () => {
+        const s = structs.get(layout.name);
+        expect(s, `struct ${layout.name} in BTF`).toBeDefined();
+        expect(layout.size).toBe(s!.size);
+        const fromBtf: Record<string, { offset: number; size: number }> = {};
+        for (const m of s!.members!) {
+          expect(m.bits_offset % 8, `${layout.name}.${m.name} is byte aligned`).toBe(0);
+          fromBtf[m.name] = { offset: m.bits_offset / 8, size: typeSize(btf, m.type_id) };
+        }
+        expect(layout.fields).toEqual(fromBtf);
+      });
+    }
+  });
+}
 
 describe('constants agree with flowlens.h', () => {
   const defines = headerDefines();
@@ -134,6 +146,10 @@ describe('constants agree with flowlens.h', () => {
     expect(LOST_REASON_NAMES.length).toBe(def('FLOWLENS_LOST_REASONS'));
     MAP_UPDATE_ERROR_MAPS.forEach((n, i) => expect(def(`FLOWLENS_MAP_${n.toUpperCase()}`), n).toBe(i));
     expect(MAP_UPDATE_ERROR_MAPS.length).toBe(def('FLOWLENS_MAP_IDS'));
+    expect(DROP_MAP_ERROR_MAPS).toEqual(['drops', 'drop_flow_starts']);
+    expect(def('FLOWLENS_DROP_MAP_DROPS')).toBe(0);
+    expect(def('FLOWLENS_DROP_MAP_FLOW_STARTS')).toBe(1);
+    expect(DROP_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_DROP_MAP_IDS'));
   });
 });
 
@@ -199,6 +215,38 @@ describe('encode/decode', () => {
 
     const budget = { windowStartNs: 5n, sent: 1000n };
     expect(decodeEventsBudget(encodeEventsBudget(budget))).toEqual(budget);
+
+    const dropKey = { reason: 0x30001, srcIdentity: 256, dstIdentity: 2, dstPort: 7777, protocol: 6, direction: 1 };
+    const dropKeyBuf = encodeDropKey(dropKey);
+    expect(dropKeyBuf.length).toBe(16);
+    expect(dropKeyBuf.readUInt32LE(0)).toBe(0x30001);
+    expect(dropKeyBuf.readUInt16LE(12)).toBe(7777);
+    expect(decodeDropKey(dropKeyBuf)).toEqual(dropKey);
+
+    const drop: DropEvent = {
+      type: 2,
+      family: 6,
+      protocol: 17,
+      direction: 2,
+      ifindex: 7,
+      timestampNs: 2n ** 60n,
+      reason: 12,
+      srcIdentity: 300,
+      dstIdentity: 1,
+      saddr: v6,
+      daddr: Buffer.alloc(16, 0xfe),
+      sport: 5353,
+      dport: 53,
+    };
+    const dropBuf = encodeDropEvent(drop);
+    expect(dropBuf.length).toBe(64);
+    expect(dropBuf.readUInt32LE(16)).toBe(12);
+    expect(dropBuf.subarray(32, 48).equals(v6)).toBe(true);
+    expect(decodeDropEvent(dropBuf)).toEqual(drop);
+
+    // a drop without a readable IP header: family 0, all-zero addresses decoded as 16 bytes
+    const bare: DropEvent = { ...drop, family: 0, protocol: 0, saddr: Buffer.alloc(16), daddr: Buffer.alloc(16), sport: 0, dport: 0 };
+    expect(decodeDropEvent(encodeDropEvent(bare))).toEqual(bare);
   });
 
   it('decodes at an offset and rejects short buffers', () => {

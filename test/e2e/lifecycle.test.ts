@@ -81,7 +81,10 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     udpDatagrams(5);
     expect(await udpPackets(exp, 'client')).toBe(5);
     expect(await exp.terminate()).toBe(0);
-    expect(readdirSync(pinPath).sort()).toEqual(['events_lost', 'flow_starts', 'flow_traffic', 'map_update_errors', 'parse_packets']);
+    expect(readdirSync(pinPath).sort()).toEqual([
+      'drop_events_lost', 'drop_flow_starts', 'drop_map_errors', 'drops',
+      'events_lost', 'flow_starts', 'flow_traffic', 'map_update_errors', 'parse_packets',
+    ]);
 
     exp = await start();
     expect(await udpPackets(exp, 'client')).toBe(5);

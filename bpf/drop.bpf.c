@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Drop tracer on tp_btf/kfree_skb: every packet the kernel frees as dropped,
+ * anywhere in the system, counted by drop reason and the security identities
+ * of both ends, and sent as an event (rate-limited).
+ *
+ * It runs on every drop of the machine, so it does no more than reading the
+ * buffer's IP and transport headers (bounded) and two ipcache lookups.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "flowlens.h"
+/* protocol numbers and IPv6 extension header helpers; its TC parser is not used here */
+#include "parse.bpf.h"
+
+#define FLOWLENS_NSEC_PER_SEC 1000000000ULL
+/* sk_buff offsets use ~0 for "not set" (skb_mac_header_was_set and friends) */
+#define FLOWLENS_SKB_OFFSET_UNSET 0xffff
+
+/* Per-CPU ceiling of drop events per second; the rest count as FLOWLENS_LOST_RATE_LIMIT. */
+const volatile __u32 events_per_second = 1000;
+
+/*
+ * Declared exactly as in flow.bpf.c: user space hands this object the flow
+ * object's ipcache (BpfObject.reuseMap), so both programs resolve identities
+ * from the one trie that the identity sources keep up to date.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipcache_key);
+	__type(value, struct ipcache_value);
+} ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct drop_key);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Connection attempts (TCP SYN without ACK) that were dropped: flows with verdict "dropped". */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_key);
+	__type(value, __u64);
+} drop_flow_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} drop_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct events_budget);
+} drop_events_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOWLENS_LOST_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drop_events_lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOWLENS_DROP_MAP_IDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drop_map_errors SEC(".maps");
+
+/* Ring buffers have no value type: this puts the event layout into the BTF the codec test reads. */
+const struct drop_event *const unused_drop_event __attribute__((unused)) = 0;
+
+/* What was read from the dropped buffer's headers. */
+struct drop_packet {
+	__u8 saddr[16]; /* network byte order; IPv4 in [0..3] */
+	__u8 daddr[16];
+	__u16 sport; /* host byte order, as in struct flowlens_packet */
+	__u16 dport;
+	__u8 family; /* zero: no readable IP header */
+	__u8 protocol;
+	__u8 tcp_flags;
+	__u8 has_ports;
+};
+
+static __always_inline void array_inc(void *map, __u32 index)
+{
+	__u64 *count = bpf_map_lookup_elem(map, &index);
+
+	/* per-CPU slot, and tracing programs do not nest on one CPU: no atomic needed */
+	if (count)
+		*count += 1;
+}
+
+/* One more under key in a per-CPU __u64 hash; a full map is counted under map_id. */
+static __always_inline void counter_inc(void *map, const void *key, __u32 map_id)
+{
+	__u64 one = 1;
+	__u64 *count = bpf_map_lookup_elem(map, key);
+
+	if (count) {
+		*count += 1;
+		return;
+	}
+	if (bpf_map_update_elem(map, key, &one, BPF_NOEXIST) == 0)
+		return;
+	/* another CPU may have created the key between lookup and update */
+	count = bpf_map_lookup_elem(map, key);
+	if (count)
+		*count += 1;
+	else
+		array_inc(&drop_map_errors, map_id);
+}
+
+static __always_inline __u32 identity_of(__u8 family, const __u8 *addr)
+{
+	struct ipcache_key key = {};
+	struct ipcache_value *value;
+
+	key.family = family;
+	if (family == FLOWLENS_FAMILY_IPV4) {
+		key.prefixlen = 32 + 32;
+		__builtin_memcpy(key.addr, addr, 4);
+	} else {
+		key.prefixlen = 32 + 128;
+		__builtin_memcpy(key.addr, addr, 16);
+	}
+	value = bpf_map_lookup_elem(&ipcache, &key);
+	return value ? value->identity : FLOWLENS_IDENTITY_WORLD;
+}
+
+/*
+ * Reads the transport header at off (from skb->head). Headers outside the
+ * linear part (off + length past tail) are left unread rather than read from
+ * whatever the head buffer holds there.
+ */
+static __always_inline void read_l4(const unsigned char *head, __u32 off, __u32 tail, struct drop_packet *pkt)
+{
+	__u8 hdr[14];
+
+	switch (pkt->protocol) {
+	case FLOWLENS_PROTO_TCP:
+		/* ports, sequence, acknowledgement, data offset, flags */
+		if (off + 14 > tail || bpf_probe_read_kernel(hdr, 14, head + off))
+			return;
+		pkt->tcp_flags = hdr[13];
+		break;
+	case FLOWLENS_PROTO_UDP:
+	case FLOWLENS_PROTO_SCTP:
+		if (off + 4 > tail || bpf_probe_read_kernel(hdr, 4, head + off))
+			return;
+		break;
+	case FLOWLENS_PROTO_ICMP:
+	case FLOWLENS_PROTO_ICMPV6:
+		/* type, code, checksum, echo identifier */
+		if (off + 6 > tail || bpf_probe_read_kernel(hdr, 6, head + off))
+			return;
+		if ((pkt->protocol == FLOWLENS_PROTO_ICMP &&
+		     (hdr[0] == FLOWLENS_ICMP_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMP_ECHO_REPLY)) ||
+		    (pkt->protocol == FLOWLENS_PROTO_ICMPV6 &&
+		     (hdr[0] == FLOWLENS_ICMPV6_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMPV6_ECHO_REPLY))) {
+			pkt->sport = ((__u16)hdr[4] << 8) | hdr[5];
+			pkt->dport = pkt->sport;
+		}
+		return;
+	default:
+		return;
+	}
+	pkt->sport = ((__u16)hdr[0] << 8) | hdr[1];
+	pkt->dport = ((__u16)hdr[2] << 8) | hdr[3];
+	pkt->has_ports = 1;
+}
+
+/*
+ * The transport header's offset is taken from the IP header itself, not from
+ * skb->transport_header: that field is unset on many paths, and on IPv6
+ * receive it points at each extension header in turn while the stack walks
+ * them, so only the packet says where the transport header is.
+ */
+static __always_inline void read_ipv4(const unsigned char *head, __u32 nh, __u32 tail, struct drop_packet *pkt)
+{
+	__u8 iph[20];
+	__u32 ihl;
+
+	if (nh + sizeof(iph) > tail || bpf_probe_read_kernel(iph, sizeof(iph), head + nh))
+		return;
+	ihl = iph[0] & 0x0f;
+	if ((iph[0] >> 4) != 4 || ihl < 5)
+		return;
+	pkt->family = FLOWLENS_FAMILY_IPV4;
+	pkt->protocol = iph[9];
+	__builtin_memcpy(pkt->saddr, &iph[12], 4);
+	__builtin_memcpy(pkt->daddr, &iph[16], 4);
+	/* a non-first fragment starts with payload, not a transport header */
+	if (((((__u16)iph[6] << 8) | iph[7]) & 0x1fff) != 0)
+		return;
+	read_l4(head, nh + ihl * 4, tail, pkt);
+}
+
+static __always_inline void read_ipv6(const unsigned char *head, __u32 nh, __u32 tail, struct drop_packet *pkt)
+{
+	__u8 ip6h[40];
+	__u8 ext[4];
+	__u8 nexthdr;
+	__u32 off, len;
+	int i;
+
+	if (nh + sizeof(ip6h) > tail || bpf_probe_read_kernel(ip6h, sizeof(ip6h), head + nh))
+		return;
+	if ((ip6h[0] >> 4) != 6)
+		return;
+	pkt->family = FLOWLENS_FAMILY_IPV6;
+	__builtin_memcpy(pkt->saddr, &ip6h[8], 16);
+	__builtin_memcpy(pkt->daddr, &ip6h[24], 16);
+	nexthdr = ip6h[6];
+	off = nh + sizeof(ip6h);
+
+#pragma unroll
+	for (i = 0; i < FLOWLENS_IPV6_EXTHDR_MAX; i++) {
+		if (!flowlens_ipv6_is_exthdr(nexthdr))
+			break;
+		if (off + sizeof(ext) > tail || bpf_probe_read_kernel(ext, sizeof(ext), head + off))
+			return;
+		if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT) {
+			/* non-first fragment: what follows is payload */
+			if (((((__u16)ext[2] << 8) | ext[3]) >> 3) != 0) {
+				pkt->protocol = ext[0];
+				return;
+			}
+			len = 8;
+		} else if (nexthdr == FLOWLENS_NEXTHDR_AUTH) {
+			len = ((__u32)ext[1] + 2) * 4;
+		} else {
+			len = ((__u32)ext[1] + 1) * 8;
+		}
+		nexthdr = ext[0];
+		off += len;
+	}
+	/* more extension headers than followed: addresses known, transport not */
+	if (flowlens_ipv6_is_exthdr(nexthdr))
+		return;
+	pkt->protocol = nexthdr;
+	read_l4(head, off, tail, pkt);
+}
+
+/*
+ * Leaves pkt->family zero when the buffer holds no IP header that can be
+ * read: network header not set (buffers dropped before the stack looked at
+ * them), not IP, or not within the linear part.
+ */
+static __always_inline void read_packet(struct sk_buff *skb, struct drop_packet *pkt)
+{
+	const unsigned char *head = skb->head;
+	__u32 nh = skb->network_header;
+	__u32 tail = skb->tail;
+	__u16 proto = bpf_ntohs(skb->protocol);
+
+	if (!head || nh == FLOWLENS_SKB_OFFSET_UNSET || (nh == 0 && skb->mac_header == FLOWLENS_SKB_OFFSET_UNSET))
+		return;
+	if (proto == FLOWLENS_ETH_P_IP)
+		read_ipv4(head, nh, tail, pkt);
+	else if (proto == FLOWLENS_ETH_P_IPV6)
+		read_ipv6(head, nh, tail, pkt);
+}
+
+/*
+ * Direction relative to the network stack that dropped the packet:
+ * skb_iif is the device the packet was received on (zero for packets this
+ * stack sent), skb->dev the device it is at now. Received and still at that
+ * device: ingress. Sent from here (no input device): egress. Anything else
+ * (forwarded between devices, no device, or moved to another namespace by a
+ * veth whose receive side has not run yet) is left unknown (zero).
+ */
+static __always_inline __u8 direction_of(struct sk_buff *skb, __u32 ifindex)
+{
+	__u32 iif = (__u32)skb->skb_iif;
+
+	if (!ifindex)
+		return 0;
+	if (iif == ifindex)
+		return FLOWLENS_DIRECTION_INGRESS;
+	if (iif == 0)
+		return FLOWLENS_DIRECTION_EGRESS;
+	return 0;
+}
+
+/* Fixed one-second windows per CPU, as in flow.bpf.c: bounds the ring buffer's inflow. */
+static __always_inline bool events_budget_take(__u64 now)
+{
+	__u32 zero = 0;
+	struct events_budget *budget = bpf_map_lookup_elem(&drop_events_budget, &zero);
+
+	if (!budget)
+		return false;
+	if (now - budget->window_start_ns >= FLOWLENS_NSEC_PER_SEC) {
+		budget->window_start_ns = now;
+		budget->sent = 0;
+	}
+	if (budget->sent >= events_per_second)
+		return false;
+	budget->sent += 1;
+	return true;
+}
+
+static __always_inline void emit_drop_event(const struct drop_packet *pkt, const struct drop_key *key, __u32 ifindex)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct drop_event *event;
+
+	if (!events_budget_take(now)) {
+		array_inc(&drop_events_lost, FLOWLENS_LOST_RATE_LIMIT);
+		return;
+	}
+	event = bpf_ringbuf_reserve(&drop_events, sizeof(*event), 0);
+	if (!event) {
+		array_inc(&drop_events_lost, FLOWLENS_LOST_RING_FULL);
+		return;
+	}
+	/* reserved memory is not zeroed: write every byte */
+	event->type = FLOWLENS_EVENT_DROP;
+	event->family = pkt->family;
+	event->protocol = pkt->protocol;
+	event->direction = key->direction;
+	event->ifindex = ifindex;
+	event->timestamp_ns = now;
+	event->reason = key->reason;
+	event->src_identity = key->src_identity;
+	event->dst_identity = key->dst_identity;
+	event->sport = pkt->sport;
+	event->dport = pkt->dport;
+	__builtin_memcpy(event->saddr, pkt->saddr, 16);
+	__builtin_memcpy(event->daddr, pkt->daddr, 16);
+	bpf_ringbuf_submit(event, 0);
+}
+
+/*
+ * Reasons that do not mean a drop. SKB_CONSUMED (6.3+) frees a packet that
+ * was delivered; SKB_NOT_DROPPED_YET is the initial value, never a reason.
+ * Both are resolved against the running kernel's enum at load time, and a
+ * kernel without them has no such value to skip.
+ */
+static __always_inline bool is_not_a_drop(__u32 reason)
+{
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
+		return true;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_NOT_DROPPED_YET) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
+		return true;
+	return false;
+}
+
+/*
+ * Only the first three arguments are declared: 6.11 appended rx_sk, and
+ * reading fewer arguments than the tracepoint passes is valid on every
+ * kernel that has the reason argument (5.17+).
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(drop_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	struct drop_packet pkt = {};
+	struct drop_key key = {};
+	struct net_device *dev;
+	__u32 ifindex = 0;
+
+	if (is_not_a_drop((__u32)reason))
+		return 0;
+
+	dev = skb->dev;
+	if (dev)
+		ifindex = dev->ifindex;
+	read_packet(skb, &pkt);
+
+	key.reason = (__u32)reason;
+	key.direction = direction_of(skb, ifindex);
+	if (pkt.family) {
+		key.src_identity = identity_of(pkt.family, pkt.saddr);
+		key.dst_identity = identity_of(pkt.family, pkt.daddr);
+		key.protocol = pkt.protocol;
+		/* as in flow_key: ICMP echo identifiers are not destination ports */
+		key.dst_port = pkt.has_ports ? pkt.dport : 0;
+	}
+	counter_inc(&drops, &key, FLOWLENS_DROP_MAP_DROPS);
+
+	/* a connection attempt that never got through is a flow with verdict "dropped" */
+	if (pkt.protocol == FLOWLENS_PROTO_TCP && pkt.has_ports &&
+	    (pkt.tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) == (1 << FLOWLENS_TCP_SYN)) {
+		struct flow_key flow = {
+			.src_identity = key.src_identity,
+			.dst_identity = key.dst_identity,
+			.dst_port = key.dst_port,
+			.protocol = key.protocol,
+			.direction = key.direction,
+			.verdict = FLOWLENS_VERDICT_DROPPED,
+		};
+
+		counter_inc(&drop_flow_starts, &flow, FLOWLENS_DROP_MAP_FLOW_STARTS);
+	}
+
+	emit_drop_event(&pkt, &key, ifindex);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

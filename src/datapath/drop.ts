@@ -1,0 +1,176 @@
+import { fileURLToPath } from 'node:url';
+import { BpfObject, RingBuffer, type BpfLink, type BpfMap } from '../bpf/index.js';
+import {
+  DROP_MAP_ERROR_MAPS,
+  LOST_REASON_NAMES,
+  EventType,
+  decodeDropEvent,
+  decodeDropKey,
+  decodeFlowKey,
+  decodeU64,
+  encodeU32,
+  eventType,
+  nameAt,
+  type DropEvent,
+} from '../bpf/codecs.js';
+import type { FlowStartRecord } from '../metrics/types.js';
+
+/** bpf/.output/drop.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
+export const DROP_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/drop.bpf.o', import.meta.url));
+
+const PROGRAM = 'drop_skb';
+
+/** Hash maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
+const REPORTED_MAPS = ['drops', 'drop_flow_starts'];
+
+/** Kept pinned with --pin-path beside the flow maps, so a restart continues the drop counts. */
+export const PINNED_DROP_MAPS = ['drops', 'drop_flow_starts', 'drop_events_lost', 'drop_map_errors'];
+
+export interface DropDatapathOptions {
+  objectPath?: string;
+  /** The flow object's ipcache (FlowDatapath.ipcacheMap()): drops resolve identities from the same trie. */
+  ipcache: BpfMap;
+  /** bpffs directory for PINNED_DROP_MAPS; null keeps nothing pinned. */
+  pinPath?: string | null;
+  eventsPerSecond: number;
+  ringBufferBytes: number;
+  /** Capacity of drops and drop_flow_starts. */
+  mapEntries: number;
+  onDropEvent?: (event: DropEvent) => void;
+}
+
+export interface DropRecord {
+  /** The running kernel's enum skb_drop_reason value; its name comes from the kernel's BTF. */
+  reason: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /** Zero when the dropped buffer held no readable IP header (identities are then 0, unknown). */
+  protocol: number;
+  /** Zero when the tracer could not tell (see direction_of in bpf/drop.bpf.c). */
+  direction: number;
+  packets: number;
+}
+
+export interface DropSnapshot {
+  drops: DropRecord[];
+  /** Dropped TCP connection attempts (SYN without ACK), verdict dropped. */
+  flowStarts: FlowStartRecord[];
+  eventsLost: Array<{ source: 'drop'; reason: string; count: number }>;
+  /** New keys the full drops map refused: drops the kernel could not count. */
+  mapErrors: number;
+  /** The same by map, drop_flow_starts included. */
+  mapUpdateErrors: Array<{ map: string; count: number }>;
+  maps: Array<{ map: string; entries: number; capacity: number }>;
+  programs: Array<{ program: string; runs: number; runSeconds: number }>;
+}
+
+/**
+ * drop.bpf.c from user space: loads it sharing the flow object's ipcache,
+ * attaches it to tp_btf/kfree_skb and reads its counters back as absolute
+ * kernel totals (per-CPU values summed).
+ */
+export class DropDatapath {
+  private readonly link: BpfLink;
+  private readonly ringBuffer: RingBuffer;
+  private closed = false;
+  /** Records on the ring buffer that are not drop events (a newer object than this code). */
+  unknownEvents = 0;
+  dropEvents = 0;
+
+  private constructor(
+    private readonly object: BpfObject,
+    private readonly opts: DropDatapathOptions,
+  ) {
+    this.ringBuffer = new RingBuffer(object.map('drop_events'), (events) => this.onEvents(events));
+    try {
+      this.link = object.program(PROGRAM).attach();
+    } catch (err) {
+      this.ringBuffer.close();
+      throw err;
+    }
+  }
+
+  static load(opts: DropDatapathOptions): DropDatapath {
+    const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_DROP_MAPS } : undefined;
+    const object = BpfObject.open(opts.objectPath ?? DROP_OBJECT_PATH, { pinMaps });
+    try {
+      object.reuseMap('ipcache', opts.ipcache);
+      object.setGlobal('events_per_second', opts.eventsPerSecond);
+      object.setMapMaxEntries('drop_events', opts.ringBufferBytes);
+      for (const name of REPORTED_MAPS) object.setMapMaxEntries(name, opts.mapEntries);
+      object.load();
+      return new DropDatapath(object, opts);
+    } catch (err) {
+      object.close();
+      throw err;
+    }
+  }
+
+  snapshot(): DropSnapshot {
+    const drops: DropRecord[] = [];
+    for (const { key, value } of this.object.map('drops').entries()) {
+      drops.push({ ...decodeDropKey(key), packets: this.sum('drops', value) });
+    }
+    const flowStarts: FlowStartRecord[] = [];
+    for (const { key, value } of this.object.map('drop_flow_starts').entries()) {
+      flowStarts.push({ ...decodeFlowKey(key), flows: this.sum('drop_flow_starts', value) });
+    }
+    const lost = this.arrayTotals('drop_events_lost');
+    const mapErrors = this.arrayTotals('drop_map_errors');
+    return {
+      drops,
+      flowStarts,
+      eventsLost: lost.map((count, i) => ({ source: 'drop', reason: nameAt(LOST_REASON_NAMES, i), count })),
+      mapErrors: mapErrors[0] ?? 0,
+      mapUpdateErrors: mapErrors.map((count, i) => ({ map: nameAt(DROP_MAP_ERROR_MAPS, i), count })),
+      maps: REPORTED_MAPS.map((name) => {
+        const map = this.object.map(name);
+        return { map: name, entries: map.count(), capacity: map.maxEntries };
+      }),
+      programs: [this.programRuns()],
+    };
+  }
+
+  /** Idempotent: detaches from the tracepoint and frees the object (the shared ipcache stays with its owner). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ringBuffer.close();
+    this.link.destroy();
+    this.object.close();
+  }
+
+  private programRuns(): { program: string; runs: number; runSeconds: number } {
+    const info = this.object.program(PROGRAM).info();
+    return { program: PROGRAM, runs: Number(info.runCount), runSeconds: Number(info.runTimeNs) / 1e9 };
+  }
+
+  private onEvents(events: Buffer[]): void {
+    for (const buf of events) {
+      if (eventType(buf) !== EventType.DROP) {
+        this.unknownEvents++;
+        continue;
+      }
+      this.dropEvents++;
+      this.opts.onDropEvent?.(decodeDropEvent(buf));
+    }
+  }
+
+  private arrayTotals(name: string): number[] {
+    const map = this.object.map(name);
+    const out: number[] = [];
+    for (let i = 0; i < map.maxEntries; i++) {
+      const value = map.lookup(encodeU32(i));
+      out.push(value ? this.sum(name, value) : 0);
+    }
+    return out;
+  }
+
+  /** A per-CPU u64 counter summed over CPUs. */
+  private sum(map: string, value: Buffer): number {
+    let total = 0n;
+    for (const v of this.object.map(map).perCpu(value)) total += decodeU64(v);
+    return Number(total);
+  }
+}

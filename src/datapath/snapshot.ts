@@ -1,0 +1,23 @@
+import type { DatapathSnapshot } from '../metrics/types.js';
+import type { DropReasons } from './drop-reasons.js';
+import type { DropSnapshot } from './drop.js';
+
+/**
+ * One scrape's view of both programs: the drop tracer's counts join the flow
+ * program's, with reasons named from the running kernel, and its dropped
+ * connection attempts become flows with verdict "dropped".
+ */
+export function withDrops(flow: DatapathSnapshot, drop: DropSnapshot, reasons: DropReasons): DatapathSnapshot {
+  return {
+    ...flow,
+    starts: flow.starts.concat(drop.flowStarts),
+    drops: drop.drops.map((d) => {
+      const reason = reasons.get(d.reason);
+      return { ...d, reason: reason.name, reasonClass: reason.reasonClass };
+    }),
+    eventsLost: flow.eventsLost.concat(drop.eventsLost),
+    mapUpdateErrors: flow.mapUpdateErrors.concat(drop.mapUpdateErrors),
+    maps: flow.maps.concat(drop.maps),
+    programs: flow.programs.concat(drop.programs),
+  };
+}

@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BpfObject, type TcAttachment } from '../../src/bpf/index.js';
+import { ExporterProcess, REPO } from '../common/exporter.js';
+import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
+import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
+
+/**
+ * Drops counted exactly, by the kernel's own reason, whatever dropped them: a
+ * closed port (no_socket), an nftables rule (netfilter_drop) and a TC program
+ * (tc_ingress), with the identities of both ends; traffic that was delivered
+ * adds no drop.
+ */
+
+const CLOSED_PORT = 7000;
+const FILTERED_PORT = 7777;
+const OPEN_PORT = 8080;
+const UDP_PORT = 9000;
+const REFUSED = 4;
+const FILTERED = 3;
+const SHOT = 5;
+const DELIVERED = 6;
+
+const tag = runTag();
+const prefix = `fd${tag}`;
+let net: TestNetwork;
+let client: TestHost;
+let server: TestHost;
+let blocked: TestHost;
+let exporter: ExporterProcess;
+let tmp: string;
+
+/** Connects `count` times, one attempt each, giving up after 300 ms (before any SYN retransmission). */
+function connects(from: TestHost, to: TestHost, port: number, count: number): string {
+  return inNs(from.ns, process.execPath, [
+    '-e',
+    `const net = require('net'); const outcomes = [];
+     (async () => {
+       for (let i = 0; i < ${count}; i++) {
+         outcomes.push(await new Promise((resolve) => {
+           const s = net.connect({ host: '${to.address}', port: ${port} });
+           const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, 300);
+           s.on('connect', () => { clearTimeout(t); s.end(); resolve('connected'); });
+           s.on('error', (e) => { clearTimeout(t); resolve(e.code); });
+         }));
+       }
+       console.log(outcomes.join(','));
+     })();`,
+  ]).trim();
+}
+
+function udpDatagrams(from: TestHost, to: TestHost, count: number): void {
+  inNs(from.ns, process.execPath, [
+    '-e',
+    `const s = require('dgram').createSocket('udp4'); let n = 0;
+     const next = () => n === ${count} ? s.close() : s.send('x', ${UDP_PORT}, '${to.address}', () => { n++; next(); });
+     next();`,
+  ]);
+}
+
+/** TCP segments the namespace's stack retransmitted: must stay 0 for the SYN counts to be exact. */
+function retransmits(host: TestHost): number {
+  const lines = inNs(host.ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf('RetransSegs')]);
+}
+
+async function scrape(): Promise<Sample[]> {
+  return parsePrometheusText(await exporter.metricsText());
+}
+
+describe('drops by kernel reason (network namespaces, real kernel)', () => {
+  beforeAll(async () => {
+    net = new TestNetwork(prefix, '10.218.0');
+    client = net.addHost('cli', 2);
+    server = net.addHost('srv', 3);
+    blocked = net.addHost('blk', 4);
+    tmp = mkdtempSync(join(tmpdir(), 'flowlens-drops-'));
+    const identities = join(tmp, 'identities.yaml');
+    writeFileSync(
+      identities,
+      ['client', 'server', 'blocked']
+        .map((w, i) => `  - namespace: e2e\n    workload: ${w}\n    addresses: [10.218.0.${i + 2}/32]\n`)
+        .reduce((a, b) => a + b, 'identities:\n'),
+    );
+    const nft = (...args: string[]) => inNs(server.ns, 'nft', args);
+    nft('add', 'table', 'inet', 'flowlens_test');
+    nft('add', 'chain', 'inet', 'flowlens_test', 'input', '{ type filter hook input priority 0; policy accept; }');
+    nft('add', 'rule', 'inet', 'flowlens_test', 'input', 'tcp', 'dport', String(FILTERED_PORT), 'drop');
+
+    const http = net.spawnIn(server.ns, process.execPath, [
+      '-e',
+      `require('net').createServer((c) => c.end()).listen(${OPEN_PORT}, '${server.address}', () => console.log('up'));`,
+    ]);
+    const udp = net.spawnIn(server.ns, process.execPath, [
+      '-e',
+      `require('dgram').createSocket('udp4').bind(${UDP_PORT}, '${server.address}', () => console.log('up'));`,
+    ]);
+    await Promise.all([http, udp].map((c) => new Promise((r) => c.stdout!.once('data', r))));
+
+    exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities]);
+    await exporter.ready();
+  });
+
+  afterAll(() => {
+    exporter?.kill();
+    net?.cleanup();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('counts refused connections as no_socket, exactly', async () => {
+    expect(connects(client, server, CLOSED_PORT, REFUSED)).toBe(Array(REFUSED).fill('ECONNREFUSED').join(','));
+    const m = await scrape();
+    const sel = { source_workload: 'client', destination_workload: 'server', protocol: 'tcp' };
+    expect(sumOf(m, 'flowlens_drops_total', { ...sel, reason: 'no_socket', reason_class: 'no_socket' })).toBe(REFUSED);
+  });
+
+  it('counts SYNs dropped by an nftables rule as netfilter_drop, policy, and their flows as dropped', async () => {
+    const before = retransmits(client);
+    expect(connects(client, server, FILTERED_PORT, FILTERED)).toBe(Array(FILTERED).fill('timeout').join(','));
+    expect(retransmits(client) - before).toBe(0);
+    const m = await scrape();
+    const sel = { source_workload: 'client', destination_workload: 'server', protocol: 'tcp' };
+    expect(sumOf(m, 'flowlens_drops_total', { ...sel, reason: 'netfilter_drop', reason_class: 'policy' })).toBe(FILTERED);
+    // the refused attempts of the test before were dropped too, as no_socket
+    expect(sumOf(m, 'flowlens_flows_total', { ...sel, verdict: 'dropped' })).toBe(FILTERED + REFUSED);
+  });
+
+  it('counts packets a TC program shot on ingress as tc_ingress, policy', async () => {
+    const policy = BpfObject.open(join(REPO, 'bpf', '.output', 'drop_saddr.bpf.o'));
+    let link: TcAttachment | undefined;
+    try {
+      policy.setGlobal('blocked_saddr', Buffer.from(blocked.address.split('.').map(Number)).readUInt32LE(0));
+      policy.load();
+      const ifindex = Number(readFileSync(`/sys/class/net/${blocked.hostIf}/ifindex`, 'utf8'));
+      link = policy.program('drop_saddr').attachTc(ifindex, 'ingress', { mode: 'tcx' });
+      udpDatagrams(blocked, server, SHOT);
+    } finally {
+      link?.detach();
+      policy.close();
+    }
+    const m = await scrape();
+    const sel = { source_workload: 'blocked', destination_workload: 'server', protocol: 'udp' };
+    expect(sumOf(m, 'flowlens_drops_total', { ...sel, reason: 'tc_ingress', reason_class: 'policy' })).toBe(SHOT);
+  });
+
+  it('adds no drop for traffic that was delivered', async () => {
+    expect(connects(client, server, OPEN_PORT, DELIVERED)).toBe(Array(DELIVERED).fill('connected').join(','));
+    udpDatagrams(client, server, DELIVERED);
+    const m = await scrape();
+    expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server' })).toBe(REFUSED + FILTERED);
+    expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server', protocol: 'udp' })).toBe(0);
+    expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'server', destination_workload: 'client' })).toBe(0);
+  });
+});
