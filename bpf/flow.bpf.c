@@ -98,6 +98,25 @@ struct {
 	__type(value, __u64); /* last seen, bpf_ktime_get_ns() */
 } flow_conntrack SEC(".maps");
 
+/*
+ * TCP connection attempts awaiting an answer, by the SYN's tuple. Shared by
+ * all CPUs like flow_conntrack. Entries leave on the answer (SYN-ACK or RST)
+ * or, unanswered, when user space sweeps them out after its timeout.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_tuple);
+	__type(value, struct tcp_pending_value);
+} tcp_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tcp_outcome_key);
+	__type(value, __u64);
+} tcp_outcomes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -276,6 +295,18 @@ static __always_inline bool conntrack_touch(const struct flow_tuple *tuple, __u6
 	return true;
 }
 
+/* The packet's tuple, as flow_conntrack and tcp_pending key it. */
+static __always_inline void tuple_of(const struct flowlens_packet *pkt, __u8 direction, struct flow_tuple *tuple)
+{
+	__builtin_memcpy(tuple->saddr, pkt->saddr, 16);
+	__builtin_memcpy(tuple->daddr, pkt->daddr, 16);
+	tuple->sport = pkt->sport;
+	tuple->dport = pkt->dport;
+	tuple->protocol = pkt->protocol;
+	tuple->family = pkt->family;
+	tuple->direction = direction;
+}
+
 /*
  * First packet of a connectionless flow: neither the tuple nor its reply
  * tuple was seen within the idle timeout. The tuple carries the direction so
@@ -288,13 +319,7 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
 	struct flow_tuple tuple = {};
 	struct flow_tuple reply = {};
 
-	__builtin_memcpy(tuple.saddr, pkt->saddr, 16);
-	__builtin_memcpy(tuple.daddr, pkt->daddr, 16);
-	tuple.sport = pkt->sport;
-	tuple.dport = pkt->dport;
-	tuple.protocol = pkt->protocol;
-	tuple.family = pkt->family;
-	tuple.direction = direction;
+	tuple_of(pkt, direction, &tuple);
 	if (conntrack_touch(&tuple, now))
 		return false;
 
@@ -393,6 +418,65 @@ static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u
 }
 
 /*
+ * A SYN opens an attempt. A retransmitted SYN overwrites the entry, so one
+ * attempt is counted once however often the client retries, and the timeout
+ * runs from its latest try.
+ */
+static __always_inline void tcp_pending_add(const struct flowlens_packet *pkt, const struct flow_key *key, __u64 now)
+{
+	struct flow_tuple tuple = {};
+	struct tcp_pending_value value = {
+		.syn_ns = now,
+		.src_identity = key->src_identity,
+		.dst_identity = key->dst_identity,
+		.dst_port = key->dst_port,
+	};
+
+	tuple_of(pkt, key->direction, &tuple);
+	/* a full LRU evicts its least recently used attempt, which then has no outcome */
+	bpf_map_update_elem(&tcp_pending, &tuple, &value, BPF_ANY);
+}
+
+/*
+ * A SYN-ACK or RST: if it answers a pending attempt, count the outcome. The
+ * answer travels the opposite direction through the hook of the same
+ * endpoint, hence the flipped direction (as in conntrack_is_new). Only the
+ * CPU whose delete succeeds counts, so an attempt is counted once even when
+ * two answers race, or the user-space sweep takes it as unanswered.
+ */
+static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 direction)
+{
+	struct flow_tuple syn = {};
+	struct tcp_outcome_key key = {};
+	struct tcp_pending_value *pending;
+
+	__builtin_memcpy(syn.saddr, pkt->daddr, 16);
+	__builtin_memcpy(syn.daddr, pkt->saddr, 16);
+	syn.sport = pkt->dport;
+	syn.dport = pkt->sport;
+	syn.protocol = pkt->protocol;
+	syn.family = pkt->family;
+	syn.direction = direction == FLOWLENS_DIRECTION_EGRESS ? FLOWLENS_DIRECTION_INGRESS : FLOWLENS_DIRECTION_EGRESS;
+	pending = bpf_map_lookup_elem(&tcp_pending, &syn);
+	if (!pending)
+		return 0;
+	key.src_identity = pending->src_identity;
+	key.dst_identity = pending->dst_identity;
+	key.dst_port = pending->dst_port;
+	key.direction = syn.direction;
+	if (pkt->tcp_flags & (1 << FLOWLENS_TCP_RST))
+		key.outcome = FLOWLENS_TCP_OUTCOME_REFUSED;
+	else if (pkt->tcp_flags & (1 << FLOWLENS_TCP_ACK))
+		key.outcome = FLOWLENS_TCP_OUTCOME_ESTABLISHED;
+	else
+		return 0;
+	if (bpf_map_delete_elem(&tcp_pending, &syn))
+		return 0;
+	counter_add(&tcp_outcomes, &key, 1, FLOWLENS_MAP_TCP_OUTCOMES);
+	return 0;
+}
+
+/*
  * A subprogram rather than inlined: flow starts are rare, and keeping their
  * instructions out of handle() keeps the path every packet takes short.
  */
@@ -402,6 +486,8 @@ static __noinline int count_flow_start(struct __sk_buff *skb, const struct flowl
 	/* ICMP echo identifiers make tuples, not destination ports */
 	key->dst_port = pkt->has_ports ? pkt->dport : 0;
 	counter_add(&flow_starts, key, 1, FLOWLENS_MAP_FLOW_STARTS);
+	if (pkt->protocol == FLOWLENS_PROTO_TCP)
+		tcp_pending_add(pkt, key, now);
 	emit_flow_event(skb, pkt, key, now);
 	return 0;
 }
@@ -428,6 +514,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
 
 	if (is_flow_start(&pkt, direction, &now))
 		count_flow_start(skb, &pkt, &key, now);
+	/* flags first: plain ACK and data segments, the bulk of TCP, skip the lookup */
+	else if ((pkt.tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_RST))) && pkt.protocol == FLOWLENS_PROTO_TCP)
+		tcp_answer(&pkt, direction);
 	return FLOWLENS_TC_ACT_UNSPEC;
 }
 

@@ -77,7 +77,8 @@
 #define FLOWLENS_MAP_FLOW_TRAFFIC 0
 #define FLOWLENS_MAP_FLOW_STARTS 1
 #define FLOWLENS_MAP_FLOW_CONNTRACK 2
-#define FLOWLENS_MAP_IDS 3
+#define FLOWLENS_MAP_TCP_OUTCOMES 3
+#define FLOWLENS_MAP_IDS 4
 
 /*
  * Key of the ipcache LPM trie. prefixlen counts the bits of family (32) plus
@@ -200,6 +201,34 @@ struct drop_event {
 	__u16 dport;
 	__u8 saddr[16];
 	__u8 daddr[16];
+};
+
+/* ---- flow.bpf.c: outcome of TCP connection attempts (SYN without ACK) ---- */
+
+#define FLOWLENS_TCP_OUTCOME_ESTABLISHED 1 /* a SYN-ACK answered */
+#define FLOWLENS_TCP_OUTCOME_REFUSED 2	   /* an RST answered */
+#define FLOWLENS_TCP_OUTCOME_UNANSWERED 3  /* nothing within the timeout; counted by user space */
+
+/*
+ * Value of tcp_pending, keyed by the SYN's struct flow_tuple (with its
+ * direction): what the outcome will be counted under once the answer, or
+ * the lack of one, is known.
+ */
+struct tcp_pending_value {
+	__u64 syn_ns; /* bpf_ktime_get_ns() of the latest SYN of the tuple: CLOCK_MONOTONIC */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u16 dst_port;
+	__u8 _pad[6];
+};
+
+/* Key of tcp_outcomes; identities, port and direction are the SYN's. */
+struct tcp_outcome_key {
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u16 dst_port;
+	__u8 outcome; /* FLOWLENS_TCP_OUTCOME_* */
+	__u8 direction;
 };
 
 #endif /* __FLOWLENS_H */

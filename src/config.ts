@@ -87,6 +87,7 @@ const datapathSchema = z.strictObject(
     ).default(262144),
     interfaceScanMilliseconds: positiveInt().default(250),
     mapEntries: positiveInt().default(16384),
+    tcpUnansweredTimeoutSeconds: positiveInt().default(3),
     // bpf_stats timing is kernel-wide and costs every BPF program two clock
     // reads per run; it measurably slows a busy node, so it is opt-in.
     programStats: z.boolean({ error: 'expected true or false' }).default(false),

@@ -87,6 +87,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         ringBufferBytes: config.datapath.ringBufferBytes,
         mapEntries: config.datapath.mapEntries,
         programStats: config.datapath.programStats,
+        tcpUnansweredTimeoutSeconds: config.datapath.tcpUnansweredTimeoutSeconds,
         log,
       });
     } catch (err) {

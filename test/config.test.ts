@@ -38,7 +38,7 @@ describe('defaults', () => {
     expect(c.logLevel).toBe('info');
     expect(c.datapath).toEqual({
       attachMode: 'auto', flowIdleTimeoutSeconds: 30, eventsPerSecond: 1000, ringBufferBytes: 262144,
-      interfaceScanMilliseconds: 250, mapEntries: 16384, programStats: false,
+      interfaceScanMilliseconds: 250, mapEntries: 16384, tcpUnansweredTimeoutSeconds: 3, programStats: false,
     });
     expect(c.metrics.contexts).toEqual(['namespace', 'workload', 'identity']);
     expect(c.metrics.seriesLimit).toBe(10000);

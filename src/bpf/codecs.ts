@@ -74,12 +74,20 @@ export type LostReasonName = (typeof LOST_REASON_NAMES)[number];
 export const LOST_REASONS = LOST_REASON_NAMES.length;
 
 /** Index = FLOWLENS_MAP_* = slot of the map_update_errors array (hash maps that refused a new key). */
-export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'flow_conntrack'] as const;
+export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_outcomes'] as const;
 export const MAP_IDS = MAP_UPDATE_ERROR_MAPS.length;
 
 /** Index = FLOWLENS_DROP_MAP_* = slot of drop.bpf.c's drop_map_errors array. */
 export const DROP_MAP_ERROR_MAPS = ['drops', 'drop_flow_starts'] as const;
 export const DROP_MAP_IDS = DROP_MAP_ERROR_MAPS.length;
+
+/** FLOWLENS_TCP_OUTCOME_*: how a TCP connection attempt (SYN without ACK) ended. */
+export const TcpOutcome = { ESTABLISHED: 1, REFUSED: 2, UNANSWERED: 3 } as const;
+export const TCP_OUTCOME_NAMES: Readonly<Record<number, 'established' | 'refused' | 'unanswered'>> = {
+  [TcpOutcome.ESTABLISHED]: 'established',
+  [TcpOutcome.REFUSED]: 'refused',
+  [TcpOutcome.UNANSWERED]: 'unanswered',
+};
 
 /** Name of an index in one of the arrays above; out of range gives `unknown_<n>` rather than throwing. */
 export function nameAt(names: readonly string[], index: number): string {
@@ -195,6 +203,22 @@ export const DROP_EVENT = layout('drop_event', 64, {
   daddr: [48, 16],
 });
 
+export const TCP_PENDING_VALUE = layout('tcp_pending_value', 24, {
+  syn_ns: [0, 8],
+  src_identity: [8, 4],
+  dst_identity: [12, 4],
+  dst_port: [16, 2],
+  _pad: [18, 6],
+});
+
+export const TCP_OUTCOME_KEY = layout('tcp_outcome_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  dst_port: [8, 2],
+  outcome: [10, 1],
+  direction: [11, 1],
+});
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_KEY,
   IPCACHE_VALUE,
@@ -205,6 +229,8 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   EVENTS_BUDGET,
   DROP_KEY,
   DROP_EVENT,
+  TCP_PENDING_VALUE,
+  TCP_OUTCOME_KEY,
 ];
 
 // ---------------------------------------------------------------------------
@@ -448,6 +474,68 @@ export function decodeFlowTuple(buf: Buffer, offset = 0): FlowTuple {
     dport: readU16(buf, offset + off(FLOW_TUPLE, 'dport')),
     protocol: buf.readUInt8(offset + off(FLOW_TUPLE, 'protocol')),
     direction: buf.readUInt8(offset + off(FLOW_TUPLE, 'direction')),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// TCP connection attempts (tcp_pending, tcp_outcomes)
+
+/** A SYN awaiting its answer; tcp_pending's key is the SYN's FlowTuple. */
+export interface TcpPendingValue {
+  /** bpf_ktime_get_ns() of the latest SYN: CLOCK_MONOTONIC, like process.hrtime.bigint(). */
+  synNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+}
+
+export function encodeTcpPendingValue(value: TcpPendingValue): Buffer {
+  const buf = Buffer.alloc(TCP_PENDING_VALUE.size);
+  writeU64(buf, off(TCP_PENDING_VALUE, 'syn_ns'), value.synNs);
+  writeU32(buf, off(TCP_PENDING_VALUE, 'src_identity'), value.srcIdentity);
+  writeU32(buf, off(TCP_PENDING_VALUE, 'dst_identity'), value.dstIdentity);
+  writeU16(buf, off(TCP_PENDING_VALUE, 'dst_port'), value.dstPort);
+  return buf;
+}
+
+export function decodeTcpPendingValue(buf: Buffer, offset = 0): TcpPendingValue {
+  checkSize(TCP_PENDING_VALUE, buf, offset);
+  return {
+    synNs: readU64(buf, offset + off(TCP_PENDING_VALUE, 'syn_ns')),
+    srcIdentity: readU32(buf, offset + off(TCP_PENDING_VALUE, 'src_identity')),
+    dstIdentity: readU32(buf, offset + off(TCP_PENDING_VALUE, 'dst_identity')),
+    dstPort: readU16(buf, offset + off(TCP_PENDING_VALUE, 'dst_port')),
+  };
+}
+
+export interface TcpOutcomeKey {
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /** TcpOutcome.* */
+  outcome: number;
+  /** The SYN's direction. */
+  direction: number;
+}
+
+export function encodeTcpOutcomeKey(key: TcpOutcomeKey): Buffer {
+  const buf = Buffer.alloc(TCP_OUTCOME_KEY.size);
+  writeU32(buf, off(TCP_OUTCOME_KEY, 'src_identity'), key.srcIdentity);
+  writeU32(buf, off(TCP_OUTCOME_KEY, 'dst_identity'), key.dstIdentity);
+  writeU16(buf, off(TCP_OUTCOME_KEY, 'dst_port'), key.dstPort);
+  buf.writeUInt8(key.outcome, off(TCP_OUTCOME_KEY, 'outcome'));
+  buf.writeUInt8(key.direction, off(TCP_OUTCOME_KEY, 'direction'));
+  return buf;
+}
+
+export function decodeTcpOutcomeKey(buf: Buffer, offset = 0): TcpOutcomeKey {
+  checkSize(TCP_OUTCOME_KEY, buf, offset);
+  return {
+    srcIdentity: readU32(buf, offset + off(TCP_OUTCOME_KEY, 'src_identity')),
+    dstIdentity: readU32(buf, offset + off(TCP_OUTCOME_KEY, 'dst_identity')),
+    dstPort: readU16(buf, offset + off(TCP_OUTCOME_KEY, 'dst_port')),
+    outcome: buf.readUInt8(offset + off(TCP_OUTCOME_KEY, 'outcome')),
+    direction: buf.readUInt8(offset + off(TCP_OUTCOME_KEY, 'direction')),
   };
 }
 

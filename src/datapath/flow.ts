@@ -10,11 +10,15 @@ import {
 } from '../bpf/index.js';
 import {
   FLOW_TRAFFIC_VALUE,
+  FLOW_TUPLE,
   LOST_REASON_NAMES,
   MAP_UPDATE_ERROR_MAPS,
   PARSE_REASON_NAMES,
+  TCP_OUTCOME_NAMES,
   decodeFlowEvent,
   decodeFlowKey,
+  decodeTcpOutcomeKey,
+  decodeTcpPendingValue,
   encodeIpcacheValue,
   encodeU32,
   encodeU64,
@@ -27,7 +31,13 @@ import {
 import type { AttachMode } from '../config.js';
 import type { Cidr } from '../identity/cidr.js';
 import type { IpcacheWriter } from '../identity/ipcache-sync.js';
-import type { DatapathSnapshot, FlowStartRecord, FlowTrafficRecord, TcpFlagsRecord } from '../metrics/types.js';
+import type {
+  ConnectionAttemptRecord,
+  DatapathSnapshot,
+  FlowStartRecord,
+  FlowTrafficRecord,
+  TcpFlagsRecord,
+} from '../metrics/types.js';
 import type { Logger } from '../log.js';
 import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
 import type { NetInterface } from './interfaces.js';
@@ -44,9 +54,16 @@ export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bp
 export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'parse_packets', 'events_lost', 'map_update_errors'];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack'];
+const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes'];
+
+/** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
+const TCP_SWEEP_INTERVAL_MS = 500;
+
+export const DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS = 3;
 
 const PROGRAMS = ['flow_from_endpoint', 'flow_to_endpoint'] as const;
+
+const FLOW_TUPLE_DIRECTION = FLOW_TUPLE.fields.direction!.offset;
 
 /** u64 counters in a flow_traffic value: packets, bytes, then one per TCP flag. */
 const TRAFFIC_VALUE_FIELDS = FLOW_TRAFFIC_VALUE.size / 8;
@@ -60,6 +77,11 @@ export interface FlowDatapathOptions {
   eventsPerSecond: number;
   ringBufferBytes: number;
   mapEntries: number;
+  /**
+   * A TCP connection attempt with neither SYN-ACK nor RST this long after its
+   * latest SYN counts as unanswered (what a silent drop looks like); default 3.
+   */
+  tcpUnansweredTimeoutSeconds?: number;
   /** Turn on kernel-wide bpf_stats while running: two clock reads per run of every BPF program. */
   programStats?: boolean;
   onFlowEvent?: (event: FlowEvent) => void;
@@ -83,6 +105,13 @@ export class FlowDatapath implements InterfaceAttacher {
   /** Records on the ring buffer that are not flow events (a newer object than this code). */
   unknownEvents = 0;
   flowEvents = 0;
+  /**
+   * Unanswered attempts by tcp_outcome_key fields (`src/dst/port/direction`):
+   * the kernel cannot see a reply that never comes, so the sweep counts them.
+   */
+  private readonly unanswered = new Map<string, ConnectionAttemptRecord>();
+  private readonly unansweredTimeoutNs: bigint;
+  private readonly sweepTimer: NodeJS.Timeout;
 
   private constructor(
     object: BpfObject,
@@ -95,9 +124,17 @@ export class FlowDatapath implements InterfaceAttacher {
     };
     this.ringBuffer = new RingBuffer(object.map('events'), (events) => this.onEvents(events));
     this.stats = opts.programStats ? enableBpfStats() : undefined;
+    const timeout = opts.tcpUnansweredTimeoutSeconds ?? DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS;
+    this.unansweredTimeoutNs = BigInt(Math.round(timeout * 1e9));
+    this.sweepTimer = setInterval(() => this.sweepTcpPending(), TCP_SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
   }
 
   static load(opts: FlowDatapathOptions): FlowDatapath {
+    const timeout = opts.tcpUnansweredTimeoutSeconds;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+      throw new RangeError(`tcpUnansweredTimeoutSeconds must be a number > 0, got ${timeout}`);
+    }
     const path = opts.objectPath ?? FLOW_OBJECT_PATH;
     const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_MAPS } : undefined;
     const object = BpfObject.open(path, { pinMaps });
@@ -105,7 +142,7 @@ export class FlowDatapath implements InterfaceAttacher {
       object.setGlobal('flow_idle_timeout_ns', BigInt(opts.flowIdleTimeoutSeconds) * 1_000_000_000n);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       object.setMapMaxEntries('events', opts.ringBufferBytes);
-      for (const name of ['flow_traffic', 'flow_starts']) object.setMapMaxEntries(name, opts.mapEntries);
+      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes']) object.setMapMaxEntries(name, opts.mapEntries);
       object.load();
       return new FlowDatapath(object, opts);
     } catch (err) {
@@ -183,6 +220,7 @@ export class FlowDatapath implements InterfaceAttacher {
       starts.push({ ...k, flows: this.sumPerCpu(value, 1)[0]! });
     }
     const parse = this.arrayTotals('parse_packets');
+    const connectionAttempts = this.connectionAttempts();
     const lost = this.arrayTotals('events_lost');
     const updateErrors = this.arrayTotals('map_update_errors');
     return {
@@ -190,6 +228,7 @@ export class FlowDatapath implements InterfaceAttacher {
       starts,
       tcpFlags,
       drops: [],
+      connectionAttempts,
       parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
       eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
@@ -205,9 +244,55 @@ export class FlowDatapath implements InterfaceAttacher {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sweepTimer);
     this.ringBuffer.close();
     this.stats?.disable();
     this.object.close();
+  }
+
+  /**
+   * Takes attempts past the timeout out of tcp_pending as unanswered. Only a
+   * successful delete counts: the kernel deletes the entry before counting an
+   * answer too, so an attempt whose answer races the sweep is counted once.
+   */
+  sweepTcpPending(now: bigint = process.hrtime.bigint()): void {
+    if (this.closed) return;
+    const pending = this.object.map('tcp_pending');
+    for (const { key, value } of pending.entries()) {
+      const v = decodeTcpPendingValue(value);
+      // a SYN seen after `now` was read makes the difference negative: not due
+      if (now - v.synNs < this.unansweredTimeoutNs) continue;
+      if (!pending.delete(key)) continue;
+      const direction = key.readUInt8(FLOW_TUPLE_DIRECTION);
+      const id = `${v.srcIdentity}/${v.dstIdentity}/${v.dstPort}/${direction}`;
+      const record = this.unanswered.get(id);
+      if (record) record.count += 1;
+      else {
+        this.unanswered.set(id, {
+          srcIdentity: v.srcIdentity,
+          dstIdentity: v.dstIdentity,
+          dstPort: v.dstPort,
+          direction,
+          outcome: 'unanswered',
+          count: 1,
+        });
+      }
+    }
+  }
+
+  /** Answered attempts as the kernel counted them, then the sweep's unanswered ones. */
+  private connectionAttempts(): ConnectionAttemptRecord[] {
+    this.sweepTcpPending();
+    const out: ConnectionAttemptRecord[] = [];
+    for (const { key, value } of this.object.map('tcp_outcomes').entries()) {
+      const k = decodeTcpOutcomeKey(key);
+      const outcome = TCP_OUTCOME_NAMES[k.outcome];
+      // a code this build does not know (a newer object) has no label to go under
+      if (!outcome) continue;
+      out.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, dstPort: k.dstPort, direction: k.direction, outcome, count: this.sumPerCpu(value, 1)[0]! });
+    }
+    for (const record of this.unanswered.values()) out.push({ ...record });
+    return out;
   }
 
   private onEvents(events: Buffer[]): void {

@@ -43,6 +43,7 @@ export function benchmarkSnapshot(series: number): DatapathSnapshot {
     starts: [],
     tcpFlags: [],
     drops: [],
+    connectionAttempts: [],
     parsePackets: [{ reason: 'not_ip', count: 12 }],
     eventsLost: [],
     maps: [{ map: 'flow_traffic', entries: series, capacity: 65536 }],

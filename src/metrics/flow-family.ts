@@ -37,9 +37,14 @@ export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity:
     records: (view: ScrapeView) => readonly R[];
     render: (record: R) => readonly string[];
     value: (record: R) => number;
+    /** Label only the destination's contexts (the source is described by extra labels). */
+    destinationOnly?: boolean;
   },
 ): SeriesTable {
-  const labelNames = [...ctx.contextLabelNames, ...spec.extraLabelNames];
+  const contextNames = spec.destinationOnly
+    ? ctx.contextLabelNames.filter((n) => n.startsWith('destination_'))
+    : ctx.contextLabelNames;
+  const labelNames = [...contextNames, ...spec.extraLabelNames];
   const table = new SeriesTable(spec.name, labelNames, ctx.seriesLimit, OVERFLOW);
   ctx.tables.push(table);
 
@@ -47,7 +52,7 @@ export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity:
     const view = ctx.scope.current();
     table.beginScrape();
     for (const record of spec.records(view)) {
-      const src = view.end(record.srcIdentity);
+      const src = spec.destinationOnly ? NO_END : view.end(record.srcIdentity);
       const dst = view.end(record.dstIdentity);
       const extra = spec.render(record);
       const key = seriesKey(src, dst, extra);
@@ -60,6 +65,9 @@ export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity:
   new KernelCounter({ name: spec.name, help: spec.help, labelNames, registers: ctx.registers, read });
   return table;
 }
+
+/** Stands for a source whose contexts are not labelled. */
+const NO_END: RenderedEnd = { values: [], key: '' };
 
 function seriesKey(src: RenderedEnd, dst: RenderedEnd, extra: readonly string[]): string {
   let key = src.key + KEY_SEPARATOR + dst.key;

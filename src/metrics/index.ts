@@ -1,4 +1,5 @@
 export type {
+  ConnectionAttemptRecord,
   ContextName,
   DatapathSnapshot,
   DatapathSource,
@@ -17,6 +18,7 @@ export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type
 export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './labels.js';
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { FLOWS_TOTAL } from './flows.js';
+export { TCP_CONNECTION_ATTEMPTS_TOTAL } from './connections.js';
 export { PACKETS_TOTAL, BYTES_TOTAL } from './traffic.js';
 export { TCP_FLAGS_TOTAL } from './tcp-flags.js';
 export { SERIES_LIMITED_TOTAL } from './series-limited.js';

@@ -4,6 +4,7 @@
 
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerBuildInfo, type BuildInfo } from './build-info.js';
+import { registerConnectionAttempts } from './connections.js';
 import { registerDatapathStatus } from './datapath-status.js';
 import type { FlowFamilyContext } from './flow-family.js';
 import { registerFlows } from './flows.js';
@@ -16,6 +17,7 @@ import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
 import { registerDrops } from './drops.js';
 import { registerTraffic } from './traffic.js';
+import { registerUnknownSources } from './unknown-sources.js';
 import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
 
 export interface CreateMetricsOptions {
@@ -48,10 +50,13 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   };
 
   registerBuildInfo(registers, options.build);
-  registerFlows(flowContext, new PortFolder(config.destinationPorts));
+  const ports = new PortFolder(config.destinationPorts);
+  registerFlows(flowContext, ports);
+  registerConnectionAttempts(flowContext, ports);
   registerTraffic(flowContext);
   registerTcpFlags(flowContext);
   registerDrops(flowContext);
+  registerUnknownSources(flowContext, ports);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);

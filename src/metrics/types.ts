@@ -18,11 +18,17 @@ export interface TcpFlagsRecord { srcIdentity: number; dstIdentity: number; flag
 /** Drops counted by drop.bpf.c; the reason already named from the kernel's BTF. */
 export interface DropRecord { srcIdentity: number; dstIdentity: number; reason: string; reasonClass: string; protocol: number; dstPort: number; direction: number; packets: number }
 
+export type TcpOutcomeName = 'established' | 'refused' | 'unanswered';
+
+/** TCP connection attempts (SYN without ACK) by how they ended; identities, port and direction are the SYN's. */
+export interface ConnectionAttemptRecord { srcIdentity: number; dstIdentity: number; dstPort: number; direction: number; outcome: TcpOutcomeName; count: number }
+
 export interface DatapathSnapshot {
   traffic: FlowTrafficRecord[];
   starts: FlowStartRecord[];
   tcpFlags: TcpFlagsRecord[];
   drops: DropRecord[];
+  connectionAttempts: ConnectionAttemptRecord[];
   /** reason 'not_ip' or a malformed reason e.g. 'ipv4_truncated' */
   parsePackets: Array<{ reason: string; count: number }>;
   eventsLost: Array<{ source: string; reason: string; count: number }>;

@@ -12,6 +12,8 @@ import {
   PARSE_REASON_NAMES,
   STRUCT_LAYOUTS,
   TCP_FLAG_NAMES,
+  TCP_OUTCOME_NAMES,
+  TcpOutcome,
   Verdict,
   decodeDropEvent,
   decodeDropKey,
@@ -22,6 +24,8 @@ import {
   decodeFlowTuple,
   decodeIpcacheKey,
   decodeIpcacheValue,
+  decodeTcpOutcomeKey,
+  decodeTcpPendingValue,
   encodeDropEvent,
   encodeDropKey,
   encodeEventsBudget,
@@ -31,6 +35,8 @@ import {
   encodeFlowTuple,
   encodeIpcacheKey,
   encodeIpcacheValue,
+  encodeTcpOutcomeKey,
+  encodeTcpPendingValue,
   ipcacheKey,
   type DropEvent,
   type FlowEvent,
@@ -38,7 +44,7 @@ import {
 
 /** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
 const OBJECT_STRUCTS: Record<string, string[]> = {
-  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget'],
+  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget', 'tcp_pending_value', 'tcp_outcome_key'],
   'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
 };
 const HEADER = 'bpf/flowlens.h';
@@ -134,6 +140,11 @@ describe('constants agree with flowlens.h', () => {
     for (const [name, value] of Object.entries(Direction)) expect(value, name).toBe(def(`FLOWLENS_DIRECTION_${name}`));
     for (const [name, value] of Object.entries(Verdict)) expect(value, name).toBe(def(`FLOWLENS_VERDICT_${name}`));
     for (const [name, value] of Object.entries(EventType)) expect(value, name).toBe(def(`FLOWLENS_EVENT_${name}`));
+    for (const [name, value] of Object.entries(TcpOutcome)) {
+      expect(value, name).toBe(def(`FLOWLENS_TCP_OUTCOME_${name}`));
+      expect(TCP_OUTCOME_NAMES[value]).toBe(name.toLowerCase());
+    }
+    expect([...defines.keys()].filter((k) => k.startsWith('FLOWLENS_TCP_OUTCOME_')).length).toBe(Object.keys(TcpOutcome).length);
     const identities = [...defines.keys()].filter((k) => k.startsWith('FLOWLENS_IDENTITY_'));
     expect(identities.length).toBe(Object.keys(Identity).length);
   });
@@ -243,6 +254,19 @@ describe('encode/decode', () => {
     expect(dropBuf.readUInt32LE(16)).toBe(12);
     expect(dropBuf.subarray(32, 48).equals(v6)).toBe(true);
     expect(decodeDropEvent(dropBuf)).toEqual(drop);
+
+    const pending = { synNs: 2n ** 62n + 7n, srcIdentity: 70000, dstIdentity: 3, dstPort: 443 };
+    const pendingBuf = encodeTcpPendingValue(pending);
+    expect(pendingBuf.length).toBe(24);
+    expect(pendingBuf.readUInt16LE(16)).toBe(443);
+    expect(pendingBuf.subarray(18).equals(Buffer.alloc(6))).toBe(true);
+    expect(decodeTcpPendingValue(pendingBuf)).toEqual(pending);
+
+    const outcome = { srcIdentity: 70000, dstIdentity: 70001, dstPort: 8080, outcome: 2, direction: 1 };
+    const outcomeBuf = encodeTcpOutcomeKey(outcome);
+    expect(outcomeBuf.length).toBe(12);
+    expect([outcomeBuf.readUInt16LE(8), outcomeBuf[10], outcomeBuf[11]]).toEqual([8080, 2, 1]);
+    expect(decodeTcpOutcomeKey(outcomeBuf)).toEqual(outcome);
 
     // a drop without a readable IP header: family 0, all-zero addresses decoded as 16 bytes
     const bare: DropEvent = { ...drop, family: 0, protocol: 0, saddr: Buffer.alloc(16), daddr: Buffer.alloc(16), sport: 0, dport: 0 };

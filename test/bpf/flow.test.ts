@@ -14,11 +14,15 @@ import {
   MAP_UPDATE_ERROR_MAPS,
   PARSE_REASON_NAMES,
   TCP_FLAG_NAMES,
+  TCP_OUTCOME_NAMES,
   VERDICT_NAMES,
   Verdict,
   decodeFlowEvent,
   decodeFlowKey,
   decodeFlowTrafficValue,
+  decodeFlowTuple,
+  decodeTcpOutcomeKey,
+  decodeTcpPendingValue,
   decodeU64,
   encodeEventsBudget,
   encodeIpcacheValue,
@@ -213,6 +217,26 @@ const parsePackets = (): Record<string, number> => arrayCounts('parse_packets', 
 const eventsLost = (): Record<string, number> => arrayCounts('events_lost', LOST_REASON_NAMES);
 const mapUpdateErrors = (): Record<string, number> => arrayCounts('map_update_errors', MAP_UPDATE_ERROR_MAPS);
 
+/** tcp_outcomes summed over CPUs, as `src>dst port direction outcome`. */
+function tcpOutcomes(): Record<string, number> {
+  const map = obj!.map('tcp_outcomes');
+  const out: Record<string, number> = {};
+  for (const { key, value } of map.entries()) {
+    const k = decodeTcpOutcomeKey(key);
+    out[`${k.srcIdentity}>${k.dstIdentity} ${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${TCP_OUTCOME_NAMES[k.outcome]}`] = Number(
+      sumU64(map, value)[0],
+    );
+  }
+  return out;
+}
+
+function tcpPending(): Array<{ tuple: ReturnType<typeof decodeFlowTuple>; value: ReturnType<typeof decodeTcpPendingValue> }> {
+  return obj!
+    .map('tcp_pending')
+    .entries()
+    .map(({ key, value }) => ({ tuple: decodeFlowTuple(key), value: decodeTcpPendingValue(value) }));
+}
+
 function expectNothingAttributed(): void {
   expect(traffic()).toEqual({});
   expect(flowStarts()).toEqual({});
@@ -372,6 +396,91 @@ describe('TCP', () => {
     run('from', frame);
     expect(flowStarts()).toEqual({ [`${C2S} tcp/8443 egress forwarded`]: 1 });
     expect(tcpFlags()).toEqual({ [`${C2S} syn egress`]: 1 });
+  });
+});
+
+describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
+  const syn = (sport = 40000): Buffer => v4(tcp({ sport, dport: 443, flags: TCP_SYN }));
+  const answer = (flags: number, dport = 40000): Buffer => v4Reply(tcp({ sport: 443, dport, flags }));
+
+  it('a SYN leaves a pending attempt with its identities, port and clock, and counts nothing yet', () => {
+    load();
+    const before = process.hrtime.bigint();
+    run('from', syn());
+    const after = process.hrtime.bigint();
+    const [entry, ...rest] = tcpPending();
+    expect(rest).toEqual([]);
+    expect(entry!.tuple).toEqual({
+      family: 4,
+      saddr: CLIENT.v4,
+      daddr: SERVER.v4,
+      sport: 40000,
+      dport: 443,
+      protocol: IPPROTO_TCP,
+      direction: Direction.EGRESS,
+    });
+    expect(entry!.value.synNs >= before && entry!.value.synNs <= after).toBe(true);
+    expect({ ...entry!.value, synNs: 0n }).toEqual({ synNs: 0n, srcIdentity: CLIENT.id, dstIdentity: SERVER.id, dstPort: 443 });
+    expect(tcpOutcomes()).toEqual({});
+  });
+
+  it('a SYN-ACK through the same endpoint\'s hook counts established once, however often it comes', () => {
+    load();
+    run('from', syn());
+    run('to', answer(TCP_SYN | TCP_ACK));
+    run('to', answer(TCP_SYN | TCP_ACK)); // retransmitted: the attempt is already counted
+    expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1 });
+    expect(tcpPending()).toEqual([]);
+  });
+
+  it('an RST (with ACK, as a closed port answers) counts refused', () => {
+    load();
+    run('from', syn());
+    run('to', answer(TCP_RST | TCP_ACK));
+    expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress refused`]: 1 });
+    expect(tcpPending()).toEqual([]);
+  });
+
+  it('at the server\'s hook the SYN is ingress and its SYN-ACK egress', () => {
+    load();
+    run('to', syn());
+    run('from', answer(TCP_SYN | TCP_ACK));
+    expect(tcpOutcomes()).toEqual({ [`${C2S} 443 ingress established`]: 1 });
+  });
+
+  it('a retransmitted SYN is one attempt', () => {
+    load();
+    run('from', syn());
+    run('from', syn());
+    expect(tcpPending().length).toBe(1);
+    run('to', answer(TCP_SYN | TCP_ACK));
+    expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1 });
+  });
+
+  it('answers without a pending SYN, in the wrong direction or to another port, and plain ACKs count nothing', () => {
+    load();
+    run('to', answer(TCP_SYN | TCP_ACK)); // no SYN seen
+    run('to', answer(TCP_RST));
+    expect(tcpOutcomes()).toEqual({});
+
+    run('from', syn());
+    run('from', answer(TCP_SYN | TCP_ACK)); // same direction as the SYN: another endpoint's view
+    run('to', answer(TCP_SYN | TCP_ACK, 40001)); // another client port
+    run('to', answer(TCP_ACK)); // neither SYN nor RST: not an answer
+    run('to', answer(TCP_FIN | TCP_ACK));
+    expect(tcpOutcomes()).toEqual({});
+    expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40000]);
+  });
+
+  it('attempts are counted apart by their own outcome', () => {
+    load();
+    run('from', syn(40000));
+    run('from', syn(40001));
+    run('from', syn(40002));
+    run('to', answer(TCP_SYN | TCP_ACK, 40000));
+    run('to', answer(TCP_RST | TCP_ACK, 40001));
+    expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1, [`${C2S} 443 egress refused`]: 1 });
+    expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40002]);
   });
 });
 

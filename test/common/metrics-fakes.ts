@@ -16,6 +16,7 @@ export function emptySnapshot(overrides: Partial<DatapathSnapshot> = {}): Datapa
     starts: [],
     tcpFlags: [],
     drops: [],
+    connectionAttempts: [],
     parsePackets: [],
     eventsLost: [],
     maps: [],

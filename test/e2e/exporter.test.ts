@@ -159,6 +159,10 @@ describe('exporter end to end (network namespaces, real kernel)', () => {
       expect(sumOf(m, 'flowlens_packets_total', { ...ws, protocol: 'udp', direction })).toBe(OUTSIDER_DATAGRAMS);
       expect(sumOf(m, 'flowlens_flows_total', { ...ws, protocol: 'tcp', destination_port: '8080', direction })).toBe(1);
     }
+    // the stranger's flows, counted once each where they entered the server: one TCP, one UDP
+    const unknown = { source_class: 'world', destination_workload: 'server', verdict: 'forwarded' };
+    expect(sumOf(m, 'flowlens_unknown_source_flows_total', { ...unknown, destination_port: '8080' })).toBe(1);
+    expect(sumOf(m, 'flowlens_unknown_source_flows_total', unknown)).toBe(2);
   });
 
   it('attaches to an interface created while running within 1 s, and counts its traffic', async () => {

@@ -263,10 +263,12 @@ describe('cardinality limit', () => {
     });
     expect(samplesOf(await registry.metrics(), limited)).toEqual([
       `${limited}{family="flowlens_flows_total"} 1`,
+      `${limited}{family="flowlens_tcp_connection_attempts_total"} 0`,
       `${limited}{family="flowlens_packets_total"} 0`,
       `${limited}{family="flowlens_bytes_total"} 0`,
       `${limited}{family="flowlens_tcp_flags_total"} 0`,
       `${limited}{family="flowlens_drops_total"} 0`,
+      `${limited}{family="flowlens_unknown_source_flows_total"} 0`,
     ]);
   });
 });

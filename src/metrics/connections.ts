@@ -1,0 +1,20 @@
+import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { DESTINATION_PORT_HELP, directionLabel, type PortFolder } from './labels.js';
+import type { SeriesTable } from './series.js';
+
+export const TCP_CONNECTION_ATTEMPTS_TOTAL = 'flowlens_tcp_connection_attempts_total';
+
+export function registerConnectionAttempts(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
+  return registerFlowFamily(ctx, {
+    name: TCP_CONNECTION_ATTEMPTS_TOTAL,
+    help:
+      'TCP connection attempts (SYN without ACK) by outcome: established (a SYN-ACK came back), refused ' +
+      '(an RST came back) or unanswered (no reply within the timeout, as when a policy drops the SYN silently); ' +
+      'counted once the outcome is known, retransmitted SYNs of one attempt once. Labels are those of the SYN. ' +
+      `${CONTEXT_HELP} ${DESTINATION_PORT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames: ['outcome', 'destination_port', 'direction'],
+    records: (view) => view.snapshot.connectionAttempts,
+    render: (r) => [r.outcome, ports.label(r.dstPort), directionLabel(r.direction)],
+    value: (r) => r.count,
+  });
+}
