@@ -65,7 +65,7 @@ describe('drop path cost', () => {
       flood(client, server); // warm-up
       for (let round = 0; round < ROUNDS; round++) {
         const measureWith = () => {
-          const tracer = DropDatapath.load({ ipcache: flow.ipcacheMap(), eventsPerSecond: 1000, ringBufferBytes: 262144, mapEntries: 16384 });
+          const tracer = DropDatapath.load({ identityMaps: flow.identityMaps(), eventsPerSecond: 1000, ringBufferBytes: 262144, mapEntries: 16384 });
           try {
             withTracer.push(flood(client, server));
             dropped += tracer.snapshot().drops.reduce((sum, d) => sum + d.packets, 0);

@@ -24,18 +24,7 @@
 /* Per-CPU ceiling of drop events per second; the rest count as FLOWLENS_LOST_RATE_LIMIT. */
 const volatile __u32 events_per_second = 1000;
 
-/*
- * Declared exactly as in flow.bpf.c: user space hands this object the flow
- * object's ipcache (BpfObject.reuseMap), so both programs resolve identities
- * from the one trie that the identity sources keep up to date.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct ipcache_key);
-	__type(value, struct ipcache_value);
-} ipcache SEC(".maps");
+#include "identity.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -120,23 +109,6 @@ static __always_inline void counter_inc(void *map, const void *key, __u32 map_id
 		*count += 1;
 	else
 		array_inc(&drop_map_errors, map_id);
-}
-
-static __always_inline __u32 identity_of(__u8 family, const __u8 *addr)
-{
-	struct ipcache_key key = {};
-	struct ipcache_value *value;
-
-	key.family = family;
-	if (family == FLOWLENS_FAMILY_IPV4) {
-		key.prefixlen = 32 + 32;
-		__builtin_memcpy(key.addr, addr, 4);
-	} else {
-		key.prefixlen = 32 + 128;
-		__builtin_memcpy(key.addr, addr, 16);
-	}
-	value = bpf_map_lookup_elem(&ipcache, &key);
-	return value ? value->identity : FLOWLENS_IDENTITY_WORLD;
 }
 
 /*
@@ -384,8 +356,7 @@ int BPF_PROG(drop_skb, struct sk_buff *skb, void *location, enum skb_drop_reason
 	key.reason = (__u32)reason;
 	key.direction = direction_of(skb, ifindex);
 	if (pkt.family) {
-		key.src_identity = identity_of(pkt.family, pkt.saddr);
-		key.dst_identity = identity_of(pkt.family, pkt.daddr);
+		identities_of(pkt.family, pkt.saddr, pkt.daddr, &key.src_identity, &key.dst_identity);
 		key.protocol = pkt.protocol;
 		/* as in flow_key: ICMP echo identifiers are not destination ports */
 		key.dst_port = pkt.has_ports ? pkt.dport : 0;

@@ -102,7 +102,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     let drops: DropDatapath;
     try {
       drops = DropDatapath.load({
-        ipcache: datapath.ipcacheMap(),
+        identityMaps: datapath.identityMaps(),
         pinPath: config.pinPath,
         eventsPerSecond: config.datapath.eventsPerSecond,
         ringBufferBytes: config.datapath.ringBufferBytes,

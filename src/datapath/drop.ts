@@ -14,6 +14,7 @@ import {
   type DropEvent,
 } from '../bpf/codecs.js';
 import type { FlowStartRecord } from '../metrics/types.js';
+import type { IdentityMaps } from './flow.js';
 
 /** bpf/.output/drop.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const DROP_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/drop.bpf.o', import.meta.url));
@@ -28,8 +29,8 @@ export const PINNED_DROP_MAPS = ['drops', 'drop_flow_starts', 'drop_events_lost'
 
 export interface DropDatapathOptions {
   objectPath?: string;
-  /** The flow object's ipcache (FlowDatapath.ipcacheMap()): drops resolve identities from the same trie. */
-  ipcache: BpfMap;
+  /** The flow object's identity maps (FlowDatapath.identityMaps()): drops resolve identities alike. */
+  identityMaps: IdentityMaps;
   /** bpffs directory for PINNED_DROP_MAPS; null keeps nothing pinned. */
   pinPath?: string | null;
   eventsPerSecond: number;
@@ -95,7 +96,8 @@ export class DropDatapath {
     const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_DROP_MAPS } : undefined;
     const object = BpfObject.open(opts.objectPath ?? DROP_OBJECT_PATH, { pinMaps });
     try {
-      object.reuseMap('ipcache', opts.ipcache);
+      object.reuseMap('ipcache', opts.identityMaps.ipcache);
+      object.reuseMap('ipcache_generation', opts.identityMaps.ipcacheGeneration);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       object.setMapMaxEntries('drop_events', opts.ringBufferBytes);
       for (const name of REPORTED_MAPS) object.setMapMaxEntries(name, opts.mapEntries);

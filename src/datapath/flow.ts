@@ -68,6 +68,16 @@ const FLOW_TUPLE_DIRECTION = FLOW_TUPLE.fields.direction!.offset;
 /** u64 counters in a flow_traffic value: packets, bytes, then one per TCP flag. */
 const TRAFFIC_VALUE_FIELDS = FLOW_TRAFFIC_VALUE.size / 8;
 
+/**
+ * The maps every program resolves identities with (bpf/include/identity.bpf.h):
+ * other objects reuse the flow object's, so one ipcache write, and one
+ * generation bump, reach all of them.
+ */
+export interface IdentityMaps {
+  ipcache: BpfMap;
+  ipcacheGeneration: BpfMap;
+}
+
 export interface FlowDatapathOptions {
   objectPath?: string;
   /** bpffs directory for PINNED_MAPS; null keeps nothing pinned. */
@@ -173,10 +183,11 @@ export class FlowDatapath implements InterfaceAttacher {
     return { detach: () => links.forEach((l) => l.detach()) };
   }
 
-  /** The ipcache LPM trie, for other objects to share (BpfObject.reuseMap) rather than keep their own. */
-  ipcacheMap(): BpfMap {
-    return this.object.map('ipcache');
+  /** The identity maps, for other objects to share (BpfObject.reuseMap) rather than keep their own. */
+  identityMaps(): IdentityMaps {
+    return { ipcache: this.object.map('ipcache'), ipcacheGeneration: this.object.map('ipcache_generation') };
   }
+
 
   /**
    * Writes identities into the ipcache LPM trie. Every write is followed by a

@@ -148,7 +148,7 @@ beforeAll(async () => {
     mapEntries: 16384,
   });
   drop = DropDatapath.load({
-    ipcache: flow.ipcacheMap(),
+    identityMaps: flow.identityMaps(),
     eventsPerSecond: 1000,
     ringBufferBytes: 256 * 1024,
     mapEntries: 16384,
