@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExporterProcess, waitFor } from '../common/exporter.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
+import { connects, tcpRetransmits } from '../common/traffic.js';
 import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
 
 /**
@@ -31,33 +32,6 @@ let client: TestHost;
 let server: TestHost;
 let exporter: ExporterProcess;
 let tmp: string;
-
-/** Connects `count` times, one attempt each, giving up after 300 ms (before any SYN retransmission). */
-function connects(from: TestHost, to: TestHost, port: number, count: number): string {
-  return inNs(from.ns, process.execPath, [
-    '-e',
-    `const net = require('net'); const outcomes = [];
-     (async () => {
-       for (let i = 0; i < ${count}; i++) {
-         outcomes.push(await new Promise((resolve) => {
-           const s = net.connect({ host: '${to.address}', port: ${port} });
-           const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, 300);
-           s.on('connect', () => { clearTimeout(t); s.end(); resolve('connected'); });
-           s.on('error', (e) => { clearTimeout(t); resolve(e.code); });
-         }));
-       }
-       console.log(outcomes.join(','));
-     })();`,
-  ]).trim();
-}
-
-/** TCP segments the namespace's stack retransmitted: a retransmitted SYN would restart an attempt's timeout. */
-function retransmits(host: TestHost): number {
-  const lines = inNs(host.ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-  const names = lines[0]!.split(/\s+/);
-  const values = lines[1]!.split(/\s+/);
-  return Number(values[names.indexOf('RetransSegs')]);
-}
 
 async function scrape(): Promise<Sample[]> {
   return parsePrometheusText(await exporter.metricsText());
@@ -130,9 +104,9 @@ describe('TCP connection attempts by outcome (network namespaces, real kernel)',
   });
 
   it('counts SYNs an nftables rule drops silently as unanswered once the timeout has passed', async () => {
-    const before = retransmits(client);
+    const before = tcpRetransmits(client);
     expect(connects(client, server, FILTERED_PORT, UNANSWERED)).toBe(Array(UNANSWERED).fill('timeout').join(','));
-    expect(retransmits(client) - before).toBe(0);
+    expect(tcpRetransmits(client) - before).toBe(0);
     // the sweep counts them only after the timeout: wait until both interfaces' attempts are in, then check exactly
     const m = await waitFor('unanswered attempts', UNANSWERED_WAIT_MS, () => exporter.output, async () => {
       const samples = await scrape();

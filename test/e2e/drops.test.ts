@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, type TcAttachment } from '../../src/bpf/index.js';
 import { ExporterProcess, REPO } from '../common/exporter.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
+import { connects, tcpRetransmits, udpDatagrams } from '../common/traffic.js';
 import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
 
 /**
@@ -31,42 +32,6 @@ let server: TestHost;
 let blocked: TestHost;
 let exporter: ExporterProcess;
 let tmp: string;
-
-/** Connects `count` times, one attempt each, giving up after 300 ms (before any SYN retransmission). */
-function connects(from: TestHost, to: TestHost, port: number, count: number): string {
-  return inNs(from.ns, process.execPath, [
-    '-e',
-    `const net = require('net'); const outcomes = [];
-     (async () => {
-       for (let i = 0; i < ${count}; i++) {
-         outcomes.push(await new Promise((resolve) => {
-           const s = net.connect({ host: '${to.address}', port: ${port} });
-           const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, 300);
-           s.on('connect', () => { clearTimeout(t); s.end(); resolve('connected'); });
-           s.on('error', (e) => { clearTimeout(t); resolve(e.code); });
-         }));
-       }
-       console.log(outcomes.join(','));
-     })();`,
-  ]).trim();
-}
-
-function udpDatagrams(from: TestHost, to: TestHost, count: number): void {
-  inNs(from.ns, process.execPath, [
-    '-e',
-    `const s = require('dgram').createSocket('udp4'); let n = 0;
-     const next = () => n === ${count} ? s.close() : s.send('x', ${UDP_PORT}, '${to.address}', () => { n++; next(); });
-     next();`,
-  ]);
-}
-
-/** TCP segments the namespace's stack retransmitted: must stay 0 for the SYN counts to be exact. */
-function retransmits(host: TestHost): number {
-  const lines = inNs(host.ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-  const names = lines[0]!.split(/\s+/);
-  const values = lines[1]!.split(/\s+/);
-  return Number(values[names.indexOf('RetransSegs')]);
-}
 
 async function scrape(): Promise<Sample[]> {
   return parsePrometheusText(await exporter.metricsText());
@@ -119,9 +84,9 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
   });
 
   it('counts SYNs dropped by an nftables rule as netfilter_drop, policy, and their flows as dropped', async () => {
-    const before = retransmits(client);
+    const before = tcpRetransmits(client);
     expect(connects(client, server, FILTERED_PORT, FILTERED)).toBe(Array(FILTERED).fill('timeout').join(','));
-    expect(retransmits(client) - before).toBe(0);
+    expect(tcpRetransmits(client) - before).toBe(0);
     const m = await scrape();
     const sel = { source_workload: 'client', destination_workload: 'server', protocol: 'tcp' };
     expect(sumOf(m, 'flowlens_drops_total', { ...sel, reason: 'netfilter_drop', reason_class: 'policy' })).toBe(FILTERED);
@@ -137,7 +102,7 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
       policy.load();
       const ifindex = Number(readFileSync(`/sys/class/net/${blocked.hostIf}/ifindex`, 'utf8'));
       link = policy.program('drop_saddr').attachTc(ifindex, 'ingress', { mode: 'tcx' });
-      udpDatagrams(blocked, server, SHOT);
+      udpDatagrams(blocked, server, UDP_PORT, SHOT);
     } finally {
       link?.detach();
       policy.close();
@@ -149,7 +114,7 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
 
   it('adds no drop for traffic that was delivered', async () => {
     expect(connects(client, server, OPEN_PORT, DELIVERED)).toBe(Array(DELIVERED).fill('connected').join(','));
-    udpDatagrams(client, server, DELIVERED);
+    udpDatagrams(client, server, UDP_PORT, DELIVERED);
     const m = await scrape();
     expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server' })).toBe(REFUSED + FILTERED);
     expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server', protocol: 'udp' })).toBe(0);

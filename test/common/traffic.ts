@@ -1,0 +1,47 @@
+import { inNs, type TestHost } from './netns.js';
+
+/**
+ * Traffic with known packet counts between test hosts, sent by short node
+ * scripts inside the sender's namespace; each returns when all is sent.
+ */
+
+/**
+ * Connects `count` times, one attempt each, giving up after 300 ms (before any
+ * SYN retransmission); returns the outcomes, comma-separated: connected,
+ * timeout, or the error code (ECONNREFUSED).
+ */
+export function connects(from: TestHost, to: TestHost, port: number, count: number): string {
+  return inNs(from.ns, process.execPath, [
+    '-e',
+    `const net = require('net'); const outcomes = [];
+     (async () => {
+       for (let i = 0; i < ${count}; i++) {
+         outcomes.push(await new Promise((resolve) => {
+           const s = net.connect({ host: '${to.address}', port: ${port} });
+           const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, 300);
+           s.on('connect', () => { clearTimeout(t); s.end(); resolve('connected'); });
+           s.on('error', (e) => { clearTimeout(t); resolve(e.code); });
+         }));
+       }
+       console.log(outcomes.join(','));
+     })();`,
+  ]).trim();
+}
+
+/** `count` one-byte datagrams from one socket (one 5-tuple) to `to`:`port`. */
+export function udpDatagrams(from: TestHost, to: TestHost, port: number, count: number): void {
+  inNs(from.ns, process.execPath, [
+    '-e',
+    `const s = require('dgram').createSocket('udp4'); let n = 0;
+     const next = () => n === ${count} ? s.close() : s.send('x', ${port}, '${to.address}', () => { n++; next(); });
+     next();`,
+  ]);
+}
+
+/** TCP segments the namespace's stack retransmitted: must not move for SYN counts to be exact. */
+export function tcpRetransmits(host: TestHost): number {
+  const lines = inNs(host.ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf('RetransSegs')]);
+}
