@@ -107,6 +107,7 @@ struct {
  * event layout into the object's BTF, where the codec test checks it.
  */
 const struct flow_event *const unused_flow_event __attribute__((unused)) = 0;
+const struct tcp_outcome_event *const unused_tcp_outcome_event __attribute__((unused)) = 0;
 
 static __always_inline void array_inc(void *map, __u32 index)
 {
@@ -239,20 +240,32 @@ static __always_inline bool events_budget_take(__u64 now)
 	return true;
 }
 
-static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct flowlens_packet *pkt,
-					    const struct flow_key *key, __u64 now)
+/*
+ * Room for one event of size bytes on the ring, or NULL with the loss counted.
+ * Every event type draws on the one budget: it bounds the ring's inflow, not
+ * any one kind of event.
+ */
+static __always_inline void *event_reserve(__u64 size, __u64 now)
 {
-	struct flow_event *event;
+	void *event;
 
 	if (!events_budget_take(now)) {
 		array_inc(&events_lost, FLOWLENS_LOST_RATE_LIMIT);
-		return;
+		return NULL;
 	}
-	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
-	if (!event) {
+	event = bpf_ringbuf_reserve(&events, size, 0);
+	if (!event)
 		array_inc(&events_lost, FLOWLENS_LOST_RING_FULL);
+	return event;
+}
+
+static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct flowlens_packet *pkt,
+					    const struct flow_key *key, __u64 now)
+{
+	struct flow_event *event = event_reserve(sizeof(*event), now);
+
+	if (!event)
 		return;
-	}
 	/* reserved memory is not zeroed: write every byte, padding included */
 	event->type = FLOWLENS_EVENT_FLOW;
 	event->family = pkt->family;
@@ -319,18 +332,49 @@ static __always_inline void tcp_pending_add(const struct flowlens_packet *pkt, c
 	bpf_map_update_elem(&tcp_pending, &tuple, &value, BPF_ANY);
 }
 
+/* The settled attempt; syn is its tcp_pending key, key what it was counted under. */
+static __always_inline void emit_tcp_outcome_event(const struct flow_tuple *syn, const struct tcp_outcome_key *key,
+						   __u64 syn_ns, __u32 ifindex, __u64 now)
+{
+	struct tcp_outcome_event *event = event_reserve(sizeof(*event), now);
+
+	if (!event)
+		return;
+	/* reserved memory is not zeroed: write every byte, padding included */
+	event->type = FLOWLENS_EVENT_TCP_OUTCOME;
+	event->family = syn->family;
+	event->protocol = syn->protocol;
+	event->direction = syn->direction;
+	event->ifindex = ifindex;
+	event->timestamp_ns = now;
+	event->syn_timestamp_ns = syn_ns;
+	event->src_identity = key->src_identity;
+	event->dst_identity = key->dst_identity;
+	__builtin_memcpy(event->saddr, syn->saddr, 16);
+	__builtin_memcpy(event->daddr, syn->daddr, 16);
+	event->sport = syn->sport;
+	event->dport = syn->dport;
+	event->outcome = key->outcome;
+	event->_pad[0] = 0;
+	event->_pad[1] = 0;
+	event->_pad[2] = 0;
+	bpf_ringbuf_submit(event, 0);
+}
+
 /*
- * A SYN-ACK or RST: if it answers a pending attempt, count the outcome. The
+ * A SYN-ACK or RST: if it answers a pending attempt, count the outcome and
+ * send it as an event. The
  * answer travels the opposite direction through the hook of the same
  * endpoint, hence the flipped direction (as in conntrack_is_new). Only the
  * CPU whose delete succeeds counts, so an attempt is counted once even when
  * two answers race, or the user-space sweep takes it as unanswered.
  */
-static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 direction)
+static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 direction, __u32 ifindex)
 {
 	struct flow_tuple syn = {};
 	struct tcp_outcome_key key = {};
 	struct tcp_pending_value *pending;
+	__u64 syn_ns;
 
 	__builtin_memcpy(syn.saddr, pkt->daddr, 16);
 	__builtin_memcpy(syn.daddr, pkt->saddr, 16);
@@ -346,6 +390,8 @@ static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 directi
 	key.dst_identity = pending->dst_identity;
 	key.dst_port = pending->dst_port;
 	key.direction = syn.direction;
+	/* copied before the delete, which may hand the entry's memory to another update */
+	syn_ns = pending->syn_ns;
 	if (pkt->tcp_flags & (1 << FLOWLENS_TCP_RST))
 		key.outcome = FLOWLENS_TCP_OUTCOME_REFUSED;
 	else if (pkt->tcp_flags & (1 << FLOWLENS_TCP_ACK))
@@ -355,6 +401,7 @@ static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 directi
 	if (bpf_map_delete_elem(&tcp_pending, &syn))
 		return 0;
 	counter_add(&tcp_outcomes, &key, 1, FLOWLENS_MAP_TCP_OUTCOMES);
+	emit_tcp_outcome_event(&syn, &key, syn_ns, ifindex, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -398,7 +445,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
 		count_flow_start(skb, &pkt, &key, now);
 	/* flags first: plain ACK and data segments, the bulk of TCP, skip the lookup */
 	else if ((pkt.tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_RST))) && pkt.protocol == FLOWLENS_PROTO_TCP)
-		tcp_answer(&pkt, direction);
+		tcp_answer(&pkt, direction, skb->ifindex);
 	return FLOWLENS_TC_ACT_UNSPEC;
 }
 

@@ -231,4 +231,32 @@ struct tcp_outcome_key {
 	__u8 direction;
 };
 
+/* ---- flow.bpf.c: one TCP connection attempt's outcome, on the events ring buffer ---- */
+
+#define FLOWLENS_EVENT_TCP_OUTCOME 3
+
+/*
+ * Sent when an answer settles an attempt (by the kernel) or the timeout does
+ * (built by user space, ifindex zero: tcp_pending does not keep it). The
+ * addresses, ports and direction are the SYN's tuple, the identities those
+ * the attempt is counted under in tcp_outcomes.
+ */
+struct tcp_outcome_event {
+	__u8 type; /* FLOWLENS_EVENT_TCP_OUTCOME */
+	__u8 family;
+	__u8 protocol; /* IPPROTO_TCP */
+	__u8 direction; /* the SYN's */
+	__u32 ifindex; /* where the answer was seen */
+	__u64 timestamp_ns; /* bpf_ktime_get_ns() of the answer (CLOCK_MONOTONIC) */
+	__u64 syn_timestamp_ns; /* tcp_pending_value.syn_ns: the latest SYN */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 outcome; /* FLOWLENS_TCP_OUTCOME_* */
+	__u8 _pad[3];
+};
+
 #endif /* __FLOWLENS_H */

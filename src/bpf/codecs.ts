@@ -42,7 +42,7 @@ export const VERDICT_NAMES: Readonly<Record<number, 'forwarded' | 'dropped'>> = 
   [Verdict.DROPPED]: 'dropped',
 };
 
-export const EventType = { FLOW: 1, DROP: 2 } as const;
+export const EventType = { FLOW: 1, DROP: 2, TCP_OUTCOME: 3 } as const;
 
 /** Index = FLOWLENS_TCP_* bit position = index of flow_traffic_value.tcp_flags. */
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
@@ -219,6 +219,24 @@ export const TCP_OUTCOME_KEY = layout('tcp_outcome_key', 12, {
   direction: [11, 1],
 });
 
+export const TCP_OUTCOME_EVENT = layout('tcp_outcome_event', 72, {
+  type: [0, 1],
+  family: [1, 1],
+  protocol: [2, 1],
+  direction: [3, 1],
+  ifindex: [4, 4],
+  timestamp_ns: [8, 8],
+  syn_timestamp_ns: [16, 8],
+  src_identity: [24, 4],
+  dst_identity: [28, 4],
+  saddr: [32, 16],
+  daddr: [48, 16],
+  sport: [64, 2],
+  dport: [66, 2],
+  outcome: [68, 1],
+  _pad: [69, 3],
+});
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_KEY,
   IPCACHE_VALUE,
@@ -231,6 +249,7 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   DROP_EVENT,
   TCP_PENDING_VALUE,
   TCP_OUTCOME_KEY,
+  TCP_OUTCOME_EVENT,
 ];
 
 // ---------------------------------------------------------------------------
@@ -599,6 +618,73 @@ export function decodeFlowEvent(buf: Buffer, offset = 0): FlowEvent {
     dport: readU16(buf, at('dport')),
     tcpFlags: buf.readUInt8(at('tcp_flags')),
     verdict: buf.readUInt8(at('verdict')),
+  };
+}
+
+/**
+ * How one TCP connection attempt ended. Addresses, ports and direction are the
+ * SYN's; the identities are those its tcp_outcomes count is kept under.
+ */
+export interface TcpOutcomeEvent {
+  type: number;
+  family: AddressFamily;
+  protocol: number;
+  direction: number;
+  /** Where the answer was seen; 0 for unanswered (user space does not know the SYN's interface). */
+  ifindex: number;
+  /** When the outcome was known (answer or sweep): CLOCK_MONOTONIC, like process.hrtime.bigint(). */
+  timestampNs: bigint;
+  /** The latest SYN of the attempt, same clock. */
+  synTimestampNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  /** TcpOutcome.* */
+  outcome: number;
+}
+
+export function encodeTcpOutcomeEvent(event: TcpOutcomeEvent): Buffer {
+  const buf = Buffer.alloc(TCP_OUTCOME_EVENT.size);
+  const at = (field: string): number => off(TCP_OUTCOME_EVENT, field);
+  buf.writeUInt8(event.type, at('type'));
+  buf.writeUInt8(event.family, at('family'));
+  buf.writeUInt8(event.protocol, at('protocol'));
+  buf.writeUInt8(event.direction, at('direction'));
+  writeU32(buf, at('ifindex'), event.ifindex);
+  writeU64(buf, at('timestamp_ns'), event.timestampNs);
+  writeU64(buf, at('syn_timestamp_ns'), event.synTimestampNs);
+  writeU32(buf, at('src_identity'), event.srcIdentity);
+  writeU32(buf, at('dst_identity'), event.dstIdentity);
+  writeAddress(buf, at('saddr'), event.family, event.saddr);
+  writeAddress(buf, at('daddr'), event.family, event.daddr);
+  writeU16(buf, at('sport'), event.sport);
+  writeU16(buf, at('dport'), event.dport);
+  buf.writeUInt8(event.outcome, at('outcome'));
+  return buf;
+}
+
+export function decodeTcpOutcomeEvent(buf: Buffer, offset = 0): TcpOutcomeEvent {
+  checkSize(TCP_OUTCOME_EVENT, buf, offset);
+  const at = (field: string): number => offset + off(TCP_OUTCOME_EVENT, field);
+  const family = buf.readUInt8(at('family'));
+  return {
+    type: buf.readUInt8(at('type')),
+    family: family as AddressFamily,
+    protocol: buf.readUInt8(at('protocol')),
+    direction: buf.readUInt8(at('direction')),
+    ifindex: readU32(buf, at('ifindex')),
+    timestampNs: readU64(buf, at('timestamp_ns')),
+    synTimestampNs: readU64(buf, at('syn_timestamp_ns')),
+    srcIdentity: readU32(buf, at('src_identity')),
+    dstIdentity: readU32(buf, at('dst_identity')),
+    saddr: readAddress(buf, at('saddr'), family),
+    daddr: readAddress(buf, at('daddr'), family),
+    sport: readU16(buf, at('sport')),
+    dport: readU16(buf, at('dport')),
+    outcome: buf.readUInt8(at('outcome')),
   };
 }
 

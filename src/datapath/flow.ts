@@ -15,8 +15,11 @@ import {
   MAP_UPDATE_ERROR_MAPS,
   PARSE_REASON_NAMES,
   TCP_OUTCOME_NAMES,
+  TcpOutcome,
   decodeFlowEvent,
   decodeFlowKey,
+  decodeFlowTuple,
+  decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
   decodeTcpPendingValue,
   encodeIpcacheValue,
@@ -27,6 +30,7 @@ import {
   ipcacheKey,
   nameAt,
   type FlowEvent,
+  type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
 import type { AttachMode } from '../config.js';
 import type { Cidr } from '../identity/cidr.js';
@@ -69,6 +73,31 @@ const FLOW_TUPLE_DIRECTION = FLOW_TUPLE.fields.direction!.offset;
 const TRAFFIC_VALUE_FIELDS = FLOW_TRAFFIC_VALUE.size / 8;
 
 /**
+ * The event the kernel would send had the attempt been answered, for one the
+ * sweep took as unanswered at `now`. tcp_pending's key is the SYN's tuple; the
+ * interface is not kept there, hence ifindex 0.
+ */
+function unansweredEvent(tupleKey: Buffer, synNs: bigint, srcIdentity: number, dstIdentity: number, now: bigint): TcpOutcomeEvent {
+  const tuple = decodeFlowTuple(tupleKey);
+  return {
+    type: EventType.TCP_OUTCOME,
+    family: tuple.family,
+    protocol: tuple.protocol,
+    direction: tuple.direction,
+    ifindex: 0,
+    timestampNs: now,
+    synTimestampNs: synNs,
+    srcIdentity,
+    dstIdentity,
+    saddr: tuple.saddr,
+    daddr: tuple.daddr,
+    sport: tuple.sport,
+    dport: tuple.dport,
+    outcome: TcpOutcome.UNANSWERED,
+  };
+}
+
+/**
  * The maps every program resolves identities with (bpf/include/identity.bpf.h):
  * other objects reuse the flow object's, so one ipcache write, and one
  * generation bump, reach all of them.
@@ -95,6 +124,11 @@ export interface FlowDatapathOptions {
   /** Turn on kernel-wide bpf_stats while running: two clock reads per run of every BPF program. */
   programStats?: boolean;
   onFlowEvent?: (event: FlowEvent) => void;
+  /**
+   * Each settled TCP connection attempt: answered ones from the kernel (under
+   * the events budget, like flow events), unanswered ones from the sweep.
+   */
+  onTcpOutcome?: (event: TcpOutcomeEvent) => void;
   log?: Logger;
 }
 
@@ -112,9 +146,11 @@ export class FlowDatapath implements InterfaceAttacher {
   private closed = false;
   /** Last value written to ipcache_generation; this process is its only writer (the map is not pinned). */
   private ipcacheGeneration = 0n;
-  /** Records on the ring buffer that are not flow events (a newer object than this code). */
+  /** Records on the ring buffer of a type this code does not know (a newer object than this code). */
   unknownEvents = 0;
   flowEvents = 0;
+  /** Outcome events delivered, from the ring buffer and the sweep alike. */
+  tcpOutcomeEvents = 0;
   /**
    * Unanswered attempts by tcp_outcome_key fields (`src/dst/port/direction`):
    * the kernel cannot see a reply that never comes, so the sweep counts them.
@@ -288,6 +324,8 @@ export class FlowDatapath implements InterfaceAttacher {
           count: 1,
         });
       }
+      // after the count: a throwing listener must not lose the attempt from the metrics
+      this.deliverTcpOutcome(unansweredEvent(key, v.synNs, v.srcIdentity, v.dstIdentity, now));
     }
   }
 
@@ -308,13 +346,23 @@ export class FlowDatapath implements InterfaceAttacher {
 
   private onEvents(events: Buffer[]): void {
     for (const buf of events) {
-      if (eventType(buf) !== EventType.FLOW) {
-        this.unknownEvents++;
-        continue;
+      switch (eventType(buf)) {
+        case EventType.FLOW:
+          this.flowEvents++;
+          this.opts.onFlowEvent?.(decodeFlowEvent(buf));
+          break;
+        case EventType.TCP_OUTCOME:
+          this.deliverTcpOutcome(decodeTcpOutcomeEvent(buf));
+          break;
+        default:
+          this.unknownEvents++;
       }
-      this.flowEvents++;
-      this.opts.onFlowEvent?.(decodeFlowEvent(buf));
     }
+  }
+
+  private deliverTcpOutcome(event: TcpOutcomeEvent): void {
+    this.tcpOutcomeEvents++;
+    this.opts.onTcpOutcome?.(event);
   }
 
   private mapFill(name: string): { map: string; entries: number; capacity: number } {

@@ -24,6 +24,7 @@ import {
   decodeFlowTuple,
   decodeIpcacheKey,
   decodeIpcacheValue,
+  decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
   decodeTcpPendingValue,
   encodeDropEvent,
@@ -35,16 +36,18 @@ import {
   encodeFlowTuple,
   encodeIpcacheKey,
   encodeIpcacheValue,
+  encodeTcpOutcomeEvent,
   encodeTcpOutcomeKey,
   encodeTcpPendingValue,
   ipcacheKey,
   type DropEvent,
   type FlowEvent,
+  type TcpOutcomeEvent,
 } from '../../src/bpf/codecs.js';
 
 /** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
 const OBJECT_STRUCTS: Record<string, string[]> = {
-  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget', 'tcp_pending_value', 'tcp_outcome_key'],
+  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget', 'tcp_pending_value', 'tcp_outcome_key', 'tcp_outcome_event'],
   'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
 };
 const HEADER = 'bpf/flowlens.h';
@@ -267,6 +270,29 @@ describe('encode/decode', () => {
     expect(outcomeBuf.length).toBe(12);
     expect([outcomeBuf.readUInt16LE(8), outcomeBuf[10], outcomeBuf[11]]).toEqual([8080, 2, 1]);
     expect(decodeTcpOutcomeKey(outcomeBuf)).toEqual(outcome);
+
+    const settled: TcpOutcomeEvent = {
+      type: 3,
+      family: 4,
+      protocol: 6,
+      direction: 2,
+      ifindex: 9,
+      timestampNs: 2n ** 61n + 5n,
+      synTimestampNs: 2n ** 61n,
+      srcIdentity: 70000,
+      dstIdentity: 2,
+      saddr: v4,
+      daddr: Buffer.from([192, 0, 2, 1]),
+      sport: 40000,
+      dport: 22,
+      outcome: 3,
+    };
+    const settledBuf = encodeTcpOutcomeEvent(settled);
+    expect(settledBuf.length).toBe(72);
+    expect([settledBuf.readBigUInt64LE(16), settledBuf.readUInt16LE(66), settledBuf[68]]).toEqual([2n ** 61n, 22, 3]);
+    expect(settledBuf.subarray(36, 48).equals(Buffer.alloc(12))).toBe(true);
+    expect(settledBuf.subarray(69).equals(Buffer.alloc(3))).toBe(true);
+    expect(decodeTcpOutcomeEvent(settledBuf)).toEqual(settled);
 
     // a drop without a readable IP header: family 0, all-zero addresses decoded as 16 bytes
     const bare: DropEvent = { ...drop, family: 0, protocol: 0, saddr: Buffer.alloc(16), daddr: Buffer.alloc(16), sport: 0, dport: 0 };

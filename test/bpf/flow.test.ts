@@ -9,18 +9,21 @@ import { BpfObject, RingBuffer, type BpfMap } from '../../src/bpf/index.js';
 import {
   DIRECTION_NAMES,
   Direction,
+  EventType,
   Identity,
   LOST_REASON_NAMES,
   MAP_UPDATE_ERROR_MAPS,
   PARSE_REASON_NAMES,
   TCP_FLAG_NAMES,
   TCP_OUTCOME_NAMES,
+  TcpOutcome,
   VERDICT_NAMES,
   Verdict,
   decodeFlowEvent,
   decodeFlowKey,
   decodeFlowTrafficValue,
   decodeFlowTuple,
+  decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
   decodeTcpPendingValue,
   decodeU64,
@@ -30,6 +33,7 @@ import {
   encodeU64,
   ipcacheKey,
   type FlowEvent,
+  type TcpOutcomeEvent,
 } from '../../src/bpf/codecs.js';
 import {
   ETH_HLEN,
@@ -246,13 +250,22 @@ function expectNothingAttributed(): void {
 // ---------------------------------------------------------------------------
 // events
 
+type RingEvent = FlowEvent | TcpOutcomeEvent;
+
+function decodeEvent(buf: Buffer): RingEvent {
+  const type = buf.readUInt8(0);
+  if (type === EventType.FLOW) return decodeFlowEvent(buf);
+  if (type === EventType.TCP_OUTCOME) return decodeTcpOutcomeEvent(buf);
+  throw new Error(`unexpected event type ${type}`);
+}
+
 /**
- * Subscribes to the events ring. drain() appends a sentinel flow (one more new
- * UDP flow, from the unmanaged address) and waits for it: the ring is FIFO, so
- * once the sentinel is in, every earlier event is too, and the count is exact
- * without sleeping.
+ * Subscribes to the events ring. drainAll() appends a sentinel flow (one more
+ * new UDP flow, from the unmanaged address) and waits for it: the ring is
+ * FIFO, so once the sentinel is in, every earlier event is too, and the count
+ * is exact without sleeping. drain() keeps only the flow events.
  */
-function subscribe(): { drain(): Promise<FlowEvent[]> } {
+function subscribe(): { drain(): Promise<FlowEvent[]>; drainAll(): Promise<RingEvent[]> } {
   const received: Buffer[] = [];
   let wake: (() => void) | undefined;
   ring = new RingBuffer(obj!.map('events'), (events) => {
@@ -260,22 +273,27 @@ function subscribe(): { drain(): Promise<FlowEvent[]> } {
     wake?.();
   });
   let sentinelPort = 60000;
+  const drainAll = async (): Promise<RingEvent[]> => {
+    const port = sentinelPort++;
+    run('to', frame4(udp(9, port), { src: UNMANAGED_V4, dst: WORLD_V4 }));
+    const isSentinel = (e: RingEvent): boolean =>
+      e.type === EventType.FLOW && e.dport === port && e.srcIdentity === Identity.UNMANAGED;
+    const deadline = Date.now() + 10_000;
+    while (!received.map(decodeEvent).some(isSentinel)) {
+      if (Date.now() > deadline) throw new Error('sentinel event never arrived');
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    const events = received.splice(0).map(decodeEvent);
+    expect(isSentinel(events.at(-1)!)).toBe(true);
+    return events.slice(0, -1);
+  };
   return {
+    drainAll,
     async drain() {
-      const port = sentinelPort++;
-      run('to', frame4(udp(9, port), { src: UNMANAGED_V4, dst: WORLD_V4 }));
-      const isSentinel = (e: FlowEvent): boolean => e.dport === port && e.srcIdentity === Identity.UNMANAGED;
-      const deadline = Date.now() + 10_000;
-      while (!received.map((b) => decodeFlowEvent(b)).some(isSentinel)) {
-        if (Date.now() > deadline) throw new Error('sentinel event never arrived');
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
-        });
-      }
-      const events = received.splice(0).map((b) => decodeFlowEvent(b));
-      expect(events.at(-1)!.dport).toBe(port);
-      return events.slice(0, -1);
+      return (await drainAll()).filter((e): e is FlowEvent => e.type === EventType.FLOW);
     },
   };
 }
@@ -470,6 +488,79 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     run('to', answer(TCP_FIN | TCP_ACK));
     expect(tcpOutcomes()).toEqual({});
     expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40000]);
+  });
+
+  /** The one outcome event among the events after the SYN's flow event, with its clocks checked and zeroed. */
+  async function settledEvent(
+    events: ReturnType<typeof subscribe>,
+    synBefore: bigint,
+    synAfter: bigint,
+    answerBefore: bigint,
+    answerAfter: bigint,
+  ): Promise<TcpOutcomeEvent> {
+    const [flow, outcome, ...rest] = await events.drainAll();
+    expect(rest).toEqual([]);
+    expect(flow!.type).toBe(EventType.FLOW);
+    expect(outcome!.type).toBe(EventType.TCP_OUTCOME);
+    const event = outcome as TcpOutcomeEvent;
+    // the SYN's clock comes from tcp_pending: the very value the flow event carries
+    expect(event.synTimestampNs).toBe(flow!.timestampNs);
+    expect(event.synTimestampNs >= synBefore && event.synTimestampNs <= synAfter).toBe(true);
+    expect(event.timestampNs >= answerBefore && event.timestampNs <= answerAfter).toBe(true);
+    return { ...event, timestampNs: 0n, synTimestampNs: 0n };
+  }
+
+  const settled = (outcome: number): TcpOutcomeEvent => ({
+    type: EventType.TCP_OUTCOME,
+    family: 4,
+    protocol: IPPROTO_TCP,
+    direction: Direction.EGRESS,
+    ifindex: 1, // test runs attach the skb to the loopback device
+    timestampNs: 0n,
+    synTimestampNs: 0n,
+    srcIdentity: CLIENT.id,
+    dstIdentity: SERVER.id,
+    saddr: CLIENT.v4,
+    daddr: SERVER.v4,
+    sport: 40000,
+    dport: 443,
+    outcome,
+  });
+
+  it('a SYN-ACK sends exactly one outcome event, established, with the SYN\'s tuple and both clocks', async () => {
+    load();
+    const events = subscribe();
+    const t0 = process.hrtime.bigint();
+    run('from', syn());
+    const t1 = process.hrtime.bigint();
+    run('to', answer(TCP_SYN | TCP_ACK));
+    run('to', answer(TCP_SYN | TCP_ACK)); // retransmitted: settled already, no second event
+    const t2 = process.hrtime.bigint();
+    expect(await settledEvent(events, t0, t1, t1, t2)).toEqual(settled(TcpOutcome.ESTABLISHED));
+    expect(eventsLost()).toEqual({});
+  });
+
+  it('an RST sends exactly one outcome event, refused', async () => {
+    load();
+    const events = subscribe();
+    const t0 = process.hrtime.bigint();
+    run('from', syn());
+    const t1 = process.hrtime.bigint();
+    run('to', answer(TCP_RST | TCP_ACK));
+    run('to', answer(TCP_RST));
+    const t2 = process.hrtime.bigint();
+    expect(await settledEvent(events, t0, t1, t1, t2)).toEqual(settled(TcpOutcome.REFUSED));
+  });
+
+  it('answers that settle nothing send no outcome event', async () => {
+    load();
+    const events = subscribe();
+    run('to', answer(TCP_SYN | TCP_ACK)); // no SYN seen
+    run('from', syn());
+    run('from', answer(TCP_SYN | TCP_ACK)); // same direction as the SYN
+    run('to', answer(TCP_RST | TCP_ACK, 40001)); // another client port
+    const all = await events.drainAll();
+    expect(all.map((e) => e.type)).toEqual([EventType.FLOW]);
   });
 
   it('attempts are counted apart by their own outcome', () => {
@@ -802,6 +893,23 @@ describe('event delivery limits', () => {
       const flowEvents = await events.drain();
       expect(flowEvents.map((e) => e.dport)).toEqual([1, 2]);
       expect(eventsLost()).toEqual({ rate_limit: 1 });
+    });
+  });
+
+  it('outcome events draw on the same budget: over it, the outcome is still counted but its event is lost', async () => {
+    await onOneCpu(async () => {
+      load({ globals: { events_per_second: 1 } });
+      const events = subscribe();
+      run('from', v4(tcp({ sport: 40000, dport: 443, flags: TCP_SYN }))); // takes the one event of the window
+      run('to', v4Reply(tcp({ sport: 443, dport: 40000, flags: TCP_SYN | TCP_ACK })));
+      expect(eventsLost()).toEqual({ rate_limit: 1 });
+      expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1 });
+      const budget = obj!.map('events_budget');
+      const cpus = budget.perCpu(budget.lookup(encodeU32(0))!).length;
+      const fresh = encodeEventsBudget({ windowStartNs: 0n, sent: 0n });
+      budget.update(encodeU32(0), Buffer.concat(Array.from({ length: cpus }, () => fresh)));
+      const all = await events.drainAll();
+      expect(all.map((e) => [e.type, e.sport])).toEqual([[EventType.FLOW, 40000]]);
     });
   });
 
