@@ -65,6 +65,7 @@ export interface NativeAddon {
   mapCount(fd: number): number;
 
   ringBufferOpen(mapFd: number, onRecords: (records: Buffer[]) => void): number;
+  ringBufferConsume(handle: number): void;
 
   progTestRun(fd: number, data: Buffer, repeat: number, dataOutSize: number): NativeTestRun;
   progInfo(fd: number): NativeProgInfo;

@@ -23,6 +23,15 @@ export class RingBuffer implements Releasable {
     this.#owner?.adopt(this);
   }
 
+  /**
+   * Delivers the records waiting now. For rings whose producer submits with
+   * BPF_RB_NO_WAKEUP (nothing wakes the poll) and are read on a timer instead.
+   */
+  consume(): void {
+    if (this.#handle === undefined) throw bpfError('EBADF', 'ring buffer is closed');
+    addon().ringBufferConsume(this.#handle);
+  }
+
   /** Stops polling and frees the ring buffer; idempotent. */
   close(): void {
     const handle = this.#handle;

@@ -21,6 +21,9 @@ export const DROP_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/drop.bp
 
 const PROGRAM = 'drop_skb';
 
+/** How often drop events are read: they carry no wakeup, so this bounds their delay. */
+export const DROP_EVENTS_READ_MS = 100;
+
 /** Hash maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
 const REPORTED_MAPS = ['drops', 'drop_flow_starts'];
 
@@ -74,6 +77,7 @@ export interface DropSnapshot {
 export class DropDatapath {
   private readonly link: BpfLink;
   private readonly ringBuffer: RingBuffer;
+  private readonly consumeTimer: NodeJS.Timeout;
   private closed = false;
   /** Records on the ring buffer that are not drop events (a newer object than this code). */
   unknownEvents = 0;
@@ -84,9 +88,13 @@ export class DropDatapath {
     private readonly opts: DropDatapathOptions,
   ) {
     this.ringBuffer = new RingBuffer(object.map('drop_events'), (events) => this.onEvents(events));
+    // drop.bpf.c submits without wakeups (see emit_drop_event): read on a timer
+    this.consumeTimer = setInterval(() => this.ringBuffer.consume(), DROP_EVENTS_READ_MS);
+    this.consumeTimer.unref();
     try {
       this.link = object.program(PROGRAM).attach();
     } catch (err) {
+      clearInterval(this.consumeTimer);
       this.ringBuffer.close();
       throw err;
     }
@@ -138,6 +146,7 @@ export class DropDatapath {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.consumeTimer);
     this.ringBuffer.close();
     this.link.destroy();
     this.object.close();

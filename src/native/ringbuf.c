@@ -217,7 +217,27 @@ static napi_value js_ringbuf_open(napi_env env, napi_callback_info info)
 	return make_handle(env, res, "ring buffer open");
 }
 
+/*
+ * ringBufferConsume(handle): delivers what is waiting now, for rings whose
+ * producer submits without wakeups (BPF_RB_NO_WAKEUP) and are read on a timer.
+ */
+static napi_value js_ringbuf_consume(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	struct resource *res;
+	double handle;
+
+	if (!get_args(env, info, 1, argv) || !arg_double(env, argv[0], &handle))
+		return NULL;
+	res = resource_get(env, handle, RES_RINGBUF);
+	if (!res)
+		return throw_errno(env, "ring buffer consume", EBADF, "the ring buffer is closed");
+	on_readable(res->u.rb->poll, 0, UV_READABLE);
+	return NULL;
+}
+
 void register_ringbuf(napi_env env, napi_value exports)
 {
 	export_fn(env, exports, "ringBufferOpen", js_ringbuf_open);
+	export_fn(env, exports, "ringBufferConsume", js_ringbuf_consume);
 }
