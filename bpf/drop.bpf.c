@@ -137,10 +137,7 @@ static __always_inline void read_l4(const unsigned char *head, __u32 off, __u32 
 		/* type, code, checksum, echo identifier */
 		if (off + 6 > tail || bpf_probe_read_kernel(hdr, 6, head + off))
 			return;
-		if ((pkt->protocol == FLOWLENS_PROTO_ICMP &&
-		     (hdr[0] == FLOWLENS_ICMP_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMP_ECHO_REPLY)) ||
-		    (pkt->protocol == FLOWLENS_PROTO_ICMPV6 &&
-		     (hdr[0] == FLOWLENS_ICMPV6_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMPV6_ECHO_REPLY))) {
+		if (flowlens_icmp_is_echo(pkt->protocol, hdr[0])) {
 			pkt->sport = ((__u16)hdr[4] << 8) | hdr[5];
 			pkt->dport = pkt->sport;
 		}
@@ -203,18 +200,11 @@ static __always_inline void read_ipv6(const unsigned char *head, __u32 nh, __u32
 			break;
 		if (off + sizeof(ext) > tail || bpf_probe_read_kernel(ext, sizeof(ext), head + off))
 			return;
-		if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT) {
-			/* non-first fragment: what follows is payload */
-			if (((((__u16)ext[2] << 8) | ext[3]) >> 3) != 0) {
-				pkt->protocol = ext[0];
-				return;
-			}
-			len = 8;
-		} else if (nexthdr == FLOWLENS_NEXTHDR_AUTH) {
-			len = ((__u32)ext[1] + 2) * 4;
-		} else {
-			len = ((__u32)ext[1] + 1) * 8;
+		if (flowlens_ipv6_later_fragment(nexthdr, ext)) {
+			pkt->protocol = ext[0];
+			return;
 		}
+		len = flowlens_ipv6_exthdr_len(nexthdr, ext);
 		nexthdr = ext[0];
 		off += len;
 	}

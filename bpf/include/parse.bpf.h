@@ -99,6 +99,15 @@ static __always_inline const __u8 *flowlens_header(struct __sk_buff *skb, __u32 
 	return buf;
 }
 
+/* ICMP and ICMPv6 echo requests and replies: their identifier names the exchange. */
+static __always_inline bool flowlens_icmp_is_echo(__u8 protocol, __u8 type)
+{
+	if (protocol == FLOWLENS_PROTO_ICMP)
+		return type == FLOWLENS_ICMP_ECHO_REQUEST || type == FLOWLENS_ICMP_ECHO_REPLY;
+	return protocol == FLOWLENS_PROTO_ICMPV6 &&
+	       (type == FLOWLENS_ICMPV6_ECHO_REQUEST || type == FLOWLENS_ICMPV6_ECHO_REPLY);
+}
+
 static __always_inline int flowlens_parse_l4(struct __sk_buff *skb, __u32 off, struct flowlens_packet *pkt)
 {
 	__u8 buf[20];
@@ -142,10 +151,7 @@ static __always_inline int flowlens_parse_l4(struct __sk_buff *skb, __u32 off, s
 		hdr = flowlens_header(skb, off, 8, buf);
 		if (!hdr)
 			return FLOWLENS_PARSE_ICMP_TRUNCATED;
-		if ((pkt->protocol == FLOWLENS_PROTO_ICMP &&
-		     (hdr[0] == FLOWLENS_ICMP_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMP_ECHO_REPLY)) ||
-		    (pkt->protocol == FLOWLENS_PROTO_ICMPV6 &&
-		     (hdr[0] == FLOWLENS_ICMPV6_ECHO_REQUEST || hdr[0] == FLOWLENS_ICMPV6_ECHO_REPLY))) {
+		if (flowlens_icmp_is_echo(pkt->protocol, hdr[0])) {
 			pkt->sport = ((__u16)hdr[4] << 8) | hdr[5];
 			pkt->dport = pkt->sport;
 		}
@@ -193,6 +199,22 @@ static __always_inline bool flowlens_ipv6_is_exthdr(__u8 nexthdr)
 	       nexthdr == FLOWLENS_NEXTHDR_DEST;
 }
 
+/* Length of an IPv6 extension header from its first bytes (next header, length). */
+static __always_inline __u32 flowlens_ipv6_exthdr_len(__u8 nexthdr, const __u8 *ext)
+{
+	if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT)
+		return 8; /* fixed size; its second byte is reserved, not a length */
+	if (nexthdr == FLOWLENS_NEXTHDR_AUTH)
+		return ((__u32)ext[1] + 2) * 4; /* RFC 4302 counts 4-byte words */
+	return ((__u32)ext[1] + 1) * 8;
+}
+
+/* A fragment header whose offset is not zero: what follows is payload, not a transport header. */
+static __always_inline bool flowlens_ipv6_later_fragment(__u8 nexthdr, const __u8 *ext)
+{
+	return nexthdr == FLOWLENS_NEXTHDR_FRAGMENT && ((((__u16)ext[2] << 8) | ext[3]) >> 3) != 0;
+}
+
 static __always_inline int flowlens_parse_ipv6(struct __sk_buff *skb, __u32 off, struct flowlens_packet *pkt)
 {
 	__u8 buf[40];
@@ -223,15 +245,10 @@ static __always_inline int flowlens_parse_ipv6(struct __sk_buff *skb, __u32 off,
 		ext = flowlens_header(skb, off, sizeof(ext_buf), ext_buf);
 		if (!ext)
 			return FLOWLENS_PARSE_IPV6_EXTHDR_TRUNCATED;
-		if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT)
-			len = 8; /* fixed size; its second byte is reserved, not a length */
-		else if (nexthdr == FLOWLENS_NEXTHDR_AUTH)
-			len = ((__u32)ext[1] + 2) * 4; /* RFC 4302 counts 4-byte words */
-		else
-			len = ((__u32)ext[1] + 1) * 8;
+		len = flowlens_ipv6_exthdr_len(nexthdr, ext);
 		if (off + len > skb->len)
 			return FLOWLENS_PARSE_IPV6_EXTHDR_TRUNCATED;
-		if (nexthdr == FLOWLENS_NEXTHDR_FRAGMENT && ((((__u16)ext[2] << 8) | ext[3]) >> 3) != 0) {
+		if (flowlens_ipv6_later_fragment(nexthdr, ext)) {
 			/* non-first fragment: what follows is payload */
 			pkt->protocol = ext[0];
 			return FLOWLENS_PARSE_OK;

@@ -62,7 +62,6 @@ export interface NativeAddon {
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
   mapDump(fd: number): { count: number; keys: Buffer; values: Buffer };
-  mapCount(fd: number): number;
 
   ringBufferOpen(mapFd: number, onRecords: (records: Buffer[]) => void): number;
   ringBufferConsume(handle: number): void;

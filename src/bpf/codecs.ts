@@ -312,6 +312,94 @@ function readAddress(buf: Buffer, at: number, family: number): Buffer {
   return Buffer.from(buf.subarray(at, at + len));
 }
 
+interface Codec<T> {
+  encode(value: T): Buffer;
+  decode(buf: Buffer, offset?: number): T;
+}
+
+/** src_identity -> srcIdentity: the TS property of a C field. */
+function camel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Encoder and decoder of one struct, driven by its layout alone, so a struct
+ * is described once. A field's size gives its type: 1, 2 and 4 bytes are
+ * unsigned numbers, 8 a u64 as bigint, a larger multiple of 8 an array of u64
+ * counters, except fields named *addr, which hold an address of the struct's
+ * `family` (no address is written for family 0: nothing was parsed). The
+ * property is the field's C name in camelCase; padding is written as zeros and
+ * not decoded.
+ */
+function structCodec<T extends object>(l: StructLayout): Codec<T> {
+  const fields = Object.entries(l.fields)
+    .filter(([name]) => !name.startsWith('_'))
+    .map(([name, f]) => ({ key: camel(name), at: f.offset, size: f.size, addr: name.endsWith('addr') }));
+  return {
+    encode(value: T): Buffer {
+      const v = value as Record<string, unknown>;
+      const buf = Buffer.alloc(l.size);
+      for (const f of fields) {
+        if (f.addr) {
+          if (v['family'] !== 0) writeAddress(buf, f.at, v['family'] as number, v[f.key] as Buffer);
+        } else if (f.size > 8) {
+          const counts = v[f.key] as bigint[];
+          if (counts.length !== f.size / 8) {
+            throw new RangeError(`codecs: ${f.key} needs ${f.size / 8} counters, got ${counts.length}`);
+          }
+          counts.forEach((count, i) => writeU64(buf, f.at + i * 8, count));
+        } else {
+          writeScalar(buf, f.at, f.size, v[f.key] as number | bigint);
+        }
+      }
+      return buf;
+    },
+    decode(buf: Buffer, offset = 0): T {
+      checkSize(l, buf, offset);
+      const out: Record<string, unknown> = {};
+      for (const f of fields) {
+        if (f.addr) continue;
+        out[f.key] =
+          f.size > 8
+            ? Array.from({ length: f.size / 8 }, (_, i) => readU64(buf, offset + f.at + i * 8))
+            : readScalar(buf, offset + f.at, f.size);
+      }
+      // addresses last: their length depends on the decoded family
+      for (const f of fields) if (f.addr) out[f.key] = readAddress(buf, offset + f.at, out['family'] as number);
+      return out as T;
+    },
+  };
+}
+
+function readScalar(buf: Buffer, at: number, size: number): number | bigint {
+  switch (size) {
+    case 1:
+      return buf.readUInt8(at);
+    case 2:
+      return readU16(buf, at);
+    case 4:
+      return readU32(buf, at);
+    default:
+      return readU64(buf, at);
+  }
+}
+
+function writeScalar(buf: Buffer, at: number, size: number, value: number | bigint): void {
+  switch (size) {
+    case 1:
+      buf.writeUInt8(value as number, at);
+      break;
+    case 2:
+      writeU16(buf, at, value as number);
+      break;
+    case 4:
+      writeU32(buf, at, value as number);
+      break;
+    default:
+      writeU64(buf, at, value as bigint);
+  }
+}
+
 /** A u64 map value (flow_starts, parse_packets, ...). */
 export function decodeU64(buf: Buffer, offset = 0): bigint {
   return readU64(buf, offset);
@@ -376,20 +464,10 @@ export interface IpcacheValue {
   flags: number;
 }
 
-export function encodeIpcacheValue(value: IpcacheValue): Buffer {
-  const buf = Buffer.alloc(IPCACHE_VALUE.size);
-  writeU32(buf, off(IPCACHE_VALUE, 'identity'), value.identity);
-  writeU32(buf, off(IPCACHE_VALUE, 'flags'), value.flags);
-  return buf;
-}
 
-export function decodeIpcacheValue(buf: Buffer, offset = 0): IpcacheValue {
-  checkSize(IPCACHE_VALUE, buf, offset);
-  return {
-    identity: readU32(buf, offset + off(IPCACHE_VALUE, 'identity')),
-    flags: readU32(buf, offset + off(IPCACHE_VALUE, 'flags')),
-  };
-}
+const ipcacheValueCodec = structCodec<IpcacheValue>(IPCACHE_VALUE);
+export const encodeIpcacheValue = (value: IpcacheValue): Buffer => ipcacheValueCodec.encode(value);
+export const decodeIpcacheValue = (buf: Buffer, offset = 0): IpcacheValue => ipcacheValueCodec.decode(buf, offset);
 
 // ---------------------------------------------------------------------------
 // counters
@@ -404,28 +482,10 @@ export interface FlowKey {
   verdict: number;
 }
 
-export function encodeFlowKey(key: FlowKey): Buffer {
-  const buf = Buffer.alloc(FLOW_KEY.size);
-  writeU32(buf, off(FLOW_KEY, 'src_identity'), key.srcIdentity);
-  writeU32(buf, off(FLOW_KEY, 'dst_identity'), key.dstIdentity);
-  writeU16(buf, off(FLOW_KEY, 'dst_port'), key.dstPort);
-  buf.writeUInt8(key.protocol, off(FLOW_KEY, 'protocol'));
-  buf.writeUInt8(key.direction, off(FLOW_KEY, 'direction'));
-  buf.writeUInt8(key.verdict, off(FLOW_KEY, 'verdict'));
-  return buf;
-}
 
-export function decodeFlowKey(buf: Buffer, offset = 0): FlowKey {
-  checkSize(FLOW_KEY, buf, offset);
-  return {
-    srcIdentity: readU32(buf, offset + off(FLOW_KEY, 'src_identity')),
-    dstIdentity: readU32(buf, offset + off(FLOW_KEY, 'dst_identity')),
-    dstPort: readU16(buf, offset + off(FLOW_KEY, 'dst_port')),
-    protocol: buf.readUInt8(offset + off(FLOW_KEY, 'protocol')),
-    direction: buf.readUInt8(offset + off(FLOW_KEY, 'direction')),
-    verdict: buf.readUInt8(offset + off(FLOW_KEY, 'verdict')),
-  };
-}
+const flowKeyCodec = structCodec<FlowKey>(FLOW_KEY);
+export const encodeFlowKey = (value: FlowKey): Buffer => flowKeyCodec.encode(value);
+export const decodeFlowKey = (buf: Buffer, offset = 0): FlowKey => flowKeyCodec.decode(buf, offset);
 
 export interface FlowTrafficValue {
   packets: bigint;
@@ -434,27 +494,10 @@ export interface FlowTrafficValue {
   tcpFlags: bigint[];
 }
 
-export function encodeFlowTrafficValue(value: FlowTrafficValue): Buffer {
-  if (value.tcpFlags.length !== TCP_FLAG_COUNT) {
-    throw new RangeError(`codecs: tcpFlags needs ${TCP_FLAG_COUNT} counters, got ${value.tcpFlags.length}`);
-  }
-  const buf = Buffer.alloc(FLOW_TRAFFIC_VALUE.size);
-  writeU64(buf, off(FLOW_TRAFFIC_VALUE, 'packets'), value.packets);
-  writeU64(buf, off(FLOW_TRAFFIC_VALUE, 'bytes'), value.bytes);
-  const flags = off(FLOW_TRAFFIC_VALUE, 'tcp_flags');
-  value.tcpFlags.forEach((count, bit) => writeU64(buf, flags + bit * 8, count));
-  return buf;
-}
 
-export function decodeFlowTrafficValue(buf: Buffer, offset = 0): FlowTrafficValue {
-  checkSize(FLOW_TRAFFIC_VALUE, buf, offset);
-  const flags = offset + off(FLOW_TRAFFIC_VALUE, 'tcp_flags');
-  return {
-    packets: readU64(buf, offset + off(FLOW_TRAFFIC_VALUE, 'packets')),
-    bytes: readU64(buf, offset + off(FLOW_TRAFFIC_VALUE, 'bytes')),
-    tcpFlags: Array.from({ length: TCP_FLAG_COUNT }, (_, bit) => readU64(buf, flags + bit * 8)),
-  };
-}
+const flowTrafficValueCodec = structCodec<FlowTrafficValue>(FLOW_TRAFFIC_VALUE);
+export const encodeFlowTrafficValue = (value: FlowTrafficValue): Buffer => flowTrafficValueCodec.encode(value);
+export const decodeFlowTrafficValue = (buf: Buffer, offset = 0): FlowTrafficValue => flowTrafficValueCodec.decode(buf, offset);
 
 // ---------------------------------------------------------------------------
 // flow_conntrack
@@ -470,31 +513,10 @@ export interface FlowTuple {
   direction: number;
 }
 
-export function encodeFlowTuple(tuple: FlowTuple): Buffer {
-  const buf = Buffer.alloc(FLOW_TUPLE.size);
-  writeAddress(buf, off(FLOW_TUPLE, 'saddr'), tuple.family, tuple.saddr);
-  writeAddress(buf, off(FLOW_TUPLE, 'daddr'), tuple.family, tuple.daddr);
-  writeU16(buf, off(FLOW_TUPLE, 'sport'), tuple.sport);
-  writeU16(buf, off(FLOW_TUPLE, 'dport'), tuple.dport);
-  buf.writeUInt8(tuple.protocol, off(FLOW_TUPLE, 'protocol'));
-  buf.writeUInt8(tuple.family, off(FLOW_TUPLE, 'family'));
-  buf.writeUInt8(tuple.direction, off(FLOW_TUPLE, 'direction'));
-  return buf;
-}
 
-export function decodeFlowTuple(buf: Buffer, offset = 0): FlowTuple {
-  checkSize(FLOW_TUPLE, buf, offset);
-  const family = buf.readUInt8(offset + off(FLOW_TUPLE, 'family'));
-  return {
-    family: family as AddressFamily,
-    saddr: readAddress(buf, offset + off(FLOW_TUPLE, 'saddr'), family),
-    daddr: readAddress(buf, offset + off(FLOW_TUPLE, 'daddr'), family),
-    sport: readU16(buf, offset + off(FLOW_TUPLE, 'sport')),
-    dport: readU16(buf, offset + off(FLOW_TUPLE, 'dport')),
-    protocol: buf.readUInt8(offset + off(FLOW_TUPLE, 'protocol')),
-    direction: buf.readUInt8(offset + off(FLOW_TUPLE, 'direction')),
-  };
-}
+const flowTupleCodec = structCodec<FlowTuple>(FLOW_TUPLE);
+export const encodeFlowTuple = (value: FlowTuple): Buffer => flowTupleCodec.encode(value);
+export const decodeFlowTuple = (buf: Buffer, offset = 0): FlowTuple => flowTupleCodec.decode(buf, offset);
 
 // ---------------------------------------------------------------------------
 // TCP connection attempts (tcp_pending, tcp_outcomes)
@@ -508,24 +530,10 @@ export interface TcpPendingValue {
   dstPort: number;
 }
 
-export function encodeTcpPendingValue(value: TcpPendingValue): Buffer {
-  const buf = Buffer.alloc(TCP_PENDING_VALUE.size);
-  writeU64(buf, off(TCP_PENDING_VALUE, 'syn_ns'), value.synNs);
-  writeU32(buf, off(TCP_PENDING_VALUE, 'src_identity'), value.srcIdentity);
-  writeU32(buf, off(TCP_PENDING_VALUE, 'dst_identity'), value.dstIdentity);
-  writeU16(buf, off(TCP_PENDING_VALUE, 'dst_port'), value.dstPort);
-  return buf;
-}
 
-export function decodeTcpPendingValue(buf: Buffer, offset = 0): TcpPendingValue {
-  checkSize(TCP_PENDING_VALUE, buf, offset);
-  return {
-    synNs: readU64(buf, offset + off(TCP_PENDING_VALUE, 'syn_ns')),
-    srcIdentity: readU32(buf, offset + off(TCP_PENDING_VALUE, 'src_identity')),
-    dstIdentity: readU32(buf, offset + off(TCP_PENDING_VALUE, 'dst_identity')),
-    dstPort: readU16(buf, offset + off(TCP_PENDING_VALUE, 'dst_port')),
-  };
-}
+const tcpPendingValueCodec = structCodec<TcpPendingValue>(TCP_PENDING_VALUE);
+export const encodeTcpPendingValue = (value: TcpPendingValue): Buffer => tcpPendingValueCodec.encode(value);
+export const decodeTcpPendingValue = (buf: Buffer, offset = 0): TcpPendingValue => tcpPendingValueCodec.decode(buf, offset);
 
 export interface TcpOutcomeKey {
   srcIdentity: number;
@@ -537,26 +545,10 @@ export interface TcpOutcomeKey {
   direction: number;
 }
 
-export function encodeTcpOutcomeKey(key: TcpOutcomeKey): Buffer {
-  const buf = Buffer.alloc(TCP_OUTCOME_KEY.size);
-  writeU32(buf, off(TCP_OUTCOME_KEY, 'src_identity'), key.srcIdentity);
-  writeU32(buf, off(TCP_OUTCOME_KEY, 'dst_identity'), key.dstIdentity);
-  writeU16(buf, off(TCP_OUTCOME_KEY, 'dst_port'), key.dstPort);
-  buf.writeUInt8(key.outcome, off(TCP_OUTCOME_KEY, 'outcome'));
-  buf.writeUInt8(key.direction, off(TCP_OUTCOME_KEY, 'direction'));
-  return buf;
-}
 
-export function decodeTcpOutcomeKey(buf: Buffer, offset = 0): TcpOutcomeKey {
-  checkSize(TCP_OUTCOME_KEY, buf, offset);
-  return {
-    srcIdentity: readU32(buf, offset + off(TCP_OUTCOME_KEY, 'src_identity')),
-    dstIdentity: readU32(buf, offset + off(TCP_OUTCOME_KEY, 'dst_identity')),
-    dstPort: readU16(buf, offset + off(TCP_OUTCOME_KEY, 'dst_port')),
-    outcome: buf.readUInt8(offset + off(TCP_OUTCOME_KEY, 'outcome')),
-    direction: buf.readUInt8(offset + off(TCP_OUTCOME_KEY, 'direction')),
-  };
-}
+const tcpOutcomeKeyCodec = structCodec<TcpOutcomeKey>(TCP_OUTCOME_KEY);
+export const encodeTcpOutcomeKey = (value: TcpOutcomeKey): Buffer => tcpOutcomeKeyCodec.encode(value);
+export const decodeTcpOutcomeKey = (buf: Buffer, offset = 0): TcpOutcomeKey => tcpOutcomeKeyCodec.decode(buf, offset);
 
 // ---------------------------------------------------------------------------
 // events
@@ -580,46 +572,10 @@ export interface FlowEvent {
   verdict: number;
 }
 
-export function encodeFlowEvent(event: FlowEvent): Buffer {
-  const buf = Buffer.alloc(FLOW_EVENT.size);
-  buf.writeUInt8(event.type, off(FLOW_EVENT, 'type'));
-  buf.writeUInt8(event.family, off(FLOW_EVENT, 'family'));
-  buf.writeUInt8(event.protocol, off(FLOW_EVENT, 'protocol'));
-  buf.writeUInt8(event.direction, off(FLOW_EVENT, 'direction'));
-  writeU32(buf, off(FLOW_EVENT, 'ifindex'), event.ifindex);
-  writeU64(buf, off(FLOW_EVENT, 'timestamp_ns'), event.timestampNs);
-  writeU32(buf, off(FLOW_EVENT, 'src_identity'), event.srcIdentity);
-  writeU32(buf, off(FLOW_EVENT, 'dst_identity'), event.dstIdentity);
-  writeAddress(buf, off(FLOW_EVENT, 'saddr'), event.family, event.saddr);
-  writeAddress(buf, off(FLOW_EVENT, 'daddr'), event.family, event.daddr);
-  writeU16(buf, off(FLOW_EVENT, 'sport'), event.sport);
-  writeU16(buf, off(FLOW_EVENT, 'dport'), event.dport);
-  buf.writeUInt8(event.tcpFlags, off(FLOW_EVENT, 'tcp_flags'));
-  buf.writeUInt8(event.verdict, off(FLOW_EVENT, 'verdict'));
-  return buf;
-}
 
-export function decodeFlowEvent(buf: Buffer, offset = 0): FlowEvent {
-  checkSize(FLOW_EVENT, buf, offset);
-  const at = (field: string): number => offset + off(FLOW_EVENT, field);
-  const family = buf.readUInt8(at('family'));
-  return {
-    type: buf.readUInt8(at('type')),
-    family: family as AddressFamily,
-    protocol: buf.readUInt8(at('protocol')),
-    direction: buf.readUInt8(at('direction')),
-    ifindex: readU32(buf, at('ifindex')),
-    timestampNs: readU64(buf, at('timestamp_ns')),
-    srcIdentity: readU32(buf, at('src_identity')),
-    dstIdentity: readU32(buf, at('dst_identity')),
-    saddr: readAddress(buf, at('saddr'), family),
-    daddr: readAddress(buf, at('daddr'), family),
-    sport: readU16(buf, at('sport')),
-    dport: readU16(buf, at('dport')),
-    tcpFlags: buf.readUInt8(at('tcp_flags')),
-    verdict: buf.readUInt8(at('verdict')),
-  };
-}
+const flowEventCodec = structCodec<FlowEvent>(FLOW_EVENT);
+export const encodeFlowEvent = (value: FlowEvent): Buffer => flowEventCodec.encode(value);
+export const decodeFlowEvent = (buf: Buffer, offset = 0): FlowEvent => flowEventCodec.decode(buf, offset);
 
 /**
  * How one TCP connection attempt ended. Addresses, ports and direction are the
@@ -646,47 +602,10 @@ export interface TcpOutcomeEvent {
   outcome: number;
 }
 
-export function encodeTcpOutcomeEvent(event: TcpOutcomeEvent): Buffer {
-  const buf = Buffer.alloc(TCP_OUTCOME_EVENT.size);
-  const at = (field: string): number => off(TCP_OUTCOME_EVENT, field);
-  buf.writeUInt8(event.type, at('type'));
-  buf.writeUInt8(event.family, at('family'));
-  buf.writeUInt8(event.protocol, at('protocol'));
-  buf.writeUInt8(event.direction, at('direction'));
-  writeU32(buf, at('ifindex'), event.ifindex);
-  writeU64(buf, at('timestamp_ns'), event.timestampNs);
-  writeU64(buf, at('syn_timestamp_ns'), event.synTimestampNs);
-  writeU32(buf, at('src_identity'), event.srcIdentity);
-  writeU32(buf, at('dst_identity'), event.dstIdentity);
-  writeAddress(buf, at('saddr'), event.family, event.saddr);
-  writeAddress(buf, at('daddr'), event.family, event.daddr);
-  writeU16(buf, at('sport'), event.sport);
-  writeU16(buf, at('dport'), event.dport);
-  buf.writeUInt8(event.outcome, at('outcome'));
-  return buf;
-}
 
-export function decodeTcpOutcomeEvent(buf: Buffer, offset = 0): TcpOutcomeEvent {
-  checkSize(TCP_OUTCOME_EVENT, buf, offset);
-  const at = (field: string): number => offset + off(TCP_OUTCOME_EVENT, field);
-  const family = buf.readUInt8(at('family'));
-  return {
-    type: buf.readUInt8(at('type')),
-    family: family as AddressFamily,
-    protocol: buf.readUInt8(at('protocol')),
-    direction: buf.readUInt8(at('direction')),
-    ifindex: readU32(buf, at('ifindex')),
-    timestampNs: readU64(buf, at('timestamp_ns')),
-    synTimestampNs: readU64(buf, at('syn_timestamp_ns')),
-    srcIdentity: readU32(buf, at('src_identity')),
-    dstIdentity: readU32(buf, at('dst_identity')),
-    saddr: readAddress(buf, at('saddr'), family),
-    daddr: readAddress(buf, at('daddr'), family),
-    sport: readU16(buf, at('sport')),
-    dport: readU16(buf, at('dport')),
-    outcome: buf.readUInt8(at('outcome')),
-  };
-}
+const tcpOutcomeEventCodec = structCodec<TcpOutcomeEvent>(TCP_OUTCOME_EVENT);
+export const encodeTcpOutcomeEvent = (value: TcpOutcomeEvent): Buffer => tcpOutcomeEventCodec.encode(value);
+export const decodeTcpOutcomeEvent = (buf: Buffer, offset = 0): TcpOutcomeEvent => tcpOutcomeEventCodec.decode(buf, offset);
 
 // ---------------------------------------------------------------------------
 // drops (drop.bpf.c)
@@ -703,28 +622,10 @@ export interface DropKey {
   direction: number;
 }
 
-export function encodeDropKey(key: DropKey): Buffer {
-  const buf = Buffer.alloc(DROP_KEY.size);
-  writeU32(buf, off(DROP_KEY, 'reason'), key.reason);
-  writeU32(buf, off(DROP_KEY, 'src_identity'), key.srcIdentity);
-  writeU32(buf, off(DROP_KEY, 'dst_identity'), key.dstIdentity);
-  writeU16(buf, off(DROP_KEY, 'dst_port'), key.dstPort);
-  buf.writeUInt8(key.protocol, off(DROP_KEY, 'protocol'));
-  buf.writeUInt8(key.direction, off(DROP_KEY, 'direction'));
-  return buf;
-}
 
-export function decodeDropKey(buf: Buffer, offset = 0): DropKey {
-  checkSize(DROP_KEY, buf, offset);
-  return {
-    reason: readU32(buf, offset + off(DROP_KEY, 'reason')),
-    srcIdentity: readU32(buf, offset + off(DROP_KEY, 'src_identity')),
-    dstIdentity: readU32(buf, offset + off(DROP_KEY, 'dst_identity')),
-    dstPort: readU16(buf, offset + off(DROP_KEY, 'dst_port')),
-    protocol: buf.readUInt8(offset + off(DROP_KEY, 'protocol')),
-    direction: buf.readUInt8(offset + off(DROP_KEY, 'direction')),
-  };
-}
+const dropKeyCodec = structCodec<DropKey>(DROP_KEY);
+export const encodeDropKey = (value: DropKey): Buffer => dropKeyCodec.encode(value);
+export const decodeDropKey = (buf: Buffer, offset = 0): DropKey => dropKeyCodec.decode(buf, offset);
 
 export interface DropEvent {
   type: number;
@@ -745,46 +646,10 @@ export interface DropEvent {
   dport: number;
 }
 
-export function encodeDropEvent(event: DropEvent): Buffer {
-  const buf = Buffer.alloc(DROP_EVENT.size);
-  buf.writeUInt8(event.type, off(DROP_EVENT, 'type'));
-  buf.writeUInt8(event.family, off(DROP_EVENT, 'family'));
-  buf.writeUInt8(event.protocol, off(DROP_EVENT, 'protocol'));
-  buf.writeUInt8(event.direction, off(DROP_EVENT, 'direction'));
-  writeU32(buf, off(DROP_EVENT, 'ifindex'), event.ifindex);
-  writeU64(buf, off(DROP_EVENT, 'timestamp_ns'), event.timestampNs);
-  writeU32(buf, off(DROP_EVENT, 'reason'), event.reason);
-  writeU32(buf, off(DROP_EVENT, 'src_identity'), event.srcIdentity);
-  writeU32(buf, off(DROP_EVENT, 'dst_identity'), event.dstIdentity);
-  writeU16(buf, off(DROP_EVENT, 'sport'), event.sport);
-  writeU16(buf, off(DROP_EVENT, 'dport'), event.dport);
-  if (event.family !== 0) {
-    writeAddress(buf, off(DROP_EVENT, 'saddr'), event.family, event.saddr);
-    writeAddress(buf, off(DROP_EVENT, 'daddr'), event.family, event.daddr);
-  }
-  return buf;
-}
 
-export function decodeDropEvent(buf: Buffer, offset = 0): DropEvent {
-  checkSize(DROP_EVENT, buf, offset);
-  const at = (field: string): number => offset + off(DROP_EVENT, field);
-  const family = buf.readUInt8(at('family'));
-  return {
-    type: buf.readUInt8(at('type')),
-    family: family as AddressFamily | 0,
-    protocol: buf.readUInt8(at('protocol')),
-    direction: buf.readUInt8(at('direction')),
-    ifindex: readU32(buf, at('ifindex')),
-    timestampNs: readU64(buf, at('timestamp_ns')),
-    reason: readU32(buf, at('reason')),
-    srcIdentity: readU32(buf, at('src_identity')),
-    dstIdentity: readU32(buf, at('dst_identity')),
-    saddr: readAddress(buf, at('saddr'), family),
-    daddr: readAddress(buf, at('daddr'), family),
-    sport: readU16(buf, at('sport')),
-    dport: readU16(buf, at('dport')),
-  };
-}
+const dropEventCodec = structCodec<DropEvent>(DROP_EVENT);
+export const encodeDropEvent = (value: DropEvent): Buffer => dropEventCodec.encode(value);
+export const decodeDropEvent = (buf: Buffer, offset = 0): DropEvent => dropEventCodec.decode(buf, offset);
 
 /** Type byte of a ring-buffer record, to pick its decoder. */
 export function eventType(buf: Buffer): number {
@@ -797,17 +662,7 @@ export interface EventsBudget {
   sent: bigint;
 }
 
-export function encodeEventsBudget(value: EventsBudget): Buffer {
-  const buf = Buffer.alloc(EVENTS_BUDGET.size);
-  writeU64(buf, off(EVENTS_BUDGET, 'window_start_ns'), value.windowStartNs);
-  writeU64(buf, off(EVENTS_BUDGET, 'sent'), value.sent);
-  return buf;
-}
 
-export function decodeEventsBudget(buf: Buffer, offset = 0): EventsBudget {
-  checkSize(EVENTS_BUDGET, buf, offset);
-  return {
-    windowStartNs: readU64(buf, offset + off(EVENTS_BUDGET, 'window_start_ns')),
-    sent: readU64(buf, offset + off(EVENTS_BUDGET, 'sent')),
-  };
-}
+const eventsBudgetCodec = structCodec<EventsBudget>(EVENTS_BUDGET);
+export const encodeEventsBudget = (value: EventsBudget): Buffer => eventsBudgetCodec.encode(value);
+export const decodeEventsBudget = (buf: Buffer, offset = 0): EventsBudget => eventsBudgetCodec.decode(buf, offset);

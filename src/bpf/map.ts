@@ -110,7 +110,8 @@ export class BpfMap {
   count(): number {
     this.#owner.assertOpen(`count of map '${this.name}'`);
     if (ARRAY_TYPES.has(this.type)) return this.maxEntries;
-    return addon().mapCount(this.fd);
+    // a batched dump takes a few syscalls where walking keys takes one per entry
+    return addon().mapDump(this.fd).count;
   }
 
   /** Splits a raw per-CPU value into one valueSize-byte Buffer per possible CPU. */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { BpfObject, RingBuffer, type BpfLink, type BpfMap } from '../bpf/index.js';
+import { BpfObject, RingBuffer, type BpfLink } from '../bpf/index.js';
 import {
   DROP_MAP_ERROR_MAPS,
   LOST_REASON_NAMES,
@@ -7,14 +7,14 @@ import {
   decodeDropEvent,
   decodeDropKey,
   decodeFlowKey,
-  decodeU64,
-  encodeU32,
   eventType,
   nameAt,
   type DropEvent,
+  type DropKey,
 } from '../bpf/codecs.js';
 import type { FlowStartRecord } from '../metrics/types.js';
 import type { IdentityMaps } from './flow.js';
+import { perCpuArrayTotals, sumPerCpuCounter } from './per-cpu.js';
 
 /** bpf/.output/drop.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const DROP_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/drop.bpf.o', import.meta.url));
@@ -43,18 +43,8 @@ export interface DropDatapathOptions {
   onDropEvent?: (event: DropEvent) => void;
 }
 
-export interface DropRecord {
-  /** The running kernel's enum skb_drop_reason value; its name comes from the kernel's BTF. */
-  reason: number;
-  srcIdentity: number;
-  dstIdentity: number;
-  dstPort: number;
-  /** Zero when the dropped buffer held no readable IP header (identities are then 0, unknown). */
-  protocol: number;
-  /** Zero when the tracer could not tell (see direction_of in bpf/drop.bpf.c). */
-  direction: number;
-  packets: number;
-}
+/** A drops map entry with its count summed over CPUs. */
+export type DropRecord = DropKey & { packets: number };
 
 export interface DropSnapshot {
   drops: DropRecord[];
@@ -120,24 +110,25 @@ export class DropDatapath {
   snapshot(): DropSnapshot {
     const drops: DropRecord[] = [];
     for (const { key, value } of this.object.map('drops').entries()) {
-      drops.push({ ...decodeDropKey(key), packets: this.sum('drops', value) });
+      drops.push({ ...decodeDropKey(key), packets: sumPerCpuCounter(value) });
     }
     const flowStarts: FlowStartRecord[] = [];
     for (const { key, value } of this.object.map('drop_flow_starts').entries()) {
-      flowStarts.push({ ...decodeFlowKey(key), flows: this.sum('drop_flow_starts', value) });
+      flowStarts.push({ ...decodeFlowKey(key), flows: sumPerCpuCounter(value) });
     }
-    const lost = this.arrayTotals('drop_events_lost');
-    const mapErrors = this.arrayTotals('drop_map_errors');
+    const lost = perCpuArrayTotals(this.object.map('drop_events_lost'));
+    const mapErrors = perCpuArrayTotals(this.object.map('drop_map_errors'));
     return {
       drops,
       flowStarts,
       eventsLost: lost.map((count, i) => ({ source: 'drop', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapErrors: mapErrors[0] ?? 0,
       mapUpdateErrors: mapErrors.map((count, i) => ({ map: nameAt(DROP_MAP_ERROR_MAPS, i), count })),
-      maps: REPORTED_MAPS.map((name) => {
-        const map = this.object.map(name);
-        return { map: name, entries: map.count(), capacity: map.maxEntries };
-      }),
+      // both maps were read whole above: their entry counts are known
+      maps: [
+        { map: 'drops', entries: drops.length, capacity: this.object.map('drops').maxEntries },
+        { map: 'drop_flow_starts', entries: flowStarts.length, capacity: this.object.map('drop_flow_starts').maxEntries },
+      ],
       programs: [this.programRuns()],
     };
   }
@@ -168,20 +159,4 @@ export class DropDatapath {
     }
   }
 
-  private arrayTotals(name: string): number[] {
-    const map = this.object.map(name);
-    const out: number[] = [];
-    for (let i = 0; i < map.maxEntries; i++) {
-      const value = map.lookup(encodeU32(i));
-      out.push(value ? this.sum(name, value) : 0);
-    }
-    return out;
-  }
-
-  /** A per-CPU u64 counter summed over CPUs. */
-  private sum(map: string, value: Buffer): number {
-    let total = 0n;
-    for (const v of this.object.map(map).perCpu(value)) total += decodeU64(v);
-    return Number(total);
-  }
 }

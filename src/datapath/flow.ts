@@ -3,7 +3,6 @@ import {
   BpfObject,
   RingBuffer,
   enableBpfStats,
-  possibleCpus,
   type BpfMap,
   type BpfProgram,
   type TcAttachment,
@@ -45,6 +44,7 @@ import type {
 import type { Logger } from '../log.js';
 import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
 import type { NetInterface } from './interfaces.js';
+import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 
 /** bpf/.output/flow.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bpf.o', import.meta.url));
@@ -142,7 +142,6 @@ export class FlowDatapath implements InterfaceAttacher {
   private readonly programs: Record<(typeof PROGRAMS)[number], BpfProgram>;
   private readonly ringBuffer: RingBuffer;
   private readonly stats: { disable(): void } | undefined;
-  private readonly cpus = possibleCpus();
   private closed = false;
   /** Last value written to ipcache_generation; this process is its only writer (the map is not pinned). */
   private ipcacheGeneration = 0n;
@@ -250,26 +249,31 @@ export class FlowDatapath implements InterfaceAttacher {
 
   /** The kernel's absolute totals, summed over CPUs. */
   snapshot(attachedInterfaces: number): DatapathSnapshot {
+    const dumped = new Map<string, number>();
     const traffic: FlowTrafficRecord[] = [];
     // flow_traffic also holds the TCP flag counters (one lookup per packet in the kernel)
     const tcpFlags: TcpFlagsRecord[] = [];
-    for (const { key, value } of this.object.map('flow_traffic').entries()) {
+    const trafficEntries = this.object.map('flow_traffic').entries();
+    dumped.set('flow_traffic', trafficEntries.length);
+    for (const { key, value } of trafficEntries) {
       const k = decodeFlowKey(key);
-      const [packets, bytes, ...flags] = this.sumPerCpu(value, TRAFFIC_VALUE_FIELDS);
+      const [packets, bytes, ...flags] = sumPerCpu(value, TRAFFIC_VALUE_FIELDS);
       traffic.push({ ...k, packets: packets!, bytes: bytes! });
       flags.forEach((count, flag) => {
         if (count !== 0) tcpFlags.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, flag, direction: k.direction, count });
       });
     }
     const starts: FlowStartRecord[] = [];
-    for (const { key, value } of this.object.map('flow_starts').entries()) {
+    const startEntries = this.object.map('flow_starts').entries();
+    dumped.set('flow_starts', startEntries.length);
+    for (const { key, value } of startEntries) {
       const k = decodeFlowKey(key);
-      starts.push({ ...k, flows: this.sumPerCpu(value, 1)[0]! });
+      starts.push({ ...k, flows: sumPerCpuCounter(value) });
     }
-    const parse = this.arrayTotals('parse_packets');
+    const parse = perCpuArrayTotals(this.object.map('parse_packets'));
     const connectionAttempts = this.connectionAttempts();
-    const lost = this.arrayTotals('events_lost');
-    const updateErrors = this.arrayTotals('map_update_errors');
+    const lost = perCpuArrayTotals(this.object.map('events_lost'));
+    const updateErrors = perCpuArrayTotals(this.object.map('map_update_errors'));
     return {
       traffic,
       starts,
@@ -279,7 +283,8 @@ export class FlowDatapath implements InterfaceAttacher {
       parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
       eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
-      maps: REPORTED_MAPS.map((name) => this.mapFill(name)),
+      // maps read whole above are not walked a second time to be counted
+      maps: REPORTED_MAPS.map((name) => this.mapFill(name, dumped.get(name))),
       programs: PROGRAMS.map((name) => {
         const info = this.programs[name].info();
         return { program: name, runs: Number(info.runCount), runSeconds: Number(info.runTimeNs) / 1e9 };
@@ -338,7 +343,7 @@ export class FlowDatapath implements InterfaceAttacher {
       const outcome = TCP_OUTCOME_NAMES[k.outcome];
       // a code this build does not know (a newer object) has no label to go under
       if (!outcome) continue;
-      out.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, dstPort: k.dstPort, direction: k.direction, outcome, count: this.sumPerCpu(value, 1)[0]! });
+      out.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, dstPort: k.dstPort, direction: k.direction, outcome, count: sumPerCpuCounter(value) });
     }
     for (const record of this.unanswered.values()) out.push({ ...record });
     return out;
@@ -365,30 +370,9 @@ export class FlowDatapath implements InterfaceAttacher {
     this.opts.onTcpOutcome?.(event);
   }
 
-  private mapFill(name: string): { map: string; entries: number; capacity: number } {
+  private mapFill(name: string, entries?: number): { map: string; entries: number; capacity: number } {
     const map = this.object.map(name);
-    return { map: name, entries: map.count(), capacity: map.maxEntries };
+    return { map: name, entries: entries ?? map.count(), capacity: map.maxEntries };
   }
 
-  private arrayTotals(name: string): number[] {
-    const map: BpfMap = this.object.map(name);
-    const key = Buffer.alloc(4);
-    const out: number[] = [];
-    for (let i = 0; i < map.maxEntries; i++) {
-      key.writeUInt32LE(i);
-      const value = map.lookup(key);
-      out.push(value ? this.sumPerCpu(value, 1)[0]! : 0);
-    }
-    return out;
-  }
-
-  /** Sums `fields` consecutive u64 counters over the per-CPU copies of one value. */
-  private sumPerCpu(value: Buffer, fields: number): number[] {
-    const stride = value.length / this.cpus;
-    const sums = new Array<number>(fields).fill(0);
-    for (let cpu = 0; cpu < this.cpus; cpu++) {
-      for (let f = 0; f < fields; f++) sums[f]! += Number(value.readBigUInt64LE(cpu * stride + f * 8));
-    }
-    return sums;
-  }
 }

@@ -291,48 +291,10 @@ static napi_value js_map_dump(napi_env env, napi_callback_info info)
 	return ret;
 }
 
-/* mapCount(fd) -> number of keys, walking keys only */
-static napi_value js_map_count(napi_env env, napi_callback_info info)
-{
-	napi_value argv[1];
-	struct map_layout l;
-	char *a, *b, *tmp;
-	int64_t n = 0;
-	int fd, err;
-
-	if (!get_args(env, info, 1, argv) || !map_layout_of(env, argv[0], "map count", &fd, &l))
-		return NULL;
-	a = calloc(1, l.key_size + 1);
-	b = calloc(1, l.key_size + 1);
-	if (!a || !b) {
-		free(a);
-		free(b);
-		return throw_errno(env, "map count", ENOMEM, NULL);
-	}
-	err = 0;
-	if (!bpf_map_get_next_key(fd, NULL, a)) {
-		n = 1;
-		while (!bpf_map_get_next_key(fd, a, b)) {
-			n++;
-			tmp = a;
-			a = b;
-			b = tmp;
-		}
-	}
-	if (errno != ENOENT)
-		err = errno;
-	free(a);
-	free(b);
-	if (err)
-		return throw_errno(env, "map count", err, l.name);
-	return make_int(env, n);
-}
-
 void register_maps(napi_env env, napi_value exports)
 {
 	export_fn(env, exports, "mapLookup", js_map_lookup);
 	export_fn(env, exports, "mapUpdate", js_map_update);
 	export_fn(env, exports, "mapDelete", js_map_delete);
 	export_fn(env, exports, "mapDump", js_map_dump);
-	export_fn(env, exports, "mapCount", js_map_count);
 }

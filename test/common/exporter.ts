@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestHost } from './netns.js';
+import { parsePrometheusText, type Sample } from './prom.js';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 
@@ -39,6 +42,10 @@ export class ExporterProcess {
     return res.text();
   }
 
+  async samples(): Promise<Sample[]> {
+    return parsePrometheusText(await this.metricsText());
+  }
+
   /** SIGTERM, then the exit code. */
   async terminate(): Promise<number | null> {
     if (this.child.exitCode !== null) return this.child.exitCode;
@@ -70,4 +77,12 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${context()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A static identity file naming each test host as a workload of namespace e2e. */
+export function writeIdentities(path: string, workloads: Record<string, TestHost>): void {
+  const entries = Object.entries(workloads).map(
+    ([workload, host]) => `  - namespace: e2e\n    workload: ${workload}\n    addresses: [${host.address}/32]\n`,
+  );
+  writeFileSync(path, 'identities:\n' + entries.join(''));
 }

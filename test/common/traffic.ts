@@ -45,3 +45,11 @@ export function tcpRetransmits(host: TestHost): number {
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf('RetransSegs')]);
 }
+
+/** An nftables rule in the host's namespace that silently drops incoming TCP to `port`, as a network policy would. */
+export function dropTcpPort(host: TestHost, port: number): void {
+  const nft = (...args: string[]) => inNs(host.ns, 'nft', args);
+  nft('add', 'table', 'inet', 'flowlens_test');
+  nft('add', 'chain', 'inet', 'flowlens_test', 'input', '{ type filter hook input priority 0; policy accept; }');
+  nft('add', 'rule', 'inet', 'flowlens_test', 'input', 'tcp', 'dport', String(port), 'drop');
+}

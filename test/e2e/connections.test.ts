@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExporterProcess, waitFor } from '../common/exporter.js';
-import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
-import { connects, tcpRetransmits } from '../common/traffic.js';
-import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
+import { ExporterProcess, writeIdentities, waitFor } from '../common/exporter.js';
+import { runTag, TestNetwork, type TestHost } from '../common/netns.js';
+import { connects, dropTcpPort, tcpRetransmits } from '../common/traffic.js';
+import { sumOf, type Sample } from '../common/prom.js';
 
 /**
  * Every TCP connection attempt counted once by its outcome, with the
@@ -34,7 +34,7 @@ let exporter: ExporterProcess;
 let tmp: string;
 
 async function scrape(): Promise<Sample[]> {
-  return parsePrometheusText(await exporter.metricsText());
+  return exporter.samples();
 }
 
 const pair = { source_workload: 'client', destination_workload: 'server', source_namespace: 'e2e', destination_namespace: 'e2e' };
@@ -57,16 +57,8 @@ describe('TCP connection attempts by outcome (network namespaces, real kernel)',
     server = net.addHost('srv', 3);
     tmp = mkdtempSync(join(tmpdir(), 'flowlens-connections-'));
     const identities = join(tmp, 'identities.yaml');
-    writeFileSync(
-      identities,
-      ['client', 'server']
-        .map((w, i) => `  - namespace: e2e\n    workload: ${w}\n    addresses: [10.219.0.${i + 2}/32]\n`)
-        .reduce((a, b) => a + b, 'identities:\n'),
-    );
-    const nft = (...args: string[]) => inNs(server.ns, 'nft', args);
-    nft('add', 'table', 'inet', 'flowlens_test');
-    nft('add', 'chain', 'inet', 'flowlens_test', 'input', '{ type filter hook input priority 0; policy accept; }');
-    nft('add', 'rule', 'inet', 'flowlens_test', 'input', 'tcp', 'dport', String(FILTERED_PORT), 'drop');
+    writeIdentities(identities, { client, server });
+    dropTcpPort(server, FILTERED_PORT);
 
     const listener = net.spawnIn(server.ns, process.execPath, [
       '-e',

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, type TcAttachment } from '../../src/bpf/index.js';
-import { ExporterProcess, REPO } from '../common/exporter.js';
-import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
-import { connects, tcpRetransmits, udpDatagrams } from '../common/traffic.js';
-import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
+import { ExporterProcess, writeIdentities, REPO } from '../common/exporter.js';
+import { runTag, TestNetwork, type TestHost } from '../common/netns.js';
+import { connects, dropTcpPort, tcpRetransmits, udpDatagrams } from '../common/traffic.js';
+import { sumOf, type Sample } from '../common/prom.js';
 
 /**
  * Drops counted exactly, by the kernel's own reason, whatever dropped them: a
@@ -34,7 +34,7 @@ let exporter: ExporterProcess;
 let tmp: string;
 
 async function scrape(): Promise<Sample[]> {
-  return parsePrometheusText(await exporter.metricsText());
+  return exporter.samples();
 }
 
 describe('drops by kernel reason (network namespaces, real kernel)', () => {
@@ -45,16 +45,8 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
     blocked = net.addHost('blk', 4);
     tmp = mkdtempSync(join(tmpdir(), 'flowlens-drops-'));
     const identities = join(tmp, 'identities.yaml');
-    writeFileSync(
-      identities,
-      ['client', 'server', 'blocked']
-        .map((w, i) => `  - namespace: e2e\n    workload: ${w}\n    addresses: [10.218.0.${i + 2}/32]\n`)
-        .reduce((a, b) => a + b, 'identities:\n'),
-    );
-    const nft = (...args: string[]) => inNs(server.ns, 'nft', args);
-    nft('add', 'table', 'inet', 'flowlens_test');
-    nft('add', 'chain', 'inet', 'flowlens_test', 'input', '{ type filter hook input priority 0; policy accept; }');
-    nft('add', 'rule', 'inet', 'flowlens_test', 'input', 'tcp', 'dport', String(FILTERED_PORT), 'drop');
+    writeIdentities(identities, { client, server, blocked });
+    dropTcpPort(server, FILTERED_PORT);
 
     const http = net.spawnIn(server.ns, process.execPath, [
       '-e',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExporterProcess, waitFor } from '../common/exporter.js';
 import { inNs, ip, ipCounters, runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
-import { parsePrometheusText, sumOf, type Sample } from '../common/prom.js';
+import { sumOf, type Sample } from '../common/prom.js';
 
 /**
  * The whole path on the real kernel: three network namespaces on veth pairs
@@ -70,7 +70,7 @@ function udpDatagrams(ns: string, address: string, count: number): void {
 }
 
 async function scrape(): Promise<Sample[]> {
-  return parsePrometheusText(await exporter.metricsText());
+  return exporter.samples();
 }
 
 const pair = (src: string, dst: string) => ({ source_workload: src, destination_workload: dst });
