@@ -18,9 +18,12 @@ import { report } from './report.js';
 
 // iperf3 on a 2-vCPU VM varies by several percent from run to run: many short
 // alternating rounds and medians, client and server pinned to their own CPUs.
-const ROUNDS = 12;
+const ROUNDS = 16;
 const SECONDS = 3;
 const SETTLE_MS = 4000;
+// after the exporter exits the kernel still frees its maps and programs (RCU,
+// workqueues): the arm without it waits for that, or it would pay for it
+const TEARDOWN_SETTLE_MS = 2000;
 
 let net: TestNetwork | undefined;
 let exporter: ExporterProcess | undefined;
@@ -69,6 +72,7 @@ describe('datapath cost', () => {
     const stopExporter = async () => {
       expect(await exporter!.terminate()).toBe(0);
       exporter = undefined;
+      await new Promise((r) => setTimeout(r, TEARDOWN_SETTLE_MS));
     };
     for (let round = 0; round < ROUNDS; round++) {
       if (round % 2 === 0) {
