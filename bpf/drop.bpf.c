@@ -111,31 +111,28 @@ static __always_inline void counter_inc(void *map, const void *key, __u32 map_id
 		array_inc(&drop_map_errors, map_id);
 }
 
-/*
- * Reads the transport header at off (from skb->head). Headers outside the
- * linear part (off + length past tail) are left unread rather than read from
- * whatever the head buffer holds there.
- */
-static __always_inline void read_l4(const unsigned char *head, __u32 off, __u32 tail, struct drop_packet *pkt)
-{
-	__u8 hdr[14];
+/* Bytes of the transport header that are read: TCP's ports up to its flags. */
+#define DROP_L4_BYTES 14
 
+/* Ports and TCP flags from a transport header's first len bytes (len: how many could be read). */
+static __always_inline void parse_l4(const __u8 *hdr, __u32 len, struct drop_packet *pkt)
+{
 	switch (pkt->protocol) {
 	case FLOWLENS_PROTO_TCP:
 		/* ports, sequence, acknowledgement, data offset, flags */
-		if (off + 14 > tail || bpf_probe_read_kernel(hdr, 14, head + off))
+		if (len < 14)
 			return;
 		pkt->tcp_flags = hdr[13];
 		break;
 	case FLOWLENS_PROTO_UDP:
 	case FLOWLENS_PROTO_SCTP:
-		if (off + 4 > tail || bpf_probe_read_kernel(hdr, 4, head + off))
+		if (len < 4)
 			return;
 		break;
 	case FLOWLENS_PROTO_ICMP:
 	case FLOWLENS_PROTO_ICMPV6:
 		/* type, code, checksum, echo identifier */
-		if (off + 6 > tail || bpf_probe_read_kernel(hdr, 6, head + off))
+		if (len < 6)
 			return;
 		if (flowlens_icmp_is_echo(pkt->protocol, hdr[0])) {
 			pkt->sport = ((__u16)hdr[4] << 8) | hdr[5];
@@ -150,6 +147,38 @@ static __always_inline void read_l4(const unsigned char *head, __u32 off, __u32 
 	pkt->has_ports = 1;
 }
 
+/* The bytes each protocol's parse_l4 needs. */
+static __always_inline __u32 l4_bytes_needed(__u8 protocol)
+{
+	switch (protocol) {
+	case FLOWLENS_PROTO_TCP:
+		return 14;
+	case FLOWLENS_PROTO_UDP:
+	case FLOWLENS_PROTO_SCTP:
+		return 4;
+	case FLOWLENS_PROTO_ICMP:
+	case FLOWLENS_PROTO_ICMPV6:
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Reads the transport header at off (from skb->head). Headers outside the
+ * linear part (off + length past tail) are left unread rather than read from
+ * whatever the head buffer holds there.
+ */
+static __always_inline void read_l4(const unsigned char *head, __u32 off, __u32 tail, struct drop_packet *pkt)
+{
+	__u8 hdr[DROP_L4_BYTES];
+	__u32 len = l4_bytes_needed(pkt->protocol);
+
+	if (!len || len > DROP_L4_BYTES || off + len > tail || bpf_probe_read_kernel(hdr, len, head + off))
+		return;
+	parse_l4(hdr, len, pkt);
+}
+
 /*
  * The transport header's offset is taken from the IP header itself, not from
  * skb->transport_header: that field is unset on many paths, and on IPv6
@@ -158,22 +187,35 @@ static __always_inline void read_l4(const unsigned char *head, __u32 off, __u32 
  */
 static __always_inline void read_ipv4(const unsigned char *head, __u32 nh, __u32 tail, struct drop_packet *pkt)
 {
-	__u8 iph[20];
+	/*
+	 * The header without options and the transport bytes after it, in one
+	 * read when the linear part holds them all: in a drop flood this runs
+	 * for every packet, and each read is a helper call.
+	 */
+	__u8 buf[20 + DROP_L4_BYTES];
+	bool whole = nh + sizeof(buf) <= tail;
 	__u32 ihl;
 
-	if (nh + sizeof(iph) > tail || bpf_probe_read_kernel(iph, sizeof(iph), head + nh))
+	if (whole) {
+		if (bpf_probe_read_kernel(buf, sizeof(buf), head + nh))
+			return;
+	} else if (nh + 20 > tail || bpf_probe_read_kernel(buf, 20, head + nh)) {
 		return;
-	ihl = iph[0] & 0x0f;
-	if ((iph[0] >> 4) != 4 || ihl < 5)
+	}
+	ihl = buf[0] & 0x0f;
+	if ((buf[0] >> 4) != 4 || ihl < 5)
 		return;
 	pkt->family = FLOWLENS_FAMILY_IPV4;
-	pkt->protocol = iph[9];
-	__builtin_memcpy(pkt->saddr, &iph[12], 4);
-	__builtin_memcpy(pkt->daddr, &iph[16], 4);
+	pkt->protocol = buf[9];
+	__builtin_memcpy(pkt->saddr, &buf[12], 4);
+	__builtin_memcpy(pkt->daddr, &buf[16], 4);
 	/* a non-first fragment starts with payload, not a transport header */
-	if (((((__u16)iph[6] << 8) | iph[7]) & 0x1fff) != 0)
+	if (((((__u16)buf[6] << 8) | buf[7]) & 0x1fff) != 0)
 		return;
-	read_l4(head, nh + ihl * 4, tail, pkt);
+	if (whole && ihl == 5)
+		parse_l4(&buf[20], DROP_L4_BYTES, pkt);
+	else
+		read_l4(head, nh + ihl * 4, tail, pkt);
 }
 
 static __always_inline void read_ipv6(const unsigned char *head, __u32 nh, __u32 tail, struct drop_packet *pkt)

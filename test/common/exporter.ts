@@ -82,7 +82,7 @@ export async function waitFor<T>(
 /** A static identity file naming each test host as a workload of namespace e2e. */
 export function writeIdentities(path: string, workloads: Record<string, TestHost>): void {
   const entries = Object.entries(workloads).map(
-    ([workload, host]) => `  - namespace: e2e\n    workload: ${workload}\n    addresses: [${host.address}/32]\n`,
+    ([workload, host]) => `  - namespace: e2e\n    workload: ${workload}\n    addresses: ["${host.address}/${host.address.includes(':') ? 128 : 32}"]\n`,
   );
   writeFileSync(path, 'identities:\n' + entries.join(''));
 }

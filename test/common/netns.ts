@@ -22,7 +22,7 @@ export function inNs(ns: string, cmd: string, args: string[]): string {
 export interface TestHost {
   ns: string;
   hostIf: string; // veth end in the root namespace
-  address: string; // IPv4 address inside the namespace
+  address: string; // the namespace's address: IPv4, or IPv6 on a network made with family 6
 }
 
 /** A short random tag that keeps interface names under 15 characters and unique per run. */
@@ -36,8 +36,15 @@ export class TestNetwork {
   private readonly links: string[] = [];
   private readonly children: ChildProcess[] = [];
 
-  /** prefix: interface name prefix of this run's host-side veths (the exporter's pattern is `${prefix}*`). */
-  constructor(readonly prefix: string, readonly subnet = '10.213.0') {
+  /**
+   * prefix: interface name prefix of this run's host-side veths (the exporter's pattern is `${prefix}*`).
+   * subnet: the first three octets of IPv4 /24 (family 4), or the first 64 bits of an IPv6 /64 (family 6, e.g. 'fd00:218:0:0').
+   */
+  constructor(
+    readonly prefix: string,
+    readonly subnet = '10.213.0',
+    readonly family: 4 | 6 = 4,
+  ) {
     // not `${prefix}...`: the bridge must not match the exporter's pattern
     this.bridge = `br${prefix}`.slice(0, 15);
     ip('link', 'add', this.bridge, 'type', 'bridge');
@@ -46,7 +53,7 @@ export class TestNetwork {
     ip('link', 'set', this.bridge, 'up');
   }
 
-  /** Adds a namespace `name` with address subnet.hostNumber/24 on a veth whose host side joins the bridge. */
+  /** Adds a namespace `name` with address subnet.hostNumber/24 (or subnet::hostNumber/64) on a veth whose host side joins the bridge. */
   addHost(name: string, hostNumber: number): TestHost {
     const ns = `${this.prefix}-${name}`;
     const hostIf = `${this.prefix}${name}`.slice(0, 15);
@@ -57,10 +64,18 @@ export class TestNetwork {
     this.links.push(hostIf);
     disableIpv6(hostIf);
     ip('link', 'set', peer, 'netns', ns);
-    inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-    const address = `${this.subnet}.${hostNumber}`;
+    let address: string;
+    if (this.family === 4) {
+      inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      address = `${this.subnet}.${hostNumber}`;
+      inNs(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', peer]);
+    } else {
+      // no duplicate address detection: the address is usable at once, and the test chose it unique
+      inNs(ns, 'sysctl', ['-qw', `net.ipv6.conf.${peer}.disable_ipv6=0`, `net.ipv6.conf.${peer}.accept_dad=0`]);
+      address = `${this.subnet}::${hostNumber.toString(16)}`;
+      inNs(ns, 'ip', ['-6', 'addr', 'add', `${address}/64`, 'dev', peer, 'nodad']);
+    }
     inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
-    inNs(ns, 'ip', ['addr', 'add', `${address}/24`, 'dev', peer]);
     inNs(ns, 'ip', ['link', 'set', peer, 'up']);
     ip('link', 'set', hostIf, 'master', this.bridge);
     ip('link', 'set', hostIf, 'up');

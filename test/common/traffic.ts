@@ -32,7 +32,7 @@ export function connects(from: TestHost, to: TestHost, port: number, count: numb
 export function udpDatagrams(from: TestHost, to: TestHost, port: number, count: number): void {
   inNs(from.ns, process.execPath, [
     '-e',
-    `const s = require('dgram').createSocket('udp4'); let n = 0;
+    `const s = require('dgram').createSocket('${to.address.includes(':') ? 'udp6' : 'udp4'}'); let n = 0;
      const next = () => n === ${count} ? s.close() : s.send('x', ${port}, '${to.address}', () => { n++; next(); });
      next();`,
   ]);

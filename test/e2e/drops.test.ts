@@ -113,3 +113,42 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
     expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'server', destination_workload: 'client' })).toBe(0);
   });
 });
+
+describe('drops of IPv6 packets (network namespaces, real kernel)', () => {
+  const prefix6 = `fe${tag}`;
+  let net6: TestNetwork;
+  let client6: TestHost;
+  let server6: TestHost;
+  let exporter6: ExporterProcess;
+  let tmp6: string;
+
+  beforeAll(async () => {
+    net6 = new TestNetwork(prefix6, 'fd00:218:0:0', 6);
+    client6 = net6.addHost('cli', 2);
+    server6 = net6.addHost('srv', 3);
+    tmp6 = mkdtempSync(join(tmpdir(), 'flowlens-drops6-'));
+    const identities = join(tmp6, 'identities.yaml');
+    writeIdentities(identities, { client: client6, server: server6 });
+    dropTcpPort(server6, FILTERED_PORT);
+    exporter6 = new ExporterProcess(['--interface', `${prefix6}*`, '--identities', identities]);
+    await exporter6.ready();
+  });
+
+  afterAll(() => {
+    exporter6?.kill();
+    net6?.cleanup();
+    if (tmp6) rmSync(tmp6, { recursive: true, force: true });
+  });
+
+  it('reads IPv6 headers of dropped packets: no_socket and netfilter_drop counted exactly, by identity', async () => {
+    expect(connects(client6, server6, CLOSED_PORT, REFUSED)).toBe(Array(REFUSED).fill('ECONNREFUSED').join(','));
+    const before = tcpRetransmits(client6);
+    expect(connects(client6, server6, FILTERED_PORT, FILTERED)).toBe(Array(FILTERED).fill('timeout').join(','));
+    expect(tcpRetransmits(client6) - before).toBe(0);
+    const m = await exporter6.samples();
+    const sel = { source_workload: 'client', destination_workload: 'server', protocol: 'tcp' };
+    expect(sumOf(m, 'flowlens_drops_total', { ...sel, reason: 'no_socket', reason_class: 'no_socket' })).toBe(REFUSED);
+    expect(sumOf(m, 'flowlens_drops_total', { ...sel, reason: 'netfilter_drop', reason_class: 'policy' })).toBe(FILTERED);
+    expect(sumOf(m, 'flowlens_flows_total', { ...sel, verdict: 'dropped' })).toBe(FILTERED + REFUSED);
+  });
+});
