@@ -55,7 +55,7 @@ export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bp
  * rewrites it from its sources at every start, and stale entries from a
  * previous configuration must not survive.
  */
-export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'parse_packets', 'events_lost', 'map_update_errors'];
+export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'parse_packets', 'events_lost', 'map_update_errors'];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
 const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes'];
