@@ -67,6 +67,21 @@ struct {
 	__type(value, __u64);
 } drop_map_errors SEC(".maps");
 
+/*
+ * Dropped connection attempts by the SYN's tuple, with the time of its latest
+ * SYN. A client retries a dropped SYN (1 s, 2 s, 4 s, ... apart, up to 32 s
+ * with Linux's defaults): each retry is a dropped packet, but the same attempt,
+ * not a new flow. A tuple silent for DROPPED_SYN_MEMORY_NS starts anew.
+ */
+#define DROPPED_SYN_MEMORY_NS (120ULL * FLOWLENS_NSEC_PER_SEC)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_tuple);
+	__type(value, __u64);
+} dropped_syns SEC(".maps");
+
 /* Ring buffers have no value type: this puts the event layout into the BTF the codec test reads. */
 const struct drop_event *const unused_drop_event __attribute__((unused)) = 0;
 
@@ -364,6 +379,29 @@ static __always_inline void emit_drop_event(const struct drop_packet *pkt, const
 	bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP);
 }
 
+/* True for a SYN of a tuple whose SYN was dropped within DROPPED_SYN_MEMORY_NS; remembers this one. */
+static __noinline bool dropped_syn_is_retry(const struct drop_packet *pkt, __u8 direction)
+{
+	struct flow_tuple tuple = {};
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last;
+
+	__builtin_memcpy(tuple.saddr, pkt->saddr, 16);
+	__builtin_memcpy(tuple.daddr, pkt->daddr, 16);
+	tuple.sport = pkt->sport;
+	tuple.dport = pkt->dport;
+	tuple.protocol = pkt->protocol;
+	tuple.family = pkt->family;
+	tuple.direction = direction;
+	last = bpf_map_lookup_elem(&dropped_syns, &tuple);
+	if (last && now - *last < DROPPED_SYN_MEMORY_NS) {
+		*last = now;
+		return true;
+	}
+	bpf_map_update_elem(&dropped_syns, &tuple, &now, BPF_ANY);
+	return false;
+}
+
 /*
  * Reasons that do not mean a drop. SKB_CONSUMED (6.3+) frees a packet that
  * was delivered; SKB_NOT_DROPPED_YET is the initial value, never a reason.
@@ -414,7 +452,8 @@ int BPF_PROG(drop_skb, struct sk_buff *skb, void *location, enum skb_drop_reason
 
 	/* a connection attempt that never got through is a flow with verdict "dropped" */
 	if (pkt.protocol == FLOWLENS_PROTO_TCP && pkt.has_ports &&
-	    (pkt.tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) == (1 << FLOWLENS_TCP_SYN)) {
+	    (pkt.tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) == (1 << FLOWLENS_TCP_SYN) &&
+	    !dropped_syn_is_retry(&pkt, key.direction)) {
 		struct flow_key flow = {
 			.src_identity = key.src_identity,
 			.dst_identity = key.dst_identity,

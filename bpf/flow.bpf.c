@@ -287,9 +287,28 @@ static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct 
 }
 
 /*
+ * A SYN of an attempt tcp_pending already holds: the client retrying. Its
+ * clock is refreshed, so the unanswered timeout runs from the latest try and a
+ * settled attempt is remembered for as long as the retries go on.
+ */
+static __always_inline bool tcp_syn_is_retry(const struct flowlens_packet *pkt, __u8 direction, __u64 now)
+{
+	struct flow_tuple tuple = {};
+	struct tcp_pending_value *pending;
+
+	tuple_of(pkt, direction, &tuple);
+	pending = bpf_map_lookup_elem(&tcp_pending, &tuple);
+	if (!pending)
+		return false;
+	pending->syn_ns = now;
+	return true;
+}
+
+/*
  * First packet of a flow. A TCP connection opens with SYN without ACK (SYN-ACK
- * answers one); connectionless protocols ask flow_conntrack. The clock is read
- * only on these paths, into *now, so the bulk of TCP packets never pay for it.
+ * answers one), and a retried SYN opens nothing new; connectionless protocols
+ * ask flow_conntrack. The clock is read only on these paths, into *now, so the
+ * bulk of TCP packets never pay for it.
  */
 static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u8 direction, __u64 *now)
 {
@@ -300,7 +319,7 @@ static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u
 		if ((pkt->tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_ACK))) != (1 << FLOWLENS_TCP_SYN))
 			return false;
 		*now = bpf_ktime_get_ns();
-		return true;
+		return !tcp_syn_is_retry(pkt, direction, *now);
 	case FLOWLENS_PROTO_UDP:
 	case FLOWLENS_PROTO_ICMP:
 	case FLOWLENS_PROTO_ICMPV6:
@@ -312,11 +331,7 @@ static __always_inline bool is_flow_start(const struct flowlens_packet *pkt, __u
 	}
 }
 
-/*
- * A SYN opens an attempt. A retransmitted SYN overwrites the entry, so one
- * attempt is counted once however often the client retries, and the timeout
- * runs from its latest try.
- */
+/* A SYN opens an attempt (its retries are caught by tcp_syn_is_retry). */
 static __always_inline void tcp_pending_add(const struct flowlens_packet *pkt, const struct flow_key *key, __u64 now)
 {
 	struct flow_tuple tuple = {};
@@ -329,7 +344,7 @@ static __always_inline void tcp_pending_add(const struct flowlens_packet *pkt, c
 
 	tuple_of(pkt, key->direction, &tuple);
 	/* a full LRU evicts its least recently used attempt, which then has no outcome */
-	bpf_map_update_elem(&tcp_pending, &tuple, &value, BPF_ANY);
+	bpf_map_update_elem(&tcp_pending, &tuple, &value, BPF_NOEXIST);
 }
 
 /* The settled attempt; syn is its tcp_pending key, key what it was counted under. */
@@ -392,6 +407,11 @@ static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 directi
 	key.direction = syn.direction;
 	/* copied before the delete, which may hand the entry's memory to another update */
 	syn_ns = pending->syn_ns;
+	/* user space counted it unanswered already: a late answer only ends the memory of it */
+	if (pending->unanswered) {
+		bpf_map_delete_elem(&tcp_pending, &syn);
+		return 0;
+	}
 	if (pkt->tcp_flags & (1 << FLOWLENS_TCP_RST))
 		key.outcome = FLOWLENS_TCP_OUTCOME_REFUSED;
 	else if (pkt->tcp_flags & (1 << FLOWLENS_TCP_ACK))

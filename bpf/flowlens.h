@@ -219,7 +219,13 @@ struct tcp_pending_value {
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u16 dst_port;
-	__u8 _pad[6];
+	/*
+	 * Set by user space when it counted the attempt as unanswered: the entry
+	 * then only remembers the attempt, so that the client's SYN retries and a
+	 * late answer count nothing more. User space deletes it once the SYNs stop.
+	 */
+	__u8 unanswered;
+	__u8 _pad[5];
 };
 
 /* Key of tcp_outcomes; identities, port and direction are the SYN's. */

@@ -208,7 +208,8 @@ export const TCP_PENDING_VALUE = layout('tcp_pending_value', 24, {
   src_identity: [8, 4],
   dst_identity: [12, 4],
   dst_port: [16, 2],
-  _pad: [18, 6],
+  unanswered: [18, 1],
+  _pad: [19, 5],
 });
 
 export const TCP_OUTCOME_KEY = layout('tcp_outcome_key', 12, {
@@ -528,6 +529,8 @@ export interface TcpPendingValue {
   srcIdentity: number;
   dstIdentity: number;
   dstPort: number;
+  /** 1 once user space counted the attempt as unanswered; the entry then only absorbs retries. */
+  unanswered: number;
 }
 
 

@@ -21,6 +21,7 @@ import {
   decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
   decodeTcpPendingValue,
+  encodeTcpPendingValue,
   encodeIpcacheValue,
   encodeU32,
   encodeU64,
@@ -62,6 +63,15 @@ const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack
 
 /** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
 const TCP_SWEEP_INTERVAL_MS = 500;
+
+/**
+ * How long an attempt counted unanswered is remembered after its latest SYN,
+ * so that the client's retries count no new attempt and no new flow. Linux
+ * (default tcp_syn_retries=6) doubles the wait between SYNs up to 32 s, then
+ * gives up 64 s after the last one; a gap of 120 s without a SYN means the
+ * client has stopped.
+ */
+export const UNANSWERED_MEMORY_NS = 120_000_000_000n;
 
 export const DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS = 3;
 
@@ -303,18 +313,31 @@ export class FlowDatapath implements InterfaceAttacher {
   }
 
   /**
-   * Takes attempts past the timeout out of tcp_pending as unanswered. Only a
-   * successful delete counts: the kernel deletes the entry before counting an
-   * answer too, so an attempt whose answer races the sweep is counted once.
+   * Counts attempts past the timeout as unanswered. Only a successful delete
+   * counts: the kernel deletes the entry before counting an answer too, so an
+   * attempt whose answer races the sweep is counted once. The entry then comes
+   * back marked unanswered, so that the client's SYN retries (and a late
+   * answer) count nothing more, until they have stopped for UNANSWERED_MEMORY_NS.
+   * A retry that lands between the delete and the re-insert counts as a new
+   * attempt: a window of microseconds against retries seconds apart.
    */
   sweepTcpPending(now: bigint = process.hrtime.bigint()): void {
     if (this.closed) return;
     const pending = this.object.map('tcp_pending');
     for (const { key, value } of pending.entries()) {
       const v = decodeTcpPendingValue(value);
+      if (v.unanswered) {
+        if (now - v.synNs >= UNANSWERED_MEMORY_NS) pending.delete(key);
+        continue;
+      }
       // a SYN seen after `now` was read makes the difference negative: not due
       if (now - v.synNs < this.unansweredTimeoutNs) continue;
       if (!pending.delete(key)) continue;
+      try {
+        pending.update(key, encodeTcpPendingValue({ ...v, unanswered: 1 }), 'noexist');
+      } catch {
+        // a retry re-created it in between (a new attempt), or the map is full: nothing to remember
+      }
       const direction = key.readUInt8(FLOW_TUPLE_DIRECTION);
       const id = `${v.srcIdentity}/${v.dstIdentity}/${v.dstPort}/${direction}`;
       const record = this.unanswered.get(id);

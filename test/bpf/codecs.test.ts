@@ -258,11 +258,12 @@ describe('encode/decode', () => {
     expect(dropBuf.subarray(32, 48).equals(v6)).toBe(true);
     expect(decodeDropEvent(dropBuf)).toEqual(drop);
 
-    const pending = { synNs: 2n ** 62n + 7n, srcIdentity: 70000, dstIdentity: 3, dstPort: 443 };
+    const pending = { synNs: 2n ** 62n + 7n, srcIdentity: 70000, dstIdentity: 3, dstPort: 443, unanswered: 1 };
     const pendingBuf = encodeTcpPendingValue(pending);
     expect(pendingBuf.length).toBe(24);
     expect(pendingBuf.readUInt16LE(16)).toBe(443);
-    expect(pendingBuf.subarray(18).equals(Buffer.alloc(6))).toBe(true);
+    expect(pendingBuf.readUInt8(18)).toBe(1);
+    expect(pendingBuf.subarray(19).equals(Buffer.alloc(5))).toBe(true);
     expect(decodeTcpPendingValue(pendingBuf)).toEqual(pending);
 
     const outcome = { srcIdentity: 70000, dstIdentity: 70001, dstPort: 8080, outcome: 2, direction: 1 };

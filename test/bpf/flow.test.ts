@@ -438,7 +438,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
       direction: Direction.EGRESS,
     });
     expect(entry!.value.synNs >= before && entry!.value.synNs <= after).toBe(true);
-    expect({ ...entry!.value, synNs: 0n }).toEqual({ synNs: 0n, srcIdentity: CLIENT.id, dstIdentity: SERVER.id, dstPort: 443 });
+    expect({ ...entry!.value, synNs: 0n }).toEqual({ synNs: 0n, srcIdentity: CLIENT.id, dstIdentity: SERVER.id, dstPort: 443, unanswered: 0 });
     expect(tcpOutcomes()).toEqual({});
   });
 
@@ -466,11 +466,14 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     expect(tcpOutcomes()).toEqual({ [`${C2S} 443 ingress established`]: 1 });
   });
 
-  it('a retransmitted SYN is one attempt', () => {
+  it('a retransmitted SYN is one attempt and one flow, its clock the latest try\'s', () => {
     load();
     run('from', syn());
+    const first = tcpPending()[0]!.value.synNs;
     run('from', syn());
     expect(tcpPending().length).toBe(1);
+    expect(tcpPending()[0]!.value.synNs > first).toBe(true);
+    expect(flowStarts()).toEqual({ [`${C2S} tcp/443 egress forwarded`]: 1 });
     run('to', answer(TCP_SYN | TCP_ACK));
     expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1 });
   });
@@ -736,9 +739,10 @@ describe('identities', () => {
 describe('layer 2 and layer 3 variants', () => {
   it('802.1Q and 802.1ad + 802.1Q tagged frames', () => {
     load();
-    const l3 = frame4(tcp({ sport: 1, dport: 443, flags: TCP_SYN }), { src: CLIENT.v4, dst: SERVER.v4 }).subarray(ETH_HLEN);
-    const single = ethernet(ETH_P_IP, l3, [{ vid: 10 }]);
-    const double = ethernet(ETH_P_IP, l3, [{ tpid: ETH_P_8021AD, vid: 100 }, { tpid: ETH_P_8021Q, vid: 10 }]);
+    // two connections (a SYN of the same tuple again would be a retry)
+    const l3 = (sport: number) => frame4(tcp({ sport, dport: 443, flags: TCP_SYN }), { src: CLIENT.v4, dst: SERVER.v4 }).subarray(ETH_HLEN);
+    const single = ethernet(ETH_P_IP, l3(1), [{ vid: 10 }]);
+    const double = ethernet(ETH_P_IP, l3(2), [{ tpid: ETH_P_8021AD, vid: 100 }, { tpid: ETH_P_8021Q, vid: 10 }]);
     run('from', single);
     run('from', double);
     expect(traffic()).toEqual({

@@ -10,7 +10,7 @@ import { inNs, type TestHost } from './netns.js';
  * SYN retransmission); returns the outcomes, comma-separated: connected,
  * timeout, or the error code (ECONNREFUSED).
  */
-export function connects(from: TestHost, to: TestHost, port: number, count: number): string {
+export function connects(from: TestHost, to: TestHost, port: number, count: number, timeoutMs = 300): string {
   return inNs(from.ns, process.execPath, [
     '-e',
     `const net = require('net'); const outcomes = [];
@@ -18,7 +18,7 @@ export function connects(from: TestHost, to: TestHost, port: number, count: numb
        for (let i = 0; i < ${count}; i++) {
          outcomes.push(await new Promise((resolve) => {
            const s = net.connect({ host: '${to.address}', port: ${port} });
-           const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, 300);
+           const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, ${timeoutMs});
            s.on('connect', () => { clearTimeout(t); s.end(); resolve('connected'); });
            s.on('error', (e) => { clearTimeout(t); resolve(e.code); });
          }));

@@ -23,6 +23,8 @@ const REFUSED = 4;
 const FILTERED = 3;
 const SHOT = 5;
 const DELIVERED = 6;
+/** Dropped SYNs of the retry test, for the totals checked after it. */
+let FILTERED_EXTRA = 0;
 
 const tag = runTag();
 const prefix = `fd${tag}`;
@@ -86,6 +88,24 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
     expect(sumOf(m, 'flowlens_flows_total', { ...sel, verdict: 'dropped' })).toBe(FILTERED + REFUSED);
   });
 
+  it('counts a dropped SYN the client retried as one dropped flow, and each SYN as a drop', async () => {
+    const sel = { source_workload: 'client', destination_workload: 'server', protocol: 'tcp' };
+    const before = await scrape();
+    const retransmitsBefore = tcpRetransmits(client);
+    // 1.5 s: the kernel retries the SYN once, 1 s after the first
+    expect(connects(client, server, FILTERED_PORT, 1, 1500)).toBe('timeout');
+    const retries = tcpRetransmits(client) - retransmitsBefore;
+    expect(retries).toBe(1);
+    const m = await scrape();
+    const delta = (name: string, labels: Record<string, string>) => sumOf(m, name, labels) - sumOf(before, name, labels);
+    expect(delta('flowlens_drops_total', { ...sel, reason: 'netfilter_drop' })).toBe(1 + retries);
+    expect(delta('flowlens_flows_total', { ...sel, verdict: 'dropped' })).toBe(1);
+    // one forwarded flow at each end's interface, not one per SYN
+    expect(delta('flowlens_flows_total', { ...sel, verdict: 'forwarded', direction: 'egress' })).toBe(1);
+    expect(delta('flowlens_flows_total', { ...sel, verdict: 'forwarded', direction: 'ingress' })).toBe(1);
+    FILTERED_EXTRA += 1 + retries;
+  });
+
   it('counts packets a TC program shot on ingress as tc_ingress, policy', async () => {
     const policy = BpfObject.open(join(REPO, 'bpf', '.output', 'drop_saddr.bpf.o'));
     let link: TcAttachment | undefined;
@@ -108,7 +128,7 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
     expect(connects(client, server, OPEN_PORT, DELIVERED)).toBe(Array(DELIVERED).fill('connected').join(','));
     udpDatagrams(client, server, UDP_PORT, DELIVERED);
     const m = await scrape();
-    expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server' })).toBe(REFUSED + FILTERED);
+    expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server' })).toBe(REFUSED + FILTERED + FILTERED_EXTRA);
     expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'client', destination_workload: 'server', protocol: 'udp' })).toBe(0);
     expect(sumOf(m, 'flowlens_drops_total', { source_workload: 'server', destination_workload: 'client' })).toBe(0);
   });
