@@ -33,6 +33,10 @@ export function loadKubeConfig(options: KubeConfigOptions): KubeConfig {
     if (options.context !== null) {
       throw createError('FLOWLENS_ERR_KUBECONFIG_INVALID', '(in-cluster)', `--kube-context ${options.context} needs a kubeconfig file (--kubeconfig)`);
     }
+    if (!inCluster()) {
+      throw createError('FLOWLENS_ERR_KUBECONFIG_INVALID', '(in-cluster)',
+        `not running in a pod with a service account (no KUBERNETES_SERVICE_HOST or no ${SERVICE_ACCOUNT_TOKEN}); pass --kubeconfig`);
+    }
     try {
       kc.loadFromCluster();
     } catch (err) {
