@@ -16,7 +16,8 @@ import { REASON_CLASSES } from './datapath/drop-reasons.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const ATTACH_MODES = ['auto', 'tcx', 'clsact'] as const;
-export const METRIC_CONTEXTS = ['identity', 'namespace', 'workload', 'app', 'pod'] as const;
+export const METRIC_CONTEXTS = ['identity', 'namespace', 'workload', 'workload_kind', 'app', 'pod'] as const;
+export const KUBERNETES_MODES = ['auto', 'on', 'off'] as const;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type AttachMode = (typeof ATTACH_MODES)[number];
@@ -123,10 +124,23 @@ const metricsSchema = z.strictObject(
       .transform((v) => [...new Set(v)])
       .default(['namespace', 'workload', 'identity']),
     seriesLimit: positiveInt().default(10000),
+    // Series of an identity no source knows any more go after this long, so
+    // cardinality follows the workloads that exist, not every pod ever seen.
+    identityTtlSeconds: positiveInt().default(300),
     destinationPorts: z
       .array(portSchema, { error: 'expected a list of port numbers' })
       .transform((v) => [...new Set(v)].sort((a, b) => a - b))
       .default([...DEFAULT_DESTINATION_PORTS]),
+  },
+  { error: 'expected a mapping' },
+);
+
+const kubernetesSchema = z.strictObject(
+  {
+    // auto: on with --kubeconfig, or inside a pod with a service account
+    enabled: z.enum(KUBERNETES_MODES, { error: `expected one of ${KUBERNETES_MODES.join('|')}` }).default('auto'),
+    // a deleted pod's address keeps its identity this long, for late packets
+    staleGraceSeconds: z.number({ error: 'expected a number of seconds >= 0' }).min(0, { error: 'expected a number of seconds >= 0' }).default(60),
   },
   { error: 'expected a mapping' },
 );
@@ -150,6 +164,8 @@ export const configSchema = z.strictObject(
     identities: path().nullable().default(null),
     clusterCidrs: z.array(cidrSchema, { error: 'expected a list of CIDRs' }).default([]),
     kubeconfig: path().nullable().default(null),
+    kubeContext: z.string({ error: 'expected a context name' }).min(1, { error: 'expected a context name' }).nullable().default(null),
+    nodeName: z.string({ error: 'expected a node name' }).min(1, { error: 'expected a node name' }).nullable().default(null),
     pinPath: refined(path(), (v) => (isAbsolute(v) ? undefined : 'expected an absolute path (a directory on bpffs)'))
       .nullable()
       .default(null),
@@ -159,6 +175,7 @@ export const configSchema = z.strictObject(
     metrics: metricsSchema.prefault({}),
     drops: dropsSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
+    kubernetes: kubernetesSchema.prefault({}),
   },
   { error: 'expected a mapping' },
 );
@@ -182,6 +199,8 @@ export type ConfigFlags = {
   identities?: string;
   clusterCidrs?: string[];
   kubeconfig?: string;
+  kubeContext?: string;
+  nodeName?: string;
   pinPath?: string;
   otlpEndpoint?: string;
   logLevel?: string;
@@ -220,7 +239,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'clusterCidrs', flag: 'cluster-cidr', env: 'FLOWLENS_CLUSTER_CIDRS', value: 'CIDR', list: true,
     description: 'address ranges of the cluster; unknown addresses inside are "unmanaged", outside "world"' },
   { key: 'kubeconfig', flag: 'kubeconfig', env: 'FLOWLENS_KUBECONFIG', value: 'FILE', list: false,
-    description: 'kubeconfig for the Kubernetes identity source' },
+    description: 'kubeconfig for the Kubernetes identity source (default: in-cluster config inside a pod)' },
+  { key: 'kubeContext', flag: 'kube-context', env: 'FLOWLENS_KUBE_CONTEXT', value: 'NAME', list: false,
+    description: "kubeconfig context to use instead of the file's current-context" },
+  { key: 'nodeName', flag: 'node-name', env: 'FLOWLENS_NODE_NAME', value: 'NAME', list: false,
+    description: "this node's Kubernetes name: its addresses are reserved:host (default: the host name)" },
   { key: 'pinPath', flag: 'pin-path', env: 'FLOWLENS_PIN_PATH', value: 'DIR', list: false,
     description: 'bpffs directory to pin maps in, so counts survive restarts (e.g. /sys/fs/bpf/flowlens)' },
   { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'FLOWLENS_OTLP_ENDPOINT', value: 'URL', list: false,

@@ -64,6 +64,18 @@ export const ERRORS = {
     `identity ${id} derived for two different label sets: keeping ${kept}, ignoring ${rejected}. ` +
     'Traffic of the ignored workload is attributed to the kept one; add or change a label on one of them so they differ.'),
 
+  FLOWLENS_ERR_KUBECONFIG_UNREADABLE: def(EXIT.CONFIG, (path: string, reason: string) =>
+    `cannot read kubeconfig ${path}: ${reason}. ` +
+    'Check the path given with --kubeconfig or FLOWLENS_KUBECONFIG, its permissions, and that it is a kubeconfig (YAML).'),
+
+  FLOWLENS_ERR_KUBECONFIG_INVALID: def(EXIT.CONFIG, (path: string, reason: string) =>
+    `unusable Kubernetes configuration ${path}: ${reason}. ` +
+    'Fix the kubeconfig (its contexts must name defined clusters with a server), or run in a pod with a service account for the in-cluster configuration.'),
+
+  FLOWLENS_ERR_KUBE_CONTEXT_UNKNOWN: def(EXIT.CONFIG, (context: string, path: string, known: readonly string[]) =>
+    `context "${context}" is not defined in kubeconfig ${path} (it has: ${known.length ? list(known) : 'no contexts'}). ` +
+    'Pass one of those with --kube-context or FLOWLENS_KUBE_CONTEXT, or fix current-context in the file.'),
+
   FLOWLENS_ERR_NOT_ROOT: def(EXIT.PRIVILEGES, (missing: readonly string[]) =>
     `insufficient privileges: missing ${list(missing)}. ` +
     'Run flowlens as root, or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON ' +

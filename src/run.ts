@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -12,6 +13,8 @@ import { createError, wrapError } from './errors.js';
 import { parseCidr } from './identity/cidr.js';
 import { identityContexts } from './identity/contexts.js';
 import { IpcacheSync } from './identity/ipcache-sync.js';
+import { inCluster, loadKubeConfig, serverOf } from './identity/kube-client.js';
+import { KubernetesIdentitySource, KUBERNETES_SOURCE } from './identity/kubernetes.js';
 import { StaticIdentitySource, STATIC_SOURCE } from './identity/static-source.js';
 import { IdentityStore } from './identity/store.js';
 import type { Logger } from './log.js';
@@ -74,6 +77,26 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       });
       staticSource.start();
       undo.push(() => staticSource!.stop());
+    }
+
+    // The kubeconfig is checked before anything touches the kernel: a bad one is a start-up error.
+    let kubeSource: KubernetesIdentitySource | undefined;
+    const kubernetes = config.kubernetes.enabled === 'on' ||
+      (config.kubernetes.enabled === 'auto' && (config.kubeconfig !== null || config.kubeContext !== null || inCluster()));
+    if (kubernetes) {
+      const kubeconfig = loadKubeConfig({ path: config.kubeconfig, context: config.kubeContext });
+      const nodeName = config.nodeName ?? hostname();
+      kubeSource = new KubernetesIdentitySource({
+        kubeconfig,
+        store,
+        nodeName,
+        exclude: config.identityLabels.exclude,
+        staleGraceMs: config.kubernetes.staleGraceSeconds * 1000,
+        log,
+      });
+      kubeSource.start();
+      undo.push(() => kubeSource!.stop());
+      log.info(`kubernetes: watching ${serverOf(kubeconfig)} as node ${nodeName}`);
     }
 
     if (config.pinPath) preparePinPath(config.pinPath, log);
@@ -150,9 +173,21 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       identityStatus: {
         sources: (): IdentitySourceStatus[] => {
           const counts = store.counts();
-          return staticSource
-            ? [{ source: STATIC_SOURCE, up: staticSource.up, identities: counts.get(STATIC_SOURCE) ?? 0, reloadFailures: staticSource.reloadFailures }]
-            : [];
+          const out: IdentitySourceStatus[] = [];
+          if (staticSource) {
+            out.push({ source: STATIC_SOURCE, up: staticSource.up, identities: counts.get(STATIC_SOURCE) ?? 0, reloadFailures: staticSource.reloadFailures });
+          }
+          if (kubeSource) {
+            out.push({
+              source: KUBERNETES_SOURCE,
+              up: kubeSource.up,
+              identities: counts.get(KUBERNETES_SOURCE) ?? 0,
+              reloadFailures: 0,
+              watchRestarts: kubeSource.watchRestarts,
+              ...(kubeSource.lastSyncSeconds !== undefined ? { lastSyncSeconds: kubeSource.lastSyncSeconds } : {}),
+            });
+          }
+          return out;
         },
       },
       build: { version: packageVersion(), node: process.version },
@@ -160,8 +195,13 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
 
     const app: FastifyInstance = buildServer({
       registry,
-      // ready once the programs are attached and the identities loaded: start() got this far only if both hold
-      ready: () => ({ ready: true, reasons: [] }),
+      // ready once the programs are attached and the identities loaded: start() got this far only if
+      // both hold, except for the Kubernetes source, which must have listed everything once
+      ready: () => {
+        const pending = kubeSource?.pendingResources() ?? [];
+        if (!kubeSource || kubeSource.synced) return { ready: true, reasons: [] };
+        return { ready: false, reasons: [`waiting for the first sync with the Kubernetes API server (${pending.join(', ') || 'publishing'})`] };
+      },
       logger: log,
     });
     const address = await startServer(app, config.listen);

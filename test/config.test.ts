@@ -117,7 +117,7 @@ describe('file', () => {
     ['datapath:\n  flowIdleTimeoutSeconds: 1.5', 'datapath.flowIdleTimeoutSeconds: expected a positive integer, got 1.5'],
     ['datapath:\n  eventsPerSecond: 0', 'datapath.eventsPerSecond: expected a positive integer, got 0'],
     ['datapath: 5', 'datapath: expected a mapping, got 5'],
-    ['metrics:\n  contexts: [namespace, bad]', 'metrics.contexts[1]: expected one of identity|namespace|workload|app|pod, got "bad"'],
+    ['metrics:\n  contexts: [namespace, bad]', 'metrics.contexts[1]: expected one of identity|namespace|workload|workload_kind|app|pod, got "bad"'],
     ['metrics:\n  contexts: []', 'metrics.contexts: expected at least one context, got []'],
     ['metrics:\n  destinationPorts: [80, 70000]', 'metrics.destinationPorts[1]: expected a port number from 1 to 65535, got 70000'],
     ['listen: localhost', 'listen: expected HOST:PORT'],
@@ -208,14 +208,15 @@ describe('precedence', () => {
       env: {
         FLOWLENS_LISTEN: '[::1]:1', FLOWLENS_INTERFACES: 'a*', FLOWLENS_NODE_INTERFACES: 'b*',
         FLOWLENS_IDENTITIES: 'ids.yaml', FLOWLENS_CLUSTER_CIDRS: '10.0.0.0/8', FLOWLENS_KUBECONFIG: 'kube',
+        FLOWLENS_KUBE_CONTEXT: 'prod', FLOWLENS_NODE_NAME: 'node-a',
         FLOWLENS_PIN_PATH: '/sys/fs/bpf/flowlens', FLOWLENS_OTLP_ENDPOINT: 'http://otel:4317', FLOWLENS_LOG_LEVEL: 'error',
       },
     });
     expect(c).toMatchObject({
       listen: '[::1]:1', interfaces: ['a*'], nodeInterfaces: ['b*'], identities: 'ids.yaml', clusterCidrs: ['10.0.0.0/8'],
-      kubeconfig: 'kube', pinPath: '/sys/fs/bpf/flowlens', otlpEndpoint: 'http://otel:4317', logLevel: 'error',
+      kubeconfig: 'kube', kubeContext: 'prod', nodeName: 'node-a', pinPath: '/sys/fs/bpf/flowlens', otlpEndpoint: 'http://otel:4317', logLevel: 'error',
     });
-    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(9);
+    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(11);
   });
 
   it('treats empty env variables as unset', () => {

@@ -11,16 +11,20 @@ export function identityContexts(store: IdentityStore): IdentityLookup {
   return {
     context(id: number): IdentityContext {
       const reserved = reservedName(id);
-      if (reserved) return { identity: reserved, namespace: '', workload: reserved, app: '', pod: '' };
+      if (reserved) return { identity: reserved, namespace: '', workload: reserved, workload_kind: '', app: '', pod: '' };
       const identity = store.resolve(id);
-      if (!identity) return { identity: String(id), namespace: '', workload: '', app: '', pod: '' };
+      if (!identity) return { identity: String(id), namespace: '', workload: '', workload_kind: '', app: '', pod: '' };
       return {
         identity: String(id),
         namespace: identity.namespace,
         workload: identity.workload,
+        workload_kind: identity.workloadKind ?? '',
         app: identity.labels['app'] ?? '',
         pod: '',
       };
+    },
+    known(id: number): boolean {
+      return reservedName(id) !== undefined || store.resolve(id) !== undefined;
     },
   };
 }

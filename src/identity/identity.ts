@@ -38,6 +38,8 @@ export type Identity = {
   namespace: string;
   /** What metrics show as the workload: a workload name or 'reserved:world' style names. */
   workload: string;
+  /** Kind of the workload (Deployment, StatefulSet, ..., Pod, Service) where a source knows it. */
+  workloadKind?: string;
   name?: string;
   /** Identity-relevant labels (excluded keys already removed). */
   labels: Record<string, string>;

@@ -20,3 +20,6 @@ export { loadStaticIdentities, parseStaticIdentities, STATIC_SOURCE, StaticIdent
 export type { StaticIdentitySourceOptions } from './static-source.js';
 export { IdentityStore } from './store.js';
 export type { ChangeListener, IdentityEntry, IdentityStoreOptions, PrefixMapping } from './store.js';
+export { inCluster, loadKubeConfig } from './kube-client.js';
+export { KUBERNETES_SOURCE, KubernetesIdentitySource } from './kubernetes.js';
+export type { KubernetesSourceOptions } from './kubernetes.js';

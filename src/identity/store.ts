@@ -4,7 +4,7 @@
 
 import type { FlowlensError } from '../errors.js';
 import type { Cidr } from './cidr.js';
-import { IdentityRegistry, identityKey, RESERVED, reservedIdentity, type Identity } from './identity.js';
+import { IdentityRegistry, identityKey, isReservedIdentity, RESERVED, reservedIdentity, type Identity } from './identity.js';
 
 export type IdentityEntry = {
   identity: Identity;
@@ -28,6 +28,8 @@ export class IdentityStore {
   private readonly registry: IdentityRegistry;
   private readonly listeners = new Set<ChangeListener>();
   private clusterCidrs: Cidr[];
+  /** Cluster ranges a source discovered (e.g. Node.spec.podCIDRs), by source. */
+  private readonly discoveredCidrs = new Map<string, Cidr[]>();
   private prefixCache: Map<string, PrefixMapping> | undefined;
   private conflictCount = 0;
 
@@ -52,6 +54,24 @@ export class IdentityStore {
     this.emit();
   }
 
+  /** Cluster ranges a source found by itself; they join the configured ones. */
+  setDiscoveredClusterCidrs(source: string, cidrs: Cidr[]): void {
+    const before = (this.discoveredCidrs.get(source) ?? []).map((c) => c.text).join(',');
+    if (before === cidrs.map((c) => c.text).join(',')) return;
+    if (cidrs.length === 0) this.discoveredCidrs.delete(source);
+    else this.discoveredCidrs.set(source, [...cidrs]);
+    this.prefixCache = undefined;
+    this.emit();
+  }
+
+  /** Configured cluster ranges, then discovered ones, each once. */
+  allClusterCidrs(): Cidr[] {
+    const out = new Map<string, Cidr>();
+    for (const cidr of this.clusterCidrs) out.set(cidr.text, cidr);
+    for (const cidrs of this.discoveredCidrs.values()) for (const cidr of cidrs) if (!out.has(cidr.text)) out.set(cidr.text, cidr);
+    return [...out.values()];
+  }
+
   /** Reserved numbers resolve to themselves ('reserved:world', ...); others to the first claimant. */
   resolve(id: number): Identity | undefined {
     return reservedIdentity(id) ?? this.byId.get(id);
@@ -65,7 +85,7 @@ export class IdentityStore {
   prefixes(): Map<string, PrefixMapping> {
     if (this.prefixCache) return new Map(this.prefixCache);
     const out = new Map<string, PrefixMapping>();
-    for (const cidr of this.clusterCidrs) out.set(cidr.text, { cidr, identity: RESERVED.unmanaged });
+    for (const cidr of this.allClusterCidrs()) out.set(cidr.text, { cidr, identity: RESERVED.unmanaged });
 
     const claimedBy = new Map<string, string>();
     let conflicts = 0;
@@ -87,11 +107,15 @@ export class IdentityStore {
     return new Map(out);
   }
 
-  /** Number of identities each source contributes. */
+  /**
+   * Number of identities each source contributes. Reserved identities a
+   * source maps addresses to (host, remote-node, ...) are not its own and
+   * are not counted.
+   */
   counts(): Map<string, number> {
     const out = new Map<string, number>();
     for (const [source, entries] of this.sources) {
-      out.set(source, new Set(entries.map((e) => e.identity.id)).size);
+      out.set(source, new Set(entries.filter((e) => !isReservedIdentity(e.identity.id)).map((e) => e.identity.id)).size);
     }
     return out;
   }
@@ -127,6 +151,7 @@ export class IdentityStore {
     this.byId.clear();
     for (const entries of this.sources.values()) {
       for (const { identity } of entries) {
+        if (isReservedIdentity(identity.id)) continue; // resolves to itself, never claimed
         if (this.registry.claim(identity.id, identityKey(identity.namespace, identity.labels))) {
           if (!this.byId.has(identity.id)) this.byId.set(identity.id, identity);
         }

@@ -55,7 +55,7 @@ export function benchmarkSnapshot(series: number): DatapathSnapshot {
 
 function benchmarkIdentity(id: number): IdentityContext {
   const workload = `workload-${id}`;
-  return { identity: String(id), namespace: `namespace-${id % 20}`, workload, app: workload, pod: `${workload}-7d9f8c6b5-x2x4z` };
+  return { identity: String(id), namespace: `namespace-${id % 20}`, workload, workload_kind: 'Deployment', app: workload, pod: `${workload}-7d9f8c6b5-x2x4z` };
 }
 
 export async function renderBenchmark(series: number, options: RenderBenchmarkOptions = {}): Promise<RenderBenchmarkResult> {

@@ -51,14 +51,21 @@ export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity:
   const read = (): SeriesValue[] => {
     const view = ctx.scope.current();
     table.beginScrape();
+    let skipped = false;
     for (const record of spec.records(view)) {
       const src = spec.destinationOnly ? NO_END : view.end(record.srcIdentity);
       const dst = view.end(record.dstIdentity);
+      if (src.expired || dst.expired) {
+        skipped = true;
+        continue;
+      }
       const extra = spec.render(record);
       const key = seriesKey(src, dst, extra);
       const series = table.find(key) ?? table.admit(key, labelsOf(labelNames, src, dst, extra));
       table.add(series, spec.value(record));
     }
+    // Series left without records (their identities expired) give their slots back.
+    if (skipped) table.releaseInactive();
     return table.values();
   };
 

@@ -4,6 +4,8 @@ import type { IdentityStatus } from './types.js';
 export const IDENTITIES = 'flowlens_identities';
 export const IDENTITY_SOURCE_UP = 'flowlens_identity_source_up';
 export const IDENTITY_RELOAD_FAILURES_TOTAL = 'flowlens_identity_reload_failures_total';
+export const IDENTITY_WATCH_RESTARTS_TOTAL = 'flowlens_identity_watch_restarts_total';
+export const IDENTITY_LAST_SYNC_TIMESTAMP_SECONDS = 'flowlens_identity_last_sync_timestamp_seconds';
 
 export function registerIdentitySources(registers: Registry[], status: IdentityStatus): void {
   new Gauge({
@@ -34,6 +36,26 @@ export function registerIdentitySources(registers: Registry[], status: IdentityS
     collect() {
       this.reset();
       for (const s of status.sources()) this.inc({ source: s.source }, s.reloadFailures);
+    },
+  });
+  new Counter({
+    name: IDENTITY_WATCH_RESTARTS_TOTAL,
+    help: 'Watches of a watching identity source (kubernetes) resumed after a disconnect, a failure or a relist.',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of status.sources()) if (s.watchRestarts !== undefined) this.inc({ source: s.source }, s.watchRestarts);
+    },
+  });
+  new Gauge({
+    name: IDENTITY_LAST_SYNC_TIMESTAMP_SECONDS,
+    help: 'Unix time of the last complete list of every resource a watching identity source (kubernetes) follows.',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of status.sources()) if (s.lastSyncSeconds !== undefined) this.set({ source: s.source }, s.lastSyncSeconds);
     },
   });
 }

@@ -32,4 +32,11 @@ export {
   EVENTS_LOST_TOTAL,
 } from './datapath-status.js';
 export { MALFORMED_PACKETS_TOTAL, NON_IP_PACKETS_TOTAL } from './packet-parse.js';
-export { IDENTITIES, IDENTITY_RELOAD_FAILURES_TOTAL, IDENTITY_SOURCE_UP } from './identity-sources.js';
+export {
+  IDENTITIES,
+  IDENTITY_LAST_SYNC_TIMESTAMP_SECONDS,
+  IDENTITY_RELOAD_FAILURES_TOTAL,
+  IDENTITY_SOURCE_UP,
+  IDENTITY_WATCH_RESTARTS_TOTAL,
+} from './identity-sources.js';
+export { IdentityExpiry } from './identity-ttl.js';

@@ -85,7 +85,7 @@ export function contextLabelNames(contexts: readonly ContextName[]): string[] {
   return [...contexts.map((c) => `source_${c}`), ...contexts.map((c) => `destination_${c}`)];
 }
 
-const CONTEXT_NAMES: ReadonlySet<string> = new Set<ContextName>(['identity', 'namespace', 'workload', 'app', 'pod']);
+const CONTEXT_NAMES: ReadonlySet<string> = new Set<ContextName>(['identity', 'namespace', 'workload', 'workload_kind', 'app', 'pod']);
 
 export function validateContexts(contexts: readonly string[]): asserts contexts is ContextName[] {
   const seen = new Set<string>();

@@ -9,6 +9,7 @@ import { registerDatapathStatus } from './datapath-status.js';
 import type { FlowFamilyContext } from './flow-family.js';
 import { registerFlows } from './flows.js';
 import { registerIdentitySources } from './identity-sources.js';
+import { IdentityExpiry } from './identity-ttl.js';
 import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
 import { registerPacketParse } from './packet-parse.js';
 import { ScrapeScope } from './scrape.js';
@@ -28,6 +29,8 @@ export interface CreateMetricsOptions {
   datapath: DatapathSource;
   identityStatus: IdentityStatus;
   build: BuildInfo;
+  /** Clock for metrics.identityTtlSeconds; Date.now by default. */
+  now?: () => number;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
   processMetrics?: boolean;
 }
@@ -39,7 +42,10 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
 
   const registry = options.registry ?? new Registry();
   const registers = [registry];
-  const scope = new ScrapeScope(options.datapath, options.identities, [...config.contexts]);
+  const expiry = config.identityTtlSeconds === undefined
+    ? undefined
+    : new IdentityExpiry(options.identities, config.identityTtlSeconds * 1000, options.now);
+  const scope = new ScrapeScope(options.datapath, options.identities, [...config.contexts], expiry);
   const tables: SeriesTable[] = [];
   const flowContext: FlowFamilyContext = {
     scope,

@@ -5,6 +5,7 @@
 // leaks into the next one. Reading the kernel maps once also makes all
 // families of a scrape consistent with each other.
 
+import type { IdentityExpiry } from './identity-ttl.js';
 import type { ContextName, DatapathSnapshot, DatapathSource, IdentityLookup } from './types.js';
 
 // Kubernetes names and label values cannot contain NUL, so it separates
@@ -15,6 +16,8 @@ export const KEY_SEPARATOR = '\u0000';
 export interface RenderedEnd {
   readonly values: readonly string[];
   readonly key: string;
+  /** The identity has been unknown to every source for longer than metrics.identityTtlSeconds. */
+  readonly expired?: boolean;
 }
 
 /**
@@ -44,6 +47,7 @@ export class ScrapeView {
     private readonly identities: IdentityLookup,
     private readonly contexts: readonly ContextName[],
     private readonly endKeys: EndKeys,
+    private readonly expiry?: IdentityExpiry,
   ) {}
 
   /** Identities repeat across records and families, so each is looked up once per scrape. */
@@ -52,7 +56,7 @@ export class ScrapeView {
     if (end === undefined) {
       const context = this.identities.context(id);
       const values = this.contexts.map((c) => context[c] ?? '');
-      end = { values, key: this.endKeys.keyOf(values) };
+      end = { values, key: this.endKeys.keyOf(values), expired: this.expiry?.expired(id) ?? false };
       this.ends.set(id, end);
     }
     return end;
@@ -69,12 +73,13 @@ export class ScrapeScope {
     private readonly datapath: DatapathSource,
     private readonly identities: IdentityLookup,
     private readonly contexts: readonly ContextName[],
+    private readonly expiry?: IdentityExpiry,
   ) {}
 
   current(): ScrapeView {
     if (this.view === undefined) {
       try {
-        this.view = { ok: true, view: new ScrapeView(this.datapath.snapshot(), this.identities, this.contexts, this.endKeys) };
+        this.view = { ok: true, view: new ScrapeView(this.datapath.snapshot(), this.identities, this.contexts, this.endKeys, this.expiry) };
       } catch (error) {
         this.view = { ok: false, error };
       }

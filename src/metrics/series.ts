@@ -58,9 +58,18 @@ export class SeriesTable {
     this.active = [];
   }
 
-  /** The series `key` renders to, if the key was seen before (admitted or refused). */
+  /**
+   * The series `key` renders to, if the key was seen before (admitted or
+   * refused). A refused key is forgotten (and so admitted next) once
+   * releaseInactive() has made room, which is the only way room appears.
+   */
   find(key: string): Series | undefined {
-    return this.byKey.get(key);
+    const series = this.byKey.get(key);
+    if (series === this.overflow && this.admitted < this.limit) {
+      this.byKey.delete(key);
+      return undefined;
+    }
+    return series;
   }
 
   /**
@@ -88,6 +97,22 @@ export class SeriesTable {
       if (series !== this.overflow) this.active.push(series);
     }
     series.value += value;
+  }
+
+  /**
+   * Forgets the admitted series that got no record in this scrape, freeing
+   * their slots under the limit; a label set seen again later is admitted
+   * anew, and keys refused so far get a freed slot from the next scrape on.
+   */
+  releaseInactive(): number {
+    let released = 0;
+    for (const [key, series] of this.byKey) {
+      if (series === this.overflow || series.epoch === this.epoch) continue;
+      this.byKey.delete(key);
+      this.admitted -= 1;
+      released += 1;
+    }
+    return released;
   }
 
   /** The series present in this scrape, overflow last. */

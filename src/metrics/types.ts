@@ -2,12 +2,16 @@
 // collectors) implement these; the metrics code never touches maps or the
 // addon directly, so it can be tested with plain objects.
 
-export type ContextName = 'identity' | 'namespace' | 'workload' | 'app' | 'pod';
+export type ContextName = 'identity' | 'namespace' | 'workload' | 'workload_kind' | 'app' | 'pod';
 
 /** identity is the number as a string, or 'reserved:world' etc.; missing values are ''. */
-export interface IdentityContext { identity: string; namespace: string; workload: string; app: string; pod: string }
+export interface IdentityContext { identity: string; namespace: string; workload: string; workload_kind: string; app: string; pod: string }
 
-export interface IdentityLookup { context(id: number): IdentityContext }
+export interface IdentityLookup {
+  context(id: number): IdentityContext;
+  /** Whether a source knows the identity now; series of identities unknown for metrics.identityTtlSeconds are dropped. Always known when absent. */
+  known?(id: number): boolean;
+}
 
 export interface FlowTrafficRecord { srcIdentity: number; dstIdentity: number; protocol: number; direction: number; verdict: number; packets: number; bytes: number }
 
@@ -42,8 +46,17 @@ export interface DatapathSnapshot {
 /** Called once per scrape; numbers are kernel absolute totals. */
 export interface DatapathSource { snapshot(): DatapathSnapshot }
 
-export interface IdentitySourceStatus { source: string; up: boolean; identities: number; reloadFailures: number }
+export interface IdentitySourceStatus {
+  source: string;
+  up: boolean;
+  identities: number;
+  reloadFailures: number;
+  /** Watch requests resumed after a disconnect, failure or relist (watching sources only). */
+  watchRestarts?: number;
+  /** Unix seconds of the last complete sync (watching sources only, once synced). */
+  lastSyncSeconds?: number;
+}
 
 export interface IdentityStatus { sources(): IdentitySourceStatus[] }
 
-export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[] }
+export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[]; identityTtlSeconds?: number }

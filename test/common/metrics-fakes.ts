@@ -42,7 +42,7 @@ export class FakeIdentities implements IdentityLookup {
   private readonly byId = new Map<number, IdentityContext>();
 
   add(id: number, ctx: Partial<Omit<IdentityContext, 'identity'>>): this {
-    this.byId.set(id, { identity: String(id), namespace: '', workload: '', app: '', pod: '', ...ctx });
+    this.byId.set(id, { identity: String(id), namespace: '', workload: '', workload_kind: '', app: '', pod: '', ...ctx });
     return this;
   }
 
@@ -51,8 +51,8 @@ export class FakeIdentities implements IdentityLookup {
     const known = this.byId.get(id);
     if (known) return known;
     const reserved = RESERVED[id];
-    if (reserved) return { identity: reserved, namespace: '', workload: reserved, app: '', pod: '' };
-    return { identity: String(id), namespace: '', workload: '', app: '', pod: '' };
+    if (reserved) return { identity: reserved, namespace: '', workload: reserved, workload_kind: '', app: '', pod: '' };
+    return { identity: String(id), namespace: '', workload: '', workload_kind: '', app: '', pod: '' };
   }
 }
 
