@@ -3,6 +3,7 @@ export type {
   ContextName,
   DatapathSnapshot,
   DatapathSource,
+  FlowStoreStatus,
   FlowStartRecord,
   FlowTrafficRecord,
   IdentityContext,
@@ -33,3 +34,12 @@ export {
 } from './datapath-status.js';
 export { MALFORMED_PACKETS_TOTAL, NON_IP_PACKETS_TOTAL } from './packet-parse.js';
 export { IDENTITIES, IDENTITY_RELOAD_FAILURES_TOTAL, IDENTITY_SOURCE_UP } from './identity-sources.js';
+export {
+  FLOW_STORE_CAPACITY,
+  FLOW_STORE_EVICTED_TOTAL,
+  FLOW_STORE_MEMORY_BYTES,
+  FLOW_STORE_RECORDS,
+  FLOW_STORE_RECORDS_TOTAL,
+  FLOW_STREAM_SKIPPED_TOTAL,
+  FLOW_STREAMS,
+} from './flow-store.js';

@@ -47,3 +47,10 @@ export interface IdentitySourceStatus { source: string; up: boolean; identities:
 export interface IdentityStatus { sources(): IdentitySourceStatus[] }
 
 export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[] }
+
+/** The recent-flow store and its streams, for the flowlens_flow_* self-metrics. */
+export interface FlowStoreStatus {
+  store(): { capacity: number; records: number; received: number; evicted: number; bytes: number };
+  streams(): number;
+  streamSkipped(): number;
+}
