@@ -209,13 +209,15 @@ describe('precedence', () => {
         FLOWLENS_LISTEN: '[::1]:1', FLOWLENS_INTERFACES: 'a*', FLOWLENS_NODE_INTERFACES: 'b*',
         FLOWLENS_IDENTITIES: 'ids.yaml', FLOWLENS_CLUSTER_CIDRS: '10.0.0.0/8', FLOWLENS_KUBECONFIG: 'kube',
         FLOWLENS_PIN_PATH: '/sys/fs/bpf/flowlens', FLOWLENS_OTLP_ENDPOINT: 'http://otel:4317', FLOWLENS_LOG_LEVEL: 'error',
+        FLOWLENS_API_TOKEN_FILE: 'token',
       },
     });
     expect(c).toMatchObject({
       listen: '[::1]:1', interfaces: ['a*'], nodeInterfaces: ['b*'], identities: 'ids.yaml', clusterCidrs: ['10.0.0.0/8'],
       kubeconfig: 'kube', pinPath: '/sys/fs/bpf/flowlens', otlpEndpoint: 'http://otel:4317', logLevel: 'error',
+      apiTokenFile: 'token',
     });
-    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(9);
+    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(10);
   });
 
   it('treats empty env variables as unset', () => {
@@ -238,5 +240,21 @@ describe('optionDefault', () => {
     expect(optionDefault('interfaces')).toBe('lxc*,cali*,veth*,azv*,eni*,gke*');
     expect(optionDefault('identities')).toBe('none');
     expect(optionDefault('clusterCidrs')).toBe('none');
+  });
+});
+
+describe('flows and api settings', () => {
+  it('defaults: 65535 records, 20 API requests per second, no token', () => {
+    const c = loadConfig({});
+    expect([c.flows.capacity, c.api.requestsPerSecond, c.apiTokenFile]).toEqual([65535, 20, null]);
+  });
+  it('refuses a capacity that is not a positive integer, naming the field', () => {
+    expect(() => loadConfig({ flags: { config: 'f.yaml' }, readFile: () => 'flows: { capacity: 0 }' })).toThrow(
+      'invalid configuration (from f.yaml): flows.capacity: expected a positive integer, got 0',
+    );
+  });
+  it('resolves the token file against the config file directory', () => {
+    const c = loadConfig({ flags: { config: '/etc/flowlens/f.yaml' }, readFile: () => 'apiTokenFile: token' });
+    expect(c.apiTokenFile).toBe('/etc/flowlens/token');
   });
 });
