@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compileFilter, FilterError, parseFilter, parseTime, type RawFilter } from '../flows/filter.js';
 import { buildGraph } from '../flows/graph.js';
+import { compareRecords } from '../flows/merge.js';
 import type { FlowRecord } from '../flows/record.js';
 import type { FlowStore } from '../flows/store.js';
 import { openApiDocument } from './openapi.js';
@@ -79,7 +80,8 @@ export function registerFlowsApi(app: FastifyInstance, options: FlowsApiOptions)
     const limitParam = positiveInt(query, 'limit');
     const limit = Math.min(limitParam ?? DEFAULT_FLOWS_LIMIT, store.capacity);
     if (!follow) {
-      return reply.header('cache-control', 'no-store').send({ flows: store.query(match, limit) });
+      // the newest N by arrival, shown in time order (drop events arrive up to 100 ms late)
+      return reply.header('cache-control', 'no-store').send({ flows: store.query(match, limit).sort(compareRecords) });
     }
     if (stats.streams >= maxStreams) {
       return reply.code(429).send({ error: 'too_many_streams', message: `at most ${maxStreams} live streams at once; close one and retry` });

@@ -9,10 +9,10 @@ const MAX_ROWS = 500;
 /** History the stream starts with. */
 const HISTORY = 200;
 const ROWS_PER_COLUMN = 12;
-const NODE_W = 190;
+const NODE_W = 170;
 const NODE_H = 30;
 const ROW_H = 44;
-const COL_W = 280;
+const COL_W = 360;
 
 const token = new URLSearchParams(location.search).get('access_token');
 const $ = (id) => document.getElementById(id);
@@ -46,7 +46,30 @@ const endName = (e) => (e.namespace && e.workload ? `${e.namespace}/${e.workload
 
 // --- service map ---------------------------------------------------------------
 
-function layout(nodes) {
+/**
+ * Rank of each node: 0 for nodes nothing else calls, else one more than its
+ * highest-ranked caller (cycles cut after a few rounds), so edges run left to right.
+ */
+function ranks(nodes, edges) {
+  const rank = new Map(nodes.map((n) => [n.identity, 0]));
+  for (let round = 0; round < 4; round++) {
+    let changed = false;
+    for (const e of edges) {
+      if (e.source === e.destination) continue;
+      const want = Math.min(3, rank.get(e.source) + 1);
+      if (want > rank.get(e.destination)) {
+        rank.set(e.destination, want);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  return rank;
+}
+
+/** Namespaces side by side; inside each, one column per rank (wrapped every ROWS_PER_COLUMN nodes). */
+function layout(nodes, edges) {
+  const rank = ranks(nodes, edges);
   const groups = new Map();
   for (const n of nodes) {
     const key = n.namespace || '(reserved and external)';
@@ -59,13 +82,22 @@ function layout(nodes) {
   let maxRows = 0;
   for (const [ns, members] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     labels.push({ ns, x: 20 + col * COL_W, y: 22 });
-    members.forEach((n, i) => {
-      const c = col + Math.floor(i / ROWS_PER_COLUMN);
-      const r = i % ROWS_PER_COLUMN;
-      pos.set(n.identity, { x: 20 + c * COL_W, y: 36 + r * ROW_H });
-      maxRows = Math.max(maxRows, r + 1);
-    });
-    col += Math.ceil(members.length / ROWS_PER_COLUMN);
+    const byRank = new Map();
+    for (const n of members) {
+      const r = rank.get(n.identity);
+      if (!byRank.has(r)) byRank.set(r, []);
+      byRank.get(r).push(n);
+    }
+    for (const r of [...byRank.keys()].sort((a, b) => a - b)) {
+      const column = byRank.get(r);
+      column.forEach((n, i) => {
+        const c = col + Math.floor(i / ROWS_PER_COLUMN);
+        const row = i % ROWS_PER_COLUMN;
+        pos.set(n.identity, { x: 20 + c * COL_W, y: 36 + row * ROW_H });
+        maxRows = Math.max(maxRows, row + 1);
+      });
+      col += Math.ceil(column.length / ROWS_PER_COLUMN);
+    }
   }
   return { pos, labels, width: 40 + col * COL_W, height: 60 + maxRows * ROW_H };
 }
@@ -73,7 +105,7 @@ function layout(nodes) {
 function renderGraph(graph) {
   $('flow-rate').textContent = graph.flowsPerSecond.toFixed(graph.flowsPerSecond < 10 ? 2 : 0);
   $('node-count').textContent = String(graph.reportingNodes.length);
-  const { pos, labels, width, height } = layout(graph.nodes);
+  const { pos, labels, width, height } = layout(graph.nodes, graph.edges);
   const names = new Map(graph.nodes.map((n) => [n.identity, n.name]));
   const parts = [];
   for (const l of labels) parts.push(`<text class="ns-label" x="${l.x}" y="${l.y}">${escapeHtml(l.ns)}</text>`);
@@ -96,7 +128,10 @@ function renderGraph(graph) {
         `data-destination="${escapeHtml(names.get(e.destination))}" data-flows="${e.flows}" ` +
         `data-forwarded="${e.forwarded}" data-dropped="${e.dropped}">` +
         `<path d="${d}" marker-end="url(#arrow)"/>` +
-        `<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${escapeHtml(label)}</text>` +
+        `<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 14}" text-anchor="middle">` +
+        `<tspan>${e.flows} flows, ${rate}/s</tspan>` +
+        (e.dropped ? `<tspan x="${(x1 + x2) / 2}" dy="12">${e.dropped} dropped</tspan>` : '') +
+        `</text>` +
         `<title>${escapeHtml(`${names.get(e.source)} -> ${names.get(e.destination)}: ${label}; ports ${e.ports.join(', ')}`)}</title></g>`,
     );
   }
