@@ -144,7 +144,7 @@ const identityLabelsSchema = z.strictObject(
 
 const flowsSchema = z.strictObject(
   {
-    // records kept for /api/flows, observe and the UI; ~0.6-1 KiB each
+    // records kept for /api/flows, observe and the UI; about 1.3 KiB of heap each
     capacity: positiveInt().default(65535),
   },
   { error: 'expected a mapping' },
