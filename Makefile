@@ -17,10 +17,12 @@ BPF_HDRS := bpf/flowlens.h $(wildcard bpf/include/*.h bpf/include/*.bpf.h bpf/pr
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/include
 ADDON := build/Release/flowlens_native.node
 TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
+# The web UI: plain browser files, copied next to the compiled server.
+UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
 
 # Debian packages the build, the exporter and the tests use.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables iperf3 python3 make g++ procps
+	iproute2 nftables iperf3 python3 make g++ procps chromium
 DEPS_STAMP := node_modules/.flowlens-deps
 
 .PHONY: all deps build bpf addon ts run test test-unit bench vmlinux clean
@@ -65,8 +67,9 @@ $(ADDON): binding.gyp $(wildcard src/native/*.c src/native/*.h)
 
 ts: deps dist/.stamp
 
-dist/.stamp: $(TS_SRCS) tsconfig.json
+dist/.stamp: $(TS_SRCS) $(UI_SRCS) tsconfig.json
 	npx tsc -p tsconfig.json
+	mkdir -p dist/ui && cp $(UI_SRCS) dist/ui/
 	@touch $@
 
 # The main job for now: the exporter on this host with the sample identities.

@@ -156,6 +156,25 @@ const identityLabelsSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const flowsSchema = z.strictObject(
+  {
+    // records kept for /api/flows, observe and the UI; about 1.3 KiB of heap each
+    capacity: positiveInt().default(65535),
+  },
+  { error: 'expected a mapping' },
+);
+
+const apiSchema = z.strictObject(
+  {
+    // per client address, to /api; a burst of twice as many passes; 0 turns the limit off
+    requestsPerSecond: z
+      .number({ error: 'expected a number >= 0' })
+      .min(0, { error: 'expected a number >= 0' })
+      .default(20),
+  },
+  { error: 'expected a mapping' },
+);
+
 export const configSchema = z.strictObject(
   {
     listen: listenSchema.default('0.0.0.0:9965'),
@@ -171,11 +190,14 @@ export const configSchema = z.strictObject(
       .default(null),
     otlpEndpoint: refined(z.string({ error: 'expected a URL' }), otlpEndpointProblem).nullable().default(null),
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }).default('info'),
+    apiTokenFile: path().nullable().default(null),
     datapath: datapathSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     drops: dropsSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
+    flows: flowsSchema.prefault({}),
+    api: apiSchema.prefault({}),
   },
   { error: 'expected a mapping' },
 );
@@ -204,6 +226,7 @@ export type ConfigFlags = {
   pinPath?: string;
   otlpEndpoint?: string;
   logLevel?: string;
+  apiTokenFile?: string;
 };
 
 export type OverridableKey = Exclude<keyof ConfigFlags, 'config'>;
@@ -250,6 +273,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'OTLP/gRPC endpoint to send spans to (e.g. http://otel-collector:4317)' },
   { key: 'logLevel', flag: 'log-level', env: 'FLOWLENS_LOG_LEVEL', value: 'LEVEL', list: false,
     description: `log level: ${LOG_LEVELS.join('|')}` },
+  { key: 'apiTokenFile', flag: 'api-token-file', env: 'FLOWLENS_API_TOKEN_FILE', value: 'FILE', list: false,
+    description: 'file holding a bearer token that /api and the UI then require (e.g. a mounted Secret); /metrics is not affected' },
 ];
 
 // --- loading ------------------------------------------------------------------
@@ -323,6 +348,7 @@ function readConfigFile(file: string, readFile: (path: string) => string): unkno
 function resolveFilePaths(config: Config, dir: string): void {
   if (config.identities !== null) config.identities = resolve(dir, config.identities);
   if (config.kubeconfig !== null) config.kubeconfig = resolve(dir, config.kubeconfig);
+  if (config.apiTokenFile !== null) config.apiTokenFile = resolve(dir, config.apiTokenFile);
 }
 
 /** Splits a comma-separated environment value; empty items are dropped. */

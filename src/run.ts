@@ -10,6 +10,10 @@ import { FlowDatapath } from './datapath/flow.js';
 import { withDrops } from './datapath/snapshot.js';
 import { preparePinPath } from './datapath/pins.js';
 import { createError, wrapError } from './errors.js';
+import { FlowStore } from './flows/store.js';
+import { RecordBuilder } from './flows/record.js';
+import { identityResolver } from './flows/identities.js';
+import type { FlowsApiStats } from './server/flows.js';
 import { parseCidr } from './identity/cidr.js';
 import { identityContexts } from './identity/contexts.js';
 import { IpcacheSync } from './identity/ipcache-sync.js';
@@ -29,6 +33,21 @@ function loadError(err: unknown, object: string, log: Logger): Error {
   if (pinned) return wrapError(err, 'FLOWLENS_ERR_PINNED_MAP_MISMATCH', pinned[1]!);
   if (e.verifierLog) log.error(`verifier log:\n${e.verifierLog}`);
   return wrapError(err, 'FLOWLENS_ERR_BPF_LOAD_FAILED', object, e.message);
+}
+
+/** The bearer token from its file: one token of visible characters; a trailing newline is fine. */
+export function readApiToken(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw wrapError(err, 'FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, reason);
+  }
+  const token = text.trim();
+  if (token === '') throw createError('FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, 'the file is empty');
+  if (!/^[\x21-\x7e]+$/.test(token)) throw createError('FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, 'the token must be visible ASCII characters without spaces');
+  return token;
 }
 
 export function packageVersion(): string {
@@ -99,6 +118,19 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       log.info(`kubernetes: watching ${serverOf(kubeconfig)} as node ${nodeName}`);
     }
 
+    // the recent-flow store, fed by the events of both programs
+    const reasons = DropReasons.fromKernel(config.drops.reasonClasses);
+    const flows = new FlowStore(config.flows.capacity);
+    const records = new RecordBuilder({
+      node: hostname(),
+      resolve: identityResolver(store),
+      dropReason: (value) => {
+        const r = reasons.get(value);
+        return { name: r.name, reasonClass: r.reasonClass };
+      },
+    });
+    const apiToken = config.apiTokenFile === null ? null : readApiToken(config.apiTokenFile);
+
     if (config.pinPath) preparePinPath(config.pinPath, log);
     let datapath: FlowDatapath;
     try {
@@ -111,6 +143,8 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         mapEntries: config.datapath.mapEntries,
         programStats: config.datapath.programStats,
         tcpUnansweredTimeoutSeconds: config.datapath.tcpUnansweredTimeoutSeconds,
+        onFlowEvent: (event) => flows.push(records.fromFlow(event)),
+        onTcpOutcome: (event) => flows.push(records.fromTcpOutcome(event)),
         log,
       });
     } catch (err) {
@@ -118,7 +152,6 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     }
     undo.push(() => datapath.close());
 
-    const reasons = DropReasons.fromKernel(config.drops.reasonClasses);
     for (const name of Object.keys(config.drops.reasonClasses)) {
       if (reasons.valueOf(name) === undefined) log.warn(`drops.reasonClasses: this kernel has no drop reason "${name}"`);
     }
@@ -130,6 +163,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         eventsPerSecond: config.datapath.eventsPerSecond,
         ringBufferBytes: config.datapath.ringBufferBytes,
         mapEntries: config.datapath.mapEntries,
+        onDropEvent: (event) => flows.push(records.fromDrop(event)),
       });
     } catch (err) {
       throw loadError(err, 'drop.bpf.o', log);
@@ -166,6 +200,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     undo.push(() => manager.stop());
     log.info(`attached to ${manager.attachedCount} interfaces; following ${[...config.interfaces, ...config.nodeInterfaces].join(', ')}`);
 
+    let apiStats: FlowsApiStats | undefined;
     const registry = createMetrics({
       config: config.metrics,
       identities: identityContexts(store),
@@ -191,6 +226,11 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         },
       },
       build: { version: packageVersion(), node: process.version },
+      flowStore: {
+        store: () => flows.stats(),
+        streams: () => apiStats?.streams ?? 0,
+        streamSkipped: () => apiStats?.streamSkipped ?? 0,
+      },
     });
 
     const app: FastifyInstance = buildServer({
@@ -203,10 +243,17 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         return { ready: false, reasons: [`waiting for the first sync with the Kubernetes API server (${pending.join(', ') || 'publishing'})`] };
       },
       logger: log,
+      flows: {
+        store: flows,
+        version: packageVersion(),
+        protection: { token: apiToken, requestsPerSecond: config.api.requestsPerSecond },
+        onStats: (stats) => (apiStats = stats),
+      },
     });
     const address = await startServer(app, config.listen);
     undo.push(() => app.close());
-    log.info(`serving metrics on http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/metrics`);
+    const base = `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+    log.info(`serving metrics on ${base}/metrics, flows on ${base}/api/flows and the UI on ${base}/${apiToken === null ? '' : ' (bearer token required)'}`);
     return { address, stop };
   } catch (err) {
     await stop();

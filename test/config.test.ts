@@ -210,13 +210,15 @@ describe('precedence', () => {
         FLOWLENS_IDENTITIES: 'ids.yaml', FLOWLENS_CLUSTER_CIDRS: '10.0.0.0/8', FLOWLENS_KUBECONFIG: 'kube',
         FLOWLENS_KUBE_CONTEXT: 'prod', FLOWLENS_NODE_NAME: 'node-a',
         FLOWLENS_PIN_PATH: '/sys/fs/bpf/flowlens', FLOWLENS_OTLP_ENDPOINT: 'http://otel:4317', FLOWLENS_LOG_LEVEL: 'error',
+        FLOWLENS_API_TOKEN_FILE: 'token',
       },
     });
     expect(c).toMatchObject({
       listen: '[::1]:1', interfaces: ['a*'], nodeInterfaces: ['b*'], identities: 'ids.yaml', clusterCidrs: ['10.0.0.0/8'],
       kubeconfig: 'kube', kubeContext: 'prod', nodeName: 'node-a', pinPath: '/sys/fs/bpf/flowlens', otlpEndpoint: 'http://otel:4317', logLevel: 'error',
+      apiTokenFile: 'token',
     });
-    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(11);
+    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(12);
   });
 
   it('treats empty env variables as unset', () => {
@@ -239,5 +241,21 @@ describe('optionDefault', () => {
     expect(optionDefault('interfaces')).toBe('lxc*,cali*,veth*,azv*,eni*,gke*');
     expect(optionDefault('identities')).toBe('none');
     expect(optionDefault('clusterCidrs')).toBe('none');
+  });
+});
+
+describe('flows and api settings', () => {
+  it('defaults: 65535 records, 20 API requests per second, no token', () => {
+    const c = loadConfig({});
+    expect([c.flows.capacity, c.api.requestsPerSecond, c.apiTokenFile]).toEqual([65535, 20, null]);
+  });
+  it('refuses a capacity that is not a positive integer, naming the field', () => {
+    expect(() => loadConfig({ flags: { config: 'f.yaml' }, readFile: () => 'flows: { capacity: 0 }' })).toThrow(
+      'invalid configuration (from f.yaml): flows.capacity: expected a positive integer, got 0',
+    );
+  });
+  it('resolves the token file against the config file directory', () => {
+    const c = loadConfig({ flags: { config: '/etc/flowlens/f.yaml' }, readFile: () => 'apiTokenFile: token' });
+    expect(c.apiTokenFile).toBe('/etc/flowlens/token');
   });
 });

@@ -3,6 +3,7 @@ export type {
   ContextName,
   DatapathSnapshot,
   DatapathSource,
+  FlowStoreStatus,
   FlowStartRecord,
   FlowTrafficRecord,
   IdentityContext,
@@ -40,3 +41,12 @@ export {
   IDENTITY_WATCH_RESTARTS_TOTAL,
 } from './identity-sources.js';
 export { IdentityExpiry } from './identity-ttl.js';
+export {
+  FLOW_STORE_CAPACITY,
+  FLOW_STORE_EVICTED_TOTAL,
+  FLOW_STORE_MEMORY_BYTES,
+  FLOW_STORE_RECORDS,
+  FLOW_STORE_RECORDS_TOTAL,
+  FLOW_STREAM_SKIPPED_TOTAL,
+  FLOW_STREAMS,
+} from './flow-store.js';

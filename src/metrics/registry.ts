@@ -8,6 +8,7 @@ import { registerConnectionAttempts } from './connections.js';
 import { registerDatapathStatus } from './datapath-status.js';
 import type { FlowFamilyContext } from './flow-family.js';
 import { registerFlows } from './flows.js';
+import { registerFlowStore } from './flow-store.js';
 import { registerIdentitySources } from './identity-sources.js';
 import { IdentityExpiry } from './identity-ttl.js';
 import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
@@ -19,7 +20,7 @@ import { registerTcpFlags } from './tcp-flags.js';
 import { registerDrops } from './drops.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
-import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
+import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
 
 export interface CreateMetricsOptions {
   /** Registry to add the families to; a new one (Prometheus text format) by default. */
@@ -31,6 +32,8 @@ export interface CreateMetricsOptions {
   build: BuildInfo;
   /** Clock for metrics.identityTtlSeconds; Date.now by default. */
   now?: () => number;
+  /** The recent-flow store's self-metrics; left out when there is no store. */
+  flowStore?: FlowStoreStatus;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
   processMetrics?: boolean;
 }
@@ -69,6 +72,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerPacketParse(registers, scope);
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
+  if (options.flowStore) registerFlowStore(registers, options.flowStore);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
 }

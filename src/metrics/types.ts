@@ -60,3 +60,10 @@ export interface IdentitySourceStatus {
 export interface IdentityStatus { sources(): IdentitySourceStatus[] }
 
 export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[]; identityTtlSeconds?: number }
+
+/** The recent-flow store and its streams, for the flowlens_flow_* self-metrics. */
+export interface FlowStoreStatus {
+  store(): { capacity: number; records: number; received: number; evicted: number; bytes: number };
+  streams(): number;
+  streamSkipped(): number;
+}
