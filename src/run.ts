@@ -98,13 +98,15 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       undo.push(() => staticSource!.stop());
     }
 
+    // the node's name: in Kubernetes its Node object's, and the name records and the flows API report
+    const nodeName = config.nodeName ?? hostname();
+
     // The kubeconfig is checked before anything touches the kernel: a bad one is a start-up error.
     let kubeSource: KubernetesIdentitySource | undefined;
     const kubernetes = config.kubernetes.enabled === 'on' ||
       (config.kubernetes.enabled === 'auto' && (config.kubeconfig !== null || config.kubeContext !== null || inCluster()));
     if (kubernetes) {
       const kubeconfig = loadKubeConfig({ path: config.kubeconfig, context: config.kubeContext });
-      const nodeName = config.nodeName ?? hostname();
       kubeSource = new KubernetesIdentitySource({
         kubeconfig,
         store,
@@ -122,7 +124,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     const reasons = DropReasons.fromKernel(config.drops.reasonClasses);
     const flows = new FlowStore(config.flows.capacity);
     const records = new RecordBuilder({
-      node: hostname(),
+      node: nodeName,
       resolve: identityResolver(store),
       dropReason: (value) => {
         const r = reasons.get(value);
