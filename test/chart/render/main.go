@@ -234,46 +234,23 @@ func (t topLevel) asMap() map[string]interface{} {
 
 // --- functions -----------------------------------------------------------
 
+// toYAML is Helm's toYaml (sigs.k8s.io/yaml): JSON first, so struct tags and
+// map keys behave as in JSON, then that JSON read as YAML and written out,
+// which keeps integers integers and sorts keys.
 func toYAML(v interface{}) string {
 	js, err := json.Marshal(v)
 	if err != nil {
 		return ""
 	}
 	var generic interface{}
-	if err := json.Unmarshal(js, &generic); err != nil {
+	if err := yaml.Unmarshal(js, &generic); err != nil {
 		return ""
 	}
-	out, err := yaml.Marshal(toYAMLMapSlice(generic))
+	out, err := yaml.Marshal(generic)
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSuffix(string(out), "\n")
-}
-
-// toYAMLMapSlice keeps keys sorted (yaml.v2 sorts plain maps too, but a
-// MapSlice makes the order explicit and independent of its sort rules).
-func toYAMLMapSlice(v interface{}) interface{} {
-	switch t := v.(type) {
-	case map[string]interface{}:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		ms := make(yaml.MapSlice, 0, len(keys))
-		for _, k := range keys {
-			ms = append(ms, yaml.MapItem{Key: k, Value: toYAMLMapSlice(t[k])})
-		}
-		return ms
-	case []interface{}:
-		out := make([]interface{}, len(t))
-		for i := range t {
-			out[i] = toYAMLMapSlice(t[i])
-		}
-		return out
-	default:
-		return v
-	}
 }
 
 func fromYAML(s string) map[string]interface{} {
