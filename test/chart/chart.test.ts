@@ -201,11 +201,7 @@ describe.each(SCENARIOS)('chart rendered with $name', ({ values: files }) => {
         'core/services: get,list,watch',
         'discovery.k8s.io/endpointslices: get,list,watch',
         'apps/replicasets: get',
-        'apps/deployments: get',
-        'apps/statefulsets: get',
-        'apps/daemonsets: get',
         'batch/jobs: get',
-        'batch/cronjobs: get',
       ]),
     );
     for (const r of role.rules) {
