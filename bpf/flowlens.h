@@ -265,7 +265,7 @@ struct tcp_outcome_event {
 
 #define FLOWLENS_EVENT_DNS 4
 
-/* Ports parsed as DNS (dns_ports global); unused slots repeat the first. */
+/* Ports parsed as DNS at most (the dns_port_0..3 globals). */
 #define FLOWLENS_DNS_PORTS_MAX 4
 /*
  * Bytes of the question name kept in pending queries and events, in wire

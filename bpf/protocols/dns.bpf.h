@@ -28,9 +28,15 @@
 #define DNS_SCRATCH_LEN 512
 #define DNS_SCRATCH_MASK (DNS_SCRATCH_LEN - 1)
 
-/* Ports parsed as DNS, set by user space before load; unused slots repeat the first. */
-const volatile __u16 dns_ports[FLOWLENS_DNS_PORTS_MAX] = { 53, 53, 53, 53 };
-/* Slots of dns_ports in use (1..FLOWLENS_DNS_PORTS_MAX): the check stops there. */
+/*
+ * Ports parsed as DNS, set by user space before load (scalars: globals are
+ * set one scalar at a time). dns_port_count says how many are in use, so the
+ * common single-port case costs one compare per end.
+ */
+const volatile __u16 dns_port_0 = 53;
+const volatile __u16 dns_port_1 = 0;
+const volatile __u16 dns_port_2 = 0;
+const volatile __u16 dns_port_3 = 0;
 const volatile __u32 dns_port_count = 1;
 
 struct {
@@ -100,16 +106,17 @@ struct dns_message {
 
 static __always_inline bool dns_port_match(__u16 sport, __u16 dport)
 {
-	int i;
-
-#pragma unroll
-	for (i = 0; i < FLOWLENS_DNS_PORTS_MAX; i++) {
-		if (i >= dns_port_count)
-			break;
-		if (sport == dns_ports[i] || dport == dns_ports[i])
-			return true;
-	}
-	return false;
+	if (sport == dns_port_0 || dport == dns_port_0)
+		return true;
+	if (dns_port_count < 2)
+		return false;
+	if (sport == dns_port_1 || dport == dns_port_1)
+		return true;
+	if (dns_port_count < 3)
+		return false;
+	if (sport == dns_port_2 || dport == dns_port_2)
+		return true;
+	return dns_port_count >= 4 && (sport == dns_port_3 || dport == dns_port_3);
 }
 
 static __always_inline __u32 dns_latency_bucket(__u64 latency_ns)
@@ -359,7 +366,8 @@ static __noinline int dns_observe(struct __sk_buff *skb, const struct flowlens_p
 	__u16 len;
 	int reason;
 
-	if (off >= end)
+	/* a TCP segment without payload carries no message; an empty UDP datagram is a short one */
+	if (off >= end && pkt->protocol == FLOWLENS_PROTO_TCP)
 		return 0;
 	scratch = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!scratch)
