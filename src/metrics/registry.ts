@@ -16,6 +16,7 @@ import { registerSeriesLimited } from './series-limited.js';
 import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
 import { registerDrops } from './drops.js';
+import { registerDns } from './dns.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
 import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
@@ -57,6 +58,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerTcpFlags(flowContext);
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
+  registerDns(flowContext, registers);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);
