@@ -6,6 +6,7 @@ export type {
   DnsQueryRecord,
   DnsResponseRecord,
   DnsSnapshot,
+  SpanStatus,
   FlowStartRecord,
   FlowTrafficRecord,
   IdentityContext,
@@ -45,3 +46,4 @@ export {
 } from './datapath-status.js';
 export { MALFORMED_PACKETS_TOTAL, NON_IP_PACKETS_TOTAL } from './packet-parse.js';
 export { IDENTITIES, IDENTITY_RELOAD_FAILURES_TOTAL, IDENTITY_SOURCE_UP } from './identity-sources.js';
+export { SPANS_DROPPED_TOTAL, SPANS_EXPORTED_TOTAL } from './spans.js';

@@ -19,7 +19,8 @@ import { registerDrops } from './drops.js';
 import { registerDns } from './dns.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
-import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
+import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import { registerSpans } from './spans.js';
 
 export interface CreateMetricsOptions {
   /** Registry to add the families to; a new one (Prometheus text format) by default. */
@@ -29,6 +30,8 @@ export interface CreateMetricsOptions {
   datapath: DatapathSource;
   identityStatus: IdentityStatus;
   build: BuildInfo;
+  /** Span export counters; absent when no spans are built (the self-metrics then read 0). */
+  spans?: SpanStatus;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
   processMetrics?: boolean;
 }
@@ -65,6 +68,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerPacketParse(registers, scope);
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
+  registerSpans(registers, options.spans);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
 }

@@ -75,3 +75,6 @@ export interface IdentitySourceStatus { source: string; up: boolean; identities:
 export interface IdentityStatus { sources(): IdentitySourceStatus[] }
 
 export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[] }
+
+/** Span export counters (SpanSink.stats in src/traces). */
+export interface SpanStatus { readonly exported: number; readonly dropped: Readonly<Record<string, number>> }
