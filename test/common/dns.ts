@@ -10,7 +10,8 @@ export const OPCODE = { QUERY: 0, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;
 
 /** A name in wire format: length-prefixed labels and the root. */
 export function dnsName(name: string): Buffer {
-  const labels = name === '' ? [] : name.replace(/\.$/, '').split('.');
+  const text = name.replace(/\.$/, '');
+  const labels = text === '' ? [] : text.split('.');
   return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
 }
 
