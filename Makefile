@@ -22,7 +22,7 @@ UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
 
 # Debian packages the build, the exporter and the tests use.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables iperf3 python3 make g++ procps chromium \
+	iproute2 nftables iperf3 python3 make g++ procps chromium dnsmasq-base bind9-dnsutils \
 	golang-go golang-github-masterminds-sprig-dev
 DEPS_STAMP := node_modules/.flowlens-deps
 

@@ -78,7 +78,9 @@
 #define FLOWLENS_MAP_FLOW_STARTS 1
 #define FLOWLENS_MAP_FLOW_CONNTRACK 2
 #define FLOWLENS_MAP_TCP_OUTCOMES 3
-#define FLOWLENS_MAP_IDS 4
+#define FLOWLENS_MAP_DNS_QUERIES 4
+#define FLOWLENS_MAP_DNS_RESPONSES 5
+#define FLOWLENS_MAP_IDS 6
 
 /*
  * Key of the ipcache LPM trie. prefixlen counts the bits of family (32) plus
@@ -263,6 +265,131 @@ struct tcp_outcome_event {
 	__u16 dport;
 	__u8 outcome; /* FLOWLENS_TCP_OUTCOME_* */
 	__u8 _pad[3];
+};
+
+/* ---- flow.bpf.c + protocols/dns.bpf.h: DNS queries, responses and exchanges ---- */
+
+#define FLOWLENS_EVENT_DNS 4
+
+/* Ports parsed as DNS at most (the dns_port_0..3 globals). */
+#define FLOWLENS_DNS_PORTS_MAX 4
+/*
+ * Bytes of the question name kept in pending queries and events, in wire
+ * format (length-prefixed labels). Longer names are cut here and flagged
+ * FLOWLENS_DNS_FLAG_NAME_TRUNCATED; the full name is still parsed.
+ */
+#define FLOWLENS_DNS_NAME_MAX 128
+
+/* Which end's interface saw the message: the client's or the server's (DESIGN.md's `reporter`). */
+#define FLOWLENS_REPORTER_CLIENT 1
+#define FLOWLENS_REPORTER_SERVER 2
+
+/* dns_event.flags and dns_pending_value.flags */
+#define FLOWLENS_DNS_FLAG_NAME_TRUNCATED 1 /* qname holds the first FLOWLENS_DNS_NAME_MAX bytes only */
+#define FLOWLENS_DNS_FLAG_TC 2		   /* the response had its TC (truncated) bit set */
+#define FLOWLENS_DNS_FLAG_UNANSWERED 4	   /* no response within the timeout (built by user space) */
+
+/* Index of the dns_malformed array: why a message on a DNS port was not counted. */
+#define FLOWLENS_DNS_MALFORMED_HEADER_TRUNCATED 0   /* shorter than the 12-byte header */
+#define FLOWLENS_DNS_MALFORMED_TCP_LENGTH 1	    /* TCP length prefix shorter than a header */
+#define FLOWLENS_DNS_MALFORMED_OPCODE 2		    /* not a standard QUERY (opcode != 0): not parsed further */
+#define FLOWLENS_DNS_MALFORMED_NO_QUESTION 3	    /* QDCOUNT zero */
+#define FLOWLENS_DNS_MALFORMED_NAME_TRUNCATED 4	    /* the message ends inside the question name */
+#define FLOWLENS_DNS_MALFORMED_LABEL_TOO_LONG 5	    /* a label length byte over 63 (types 01, 10) */
+#define FLOWLENS_DNS_MALFORMED_COMPRESSION 6	    /* a compression pointer in the question name */
+#define FLOWLENS_DNS_MALFORMED_NAME_TOO_LONG 7	    /* a name over 255 bytes */
+#define FLOWLENS_DNS_MALFORMED_QUESTION_TRUNCATED 8 /* the message ends before QTYPE and QCLASS */
+#define FLOWLENS_DNS_MALFORMED_REASONS 9
+
+/* Upper bounds (le) of the response latency histogram: 0.5 ms .. 5 s, then +Inf. */
+#define FLOWLENS_DNS_LATENCY_BUCKETS 14
+
+/* Key of dns_queries: one query message, by the identities of client (src) and server (dst). */
+struct dns_query_key {
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u16 qtype;
+	__u8 reporter; /* FLOWLENS_REPORTER_* */
+	__u8 _pad[1];
+};
+
+/* Key of dns_responses. rcode is the header's 4-bit RCODE. */
+struct dns_response_key {
+	__u32 src_identity; /* client: the response's destination */
+	__u32 dst_identity; /* server */
+	__u16 qtype;
+	__u8 rcode;
+	__u8 reporter;
+};
+
+/*
+ * Responses, and the latency of those that answered a query seen at the same
+ * hook (the histogram's count is the sum of the buckets, not `responses`).
+ */
+struct dns_response_value {
+	__u64 responses;
+	__u64 latency_sum_ns;
+	__u64 latency_buckets[FLOWLENS_DNS_LATENCY_BUCKETS]; /* not cumulative: slot i counts (le[i-1], le[i]] */
+};
+
+/*
+ * Key of dns_pending, a query awaiting its response: the client's address,
+ * port and the DNS id, as the issue asks, plus the reporter, so that one
+ * exchange seen at both ends' interfaces is matched once at each.
+ */
+struct dns_pending_key {
+	__u8 client_addr[16];
+	__u16 client_port;
+	__u16 id;
+	__u8 family;
+	__u8 protocol;
+	__u8 reporter;
+	__u8 _pad[1];
+};
+
+struct dns_pending_value {
+	__u64 query_ns; /* bpf_ktime_get_ns() of the query: CLOCK_MONOTONIC */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 server_addr[16];
+	__u32 ifindex;
+	__u16 server_port;
+	__u16 qtype;
+	__u16 qclass;
+	__u8 qname_len;
+	__u8 flags; /* FLOWLENS_DNS_FLAG_* */
+	__u8 _pad[4];
+	__u8 qname[FLOWLENS_DNS_NAME_MAX]; /* wire format; qname_len bytes are meaningful */
+};
+
+/*
+ * One DNS exchange on the events ring buffer: sent by the kernel when a
+ * response matches a pending query, or built by user space for a query left
+ * unanswered (response_ns zero, FLOWLENS_DNS_FLAG_UNANSWERED).
+ */
+struct dns_event {
+	__u8 type; /* FLOWLENS_EVENT_DNS */
+	__u8 family;
+	__u8 protocol; /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 reporter;
+	__u32 ifindex;
+	__u64 query_ns;	   /* CLOCK_MONOTONIC */
+	__u64 response_ns; /* CLOCK_MONOTONIC; zero when unanswered */
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u8 client_addr[16];
+	__u8 server_addr[16];
+	__u16 client_port;
+	__u16 server_port;
+	__u16 id;
+	__u16 qtype;
+	__u16 qclass;
+	__u16 answers; /* ANCOUNT of the response */
+	__u8 rcode;
+	__u8 flags; /* FLOWLENS_DNS_FLAG_* */
+	__u8 qname_len;
+	__u8 _pad[1];
+	__u8 qname[FLOWLENS_DNS_NAME_MAX];
 };
 
 #endif /* __FLOWLENS_H */

@@ -145,6 +145,44 @@ const kubernetesSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const dnsSchema = z.strictObject(
+  {
+    ports: z
+      .array(portSchema, { error: 'expected a list of port numbers' })
+      .min(1, { error: 'expected 1 to 4 ports' })
+      .transform((v) => [...new Set(v)])
+      .pipe(z.array(z.number()).max(4, { error: 'expected 1 to 4 distinct ports' }))
+      .default([53]),
+    unansweredTimeoutSeconds: positiveInt().default(5),
+  },
+  { error: 'expected a mapping' },
+);
+
+const nullablePath = () => path().nullable().default(null);
+
+const tracesSchema = z.strictObject(
+  {
+    headers: z.record(z.string(), z.string({ error: 'expected a string' }), { error: 'expected a mapping of header names to values' }).default({}),
+    tls: refined(
+      z.strictObject(
+        { caFile: nullablePath(), certFile: nullablePath(), keyFile: nullablePath() },
+        { error: 'expected a mapping' },
+      ),
+      (v) => ((v.certFile === null) !== (v.keyFile === null) ? 'expected both certFile and keyFile, or neither' : undefined),
+    ).prefault({}),
+    samplingRatio: z
+      .number({ error: 'expected a number from 0 to 1' })
+      .min(0, { error: 'expected a number from 0 to 1' })
+      .max(1, { error: 'expected a number from 0 to 1' })
+      .default(1),
+    maxQueueSize: positiveInt().default(2048),
+    maxExportBatchSize: positiveInt().default(512),
+    exportIntervalMilliseconds: positiveInt().default(1000),
+    exportTimeoutMilliseconds: positiveInt().default(10000),
+  },
+  { error: 'expected a mapping' },
+);
+
 const identityLabelsSchema = z.strictObject(
   {
     exclude: z
@@ -194,6 +232,8 @@ export const configSchema = z.strictObject(
     datapath: datapathSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     drops: dropsSchema.prefault({}),
+    dns: dnsSchema.prefault({}),
+    traces: tracesSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
     flows: flowsSchema.prefault({}),

@@ -25,6 +25,7 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
+import { createSpanSink, dnsExchange, type SpanSink } from './traces/index.js';
 
 /** The registered error for a failed load; a pinned map of another layout gets its own. */
 function loadError(err: unknown, object: string, log: Logger): Error {
@@ -53,6 +54,17 @@ export function readApiToken(path: string): string {
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'));
   return String(pkg.version);
+}
+
+/** fn, at most once per intervalMs: a receiver that is down must not flood the log. */
+function throttled<T>(intervalMs: number, fn: (arg: T) => void): (arg: T) => void {
+  let last = -Infinity;
+  return (arg) => {
+    const now = Date.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    fn(arg);
+  };
 }
 
 /** A running exporter; stop() undoes everything start did, in reverse order. */
@@ -133,6 +145,21 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     });
     const apiToken = config.apiTokenFile === null ? null : readApiToken(config.apiTokenFile);
 
+    const contexts = identityContexts(store);
+    // no endpoint, no sink: exchanges are then never turned into spans
+    const spans: SpanSink | null = createSpanSink(
+      { endpoint: config.otlpEndpoint, ...config.traces },
+      {
+        serviceVersion: packageVersion(),
+        resource: { 'k8s.node.name': nodeName },
+        onExportError: throttled(60_000, (err) => log.warn(`span export failed (counted in flowlens_spans_dropped_total): ${err.message}`)),
+      },
+    );
+    if (spans) {
+      undo.push(() => spans.shutdown());
+      log.info(`sending spans to ${config.otlpEndpoint}`);
+    }
+
     if (config.pinPath) preparePinPath(config.pinPath, log);
     let datapath: FlowDatapath;
     try {
@@ -147,6 +174,9 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         tcpUnansweredTimeoutSeconds: config.datapath.tcpUnansweredTimeoutSeconds,
         onFlowEvent: (event) => flows.push(records.fromFlow(event)),
         onTcpOutcome: (event) => flows.push(records.fromTcpOutcome(event)),
+        dnsPorts: config.dns.ports,
+        dnsUnansweredTimeoutSeconds: config.dns.unansweredTimeoutSeconds,
+        ...(spans ? { onDnsEvent: (event) => spans.record(dnsExchange(event, contexts)) } : {}),
         log,
       });
     } catch (err) {
@@ -205,7 +235,8 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     let apiStats: FlowsApiStats | undefined;
     const registry = createMetrics({
       config: config.metrics,
-      identities: identityContexts(store),
+      identities: contexts,
+      ...(spans ? { spans: spans.stats } : {}),
       datapath: { snapshot: () => withDrops(datapath.snapshot(manager.attachedCount), drops.snapshot(), reasons) },
       identityStatus: {
         sources: (): IdentitySourceStatus[] => {

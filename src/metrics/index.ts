@@ -4,6 +4,10 @@ export type {
   DatapathSnapshot,
   DatapathSource,
   FlowStoreStatus,
+  DnsQueryRecord,
+  DnsResponseRecord,
+  DnsSnapshot,
+  SpanStatus,
   FlowStartRecord,
   FlowTrafficRecord,
   IdentityContext,
@@ -19,6 +23,15 @@ export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type
 export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './labels.js';
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { FLOWS_TOTAL } from './flows.js';
+export {
+  DNS_MALFORMED_MESSAGES_TOTAL,
+  DNS_QUERIES_TOTAL,
+  DNS_RESPONSE_DURATION_SECONDS,
+  DNS_RESPONSES_TOTAL,
+  qtypeLabel,
+  rcodeLabel,
+  reporterLabel,
+} from './dns.js';
 export { TCP_CONNECTION_ATTEMPTS_TOTAL } from './connections.js';
 export { PACKETS_TOTAL, BYTES_TOTAL } from './traffic.js';
 export { TCP_FLAGS_TOTAL } from './tcp-flags.js';
@@ -50,3 +63,4 @@ export {
   FLOW_STREAM_SKIPPED_TOTAL,
   FLOW_STREAMS,
 } from './flow-store.js';
+export { SPANS_DROPPED_TOTAL, SPANS_EXPORTED_TOTAL } from './spans.js';

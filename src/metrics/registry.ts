@@ -18,9 +18,11 @@ import { registerSeriesLimited } from './series-limited.js';
 import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
 import { registerDrops } from './drops.js';
+import { registerDns } from './dns.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
-import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
+import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import { registerSpans } from './spans.js';
 
 export interface CreateMetricsOptions {
   /** Registry to add the families to; a new one (Prometheus text format) by default. */
@@ -34,6 +36,8 @@ export interface CreateMetricsOptions {
   now?: () => number;
   /** The recent-flow store's self-metrics; left out when there is no store. */
   flowStore?: FlowStoreStatus;
+  /** Span export counters; absent when no spans are built (the self-metrics then read 0). */
+  spans?: SpanStatus;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
   processMetrics?: boolean;
 }
@@ -66,6 +70,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerTcpFlags(flowContext);
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
+  registerDns(flowContext, registers);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);
@@ -73,6 +78,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
   if (options.flowStore) registerFlowStore(registers, options.flowStore);
+  registerSpans(registers, options.spans);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
 }

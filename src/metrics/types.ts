@@ -27,6 +27,32 @@ export type TcpOutcomeName = 'established' | 'refused' | 'unanswered';
 /** TCP connection attempts (SYN without ACK) by how they ended; identities, port and direction are the SYN's. */
 export interface ConnectionAttemptRecord { srcIdentity: number; dstIdentity: number; dstPort: number; direction: number; outcome: TcpOutcomeName; count: number }
 
+/** DNS queries counted by protocols/dns.bpf.h; src is the client, dst the server. */
+export interface DnsQueryRecord { srcIdentity: number; dstIdentity: number; qtype: number; reporter: number; count: number }
+
+/**
+ * DNS responses. latencyBuckets holds the responses matched to their query
+ * (not cumulative; bounds DNS_LATENCY_BOUNDS_SECONDS then +Inf), so the
+ * histogram counts only those, while `responses` counts every response.
+ */
+export interface DnsResponseRecord {
+  srcIdentity: number;
+  dstIdentity: number;
+  qtype: number;
+  rcode: number;
+  reporter: number;
+  responses: number;
+  latencySumSeconds: number;
+  latencyBuckets: number[];
+}
+
+export interface DnsSnapshot {
+  queries: DnsQueryRecord[];
+  responses: DnsResponseRecord[];
+  /** Messages on DNS ports not counted as queries or responses, by reason. */
+  malformed: Array<{ reason: string; count: number }>;
+}
+
 export interface DatapathSnapshot {
   traffic: FlowTrafficRecord[];
   starts: FlowStartRecord[];
@@ -41,6 +67,8 @@ export interface DatapathSnapshot {
   mapUpdateErrors: Array<{ map: string; count: number }>;
   programs: Array<{ program: string; runs: number; runSeconds: number }>;
   attachedInterfaces: number;
+  /** Absent where the datapath has no DNS parser (fakes, benchmarks): no DNS series. */
+  dns?: DnsSnapshot;
 }
 
 /** Called once per scrape; numbers are kernel absolute totals. */
@@ -67,3 +95,6 @@ export interface FlowStoreStatus {
   streams(): number;
   streamSkipped(): number;
 }
+
+/** Span export counters (SpanSink.stats in src/traces). */
+export interface SpanStatus { readonly exported: number; readonly dropped: Readonly<Record<string, number>> }

@@ -82,6 +82,7 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     expect(await udpPackets(exp, 'client')).toBe(5);
     expect(await exp.terminate()).toBe(0);
     expect(readdirSync(pinPath).sort()).toEqual([
+      'dns_malformed', 'dns_queries', 'dns_responses',
       'drop_events_lost', 'drop_flow_starts', 'drop_map_errors', 'drops',
       'events_lost', 'flow_starts', 'flow_traffic', 'map_update_errors', 'parse_packets', 'tcp_outcomes',
     ]);
