@@ -176,7 +176,10 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         onTcpOutcome: (event) => flows.push(records.fromTcpOutcome(event)),
         dnsPorts: config.dns.ports,
         dnsUnansweredTimeoutSeconds: config.dns.unansweredTimeoutSeconds,
-        ...(spans ? { onDnsEvent: (event) => spans.record(dnsExchange(event, contexts)) } : {}),
+        onDnsEvent: (event) => {
+          flows.push(records.fromDns(event));
+          spans?.record(dnsExchange(event, contexts));
+        },
         log,
       });
     } catch (err) {

@@ -4,15 +4,21 @@
 // it is what GET /api/flows returns, one object per record.
 
 import {
+  Direction,
   DIRECTION_NAMES,
+  DnsFlag,
+  dnsNameFromWire,
+  Reporter,
   TCP_FLAG_NAMES,
   TCP_OUTCOME_NAMES,
   TcpOutcome,
+  type DnsEvent,
   type DropEvent,
   type FlowEvent,
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
 import { formatAddress } from '../identity/cidr.js';
+import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
 import { protocolLabel } from '../metrics/labels.js';
 
 export const FLOW_TYPES = ['flow', 'tcp', 'drop', 'dns', 'http'] as const;
@@ -208,6 +214,44 @@ export class RecordBuilder {
         : outcome === 'refused' ? 'TCP connection refused (RST: no socket listening)'
           : 'TCP connection attempt unanswered (no SYN-ACK or RST: silently dropped on the way or at the peer)';
     return { ...this.base(e), type: 'tcp', verdict, tcp: { outcome }, summary };
+  }
+
+  /**
+   * A DNS exchange as one side saw it: the client is the source. Seen at the
+   * client's interface it is the client's egress, at the server's its ingress.
+   * Timed at the response, or at the query when none came.
+   */
+  fromDns(e: DnsEvent): FlowRecord {
+    const atServer = e.reporter === Reporter.SERVER;
+    const unanswered = (e.flags & DnsFlag.UNANSWERED) !== 0;
+    const qname = dnsNameFromWire(e.qname, e.qnameLen);
+    const dns: DnsFields = { qname, qtype: qtypeLabel(e.qtype) };
+    if (!unanswered) {
+      dns.rcode = rcodeLabel(e.rcode);
+      dns.latencySeconds = Number(e.responseNs - e.queryNs) / 1e9;
+    }
+    const record: FlowRecord = {
+      ...this.base({
+        family: e.family,
+        protocol: e.protocol,
+        direction: atServer ? Direction.INGRESS : Direction.EGRESS,
+        ifindex: e.ifindex,
+        timestampNs: unanswered ? e.queryNs : e.responseNs,
+        srcIdentity: e.srcIdentity,
+        dstIdentity: e.dstIdentity,
+        saddr: e.clientAddr,
+        daddr: e.serverAddr,
+        sport: e.clientPort,
+        dport: e.serverPort,
+      }),
+      type: 'dns',
+      verdict: 'forwarded',
+      dns,
+      summary: '',
+    };
+    const name = `${dns.qtype} ${qname === '' ? '.' : qname}`;
+    record.summary = unanswered ? `DNS query ${name} unanswered` : `DNS ${name} -> ${dns.rcode} in ${(dns.latencySeconds! * 1000).toFixed(1)} ms`;
+    return record;
   }
 
   fromDrop(e: DropEvent): FlowRecord {

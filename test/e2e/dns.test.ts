@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../src/flows/record.js';
 import { ExporterProcess, waitFor, writeIdentities } from '../common/exporter.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
 import { OtlpReceiver, type ReceivedSpan } from '../common/otlp.js';
@@ -157,6 +158,28 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     expect(sumOf(m, 'flowlens_dns_malformed_messages_total')).toBe(0);
     expect(sumOf(m, 'flowlens_bpf_map_entries', { map: 'dns_pending' })).toBe(0);
     expect(sumOf(m, 'flowlens_events_lost_total')).toBe(0);
+  });
+
+  it('puts every exchange, once per side, into the flows API with its name, type, rcode and latency', async () => {
+    const res = await fetch(`${exporter.base}/api/flows?type=dns&from_ip=${client.address}&limit=1000`);
+    expect(res.status).toBe(200);
+    const { flows } = (await res.json()) as { flows: FlowRecord[] };
+    const seen: Record<string, number> = {};
+    for (const f of flows) {
+      const key = `${f.direction} ${f.source.workload}>${f.destination.workload} ${f.protocol} ${f.dns!.qtype} ${f.dns!.qname} ${f.dns!.rcode}`;
+      seen[key] = (seen[key] ?? 0) + 1;
+      expect(f.verdict).toBe('forwarded');
+      expect(f.destination.port).toBe(53);
+      expect(f.dns!.latencySeconds! > 0 && f.dns!.latencySeconds! < 5).toBe(true);
+    }
+    const expected: Record<string, number> = {};
+    for (const q of QUESTIONS) {
+      for (const direction of ['egress', 'ingress']) {
+        const key = `${direction} client>dns ${q.tcp ? 'tcp' : 'udp'} ${q.type} ${q.name} ${q.rcode}`;
+        expected[key] = (expected[key] ?? 0) + 1;
+      }
+    }
+    expect(seen).toEqual(expected);
   });
 
   it('sends one span per exchange and side to the OTLP receiver, with its attributes and the kernel\'s clock', async () => {
