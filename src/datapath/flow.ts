@@ -17,6 +17,7 @@ import {
   TcpOutcome,
   decodeFlowEvent,
   decodeFlowKey,
+  decodeHttpEvent,
   decodeFlowTuple,
   decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
@@ -29,8 +30,10 @@ import {
   ipcacheKey,
   nameAt,
   type FlowEvent,
+  type HttpEvent,
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
+import { HTTP_PINNED_MAPS, HTTP_REPORTED_MAPS, readHttp } from './http.js';
 import type { AttachMode } from '../config.js';
 import type { Cidr } from '../identity/cidr.js';
 import type { IpcacheWriter } from '../identity/ipcache-sync.js';
@@ -55,10 +58,25 @@ export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bp
  * rewrites it from its sources at every start, and stale entries from a
  * previous configuration must not survive.
  */
-export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'parse_packets', 'events_lost', 'map_update_errors'];
+export const PINNED_MAPS = [
+  'flow_traffic',
+  'flow_starts',
+  'parse_packets',
+  'events_lost',
+  'map_update_errors',
+  ...HTTP_PINNED_MAPS,
+];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes'];
+const REPORTED_MAPS = [
+  'ipcache',
+  'flow_traffic',
+  'flow_starts',
+  'flow_conntrack',
+  'tcp_pending',
+  'tcp_outcomes',
+  ...HTTP_REPORTED_MAPS,
+];
 
 /** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
 const TCP_SWEEP_INTERVAL_MS = 500;
@@ -129,6 +147,10 @@ export interface FlowDatapathOptions {
    * the events budget, like flow events), unanswered ones from the sweep.
    */
   onTcpOutcome?: (event: TcpOutcomeEvent) => void;
+  /** HTTP/1.x request and status lines recognised on any TCP port; default true. */
+  http?: boolean;
+  /** Each matched HTTP exchange (under the events budget, like flow events). */
+  onHttpEvent?: (event: HttpEvent) => void;
   log?: Logger;
 }
 
@@ -150,6 +172,7 @@ export class FlowDatapath implements InterfaceAttacher {
   flowEvents = 0;
   /** Outcome events delivered, from the ring buffer and the sweep alike. */
   tcpOutcomeEvents = 0;
+  httpEvents = 0;
   /**
    * Unanswered attempts by tcp_outcome_key fields (`src/dst/port/direction`):
    * the kernel cannot see a reply that never comes, so the sweep counts them.
@@ -186,8 +209,11 @@ export class FlowDatapath implements InterfaceAttacher {
     try {
       object.setGlobal('flow_idle_timeout_ns', BigInt(opts.flowIdleTimeoutSeconds) * 1_000_000_000n);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
+      object.setGlobal('http_enabled', opts.http ?? true);
       object.setMapMaxEntries('events', opts.ringBufferBytes);
-      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes']) object.setMapMaxEntries(name, opts.mapEntries);
+      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'http_requests', 'http_responses']) {
+        object.setMapMaxEntries(name, opts.mapEntries);
+      }
       object.load();
       return new FlowDatapath(object, opts);
     } catch (err) {
@@ -274,12 +300,17 @@ export class FlowDatapath implements InterfaceAttacher {
     const connectionAttempts = this.connectionAttempts();
     const lost = perCpuArrayTotals(this.object.map('events_lost'));
     const updateErrors = perCpuArrayTotals(this.object.map('map_update_errors'));
+    const http = readHttp(this.object);
+    for (const [name, n] of http.dumped) dumped.set(name, n);
     return {
       traffic,
       starts,
       tcpFlags,
       drops: [],
       connectionAttempts,
+      httpRequests: http.requests,
+      httpResponses: http.responses,
+      httpMessages: http.messages,
       parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
       eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
@@ -358,6 +389,10 @@ export class FlowDatapath implements InterfaceAttacher {
           break;
         case EventType.TCP_OUTCOME:
           this.deliverTcpOutcome(decodeTcpOutcomeEvent(buf));
+          break;
+        case EventType.HTTP:
+          this.httpEvents++;
+          this.opts.onHttpEvent?.(decodeHttpEvent(buf));
           break;
         default:
           this.unknownEvents++;

@@ -5,6 +5,8 @@ export type {
   DatapathSource,
   FlowStartRecord,
   FlowTrafficRecord,
+  HttpRequestRecord,
+  HttpResponseRecord,
   IdentityContext,
   IdentityLookup,
   IdentitySourceStatus,
@@ -19,6 +21,12 @@ export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from '
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { FLOWS_TOTAL } from './flows.js';
 export { TCP_CONNECTION_ATTEMPTS_TOTAL } from './connections.js';
+export {
+  HTTP_REQUESTS_TOTAL,
+  HTTP_RESPONSES_TOTAL,
+  HTTP_REQUEST_DURATION_SECONDS,
+  HTTP_UNMATCHED_MESSAGES_TOTAL,
+} from './http.js';
 export { PACKETS_TOTAL, BYTES_TOTAL } from './traffic.js';
 export { TCP_FLAGS_TOTAL } from './tcp-flags.js';
 export { SERIES_LIMITED_TOTAL } from './series-limited.js';

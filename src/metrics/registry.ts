@@ -8,6 +8,7 @@ import { registerConnectionAttempts } from './connections.js';
 import { registerDatapathStatus } from './datapath-status.js';
 import type { FlowFamilyContext } from './flow-family.js';
 import { registerFlows } from './flows.js';
+import { registerHttp, registerHttpMessages } from './http.js';
 import { registerIdentitySources } from './identity-sources.js';
 import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
 import { registerPacketParse } from './packet-parse.js';
@@ -57,10 +58,12 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerTcpFlags(flowContext);
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
+  registerHttp(flowContext);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);
   registerPacketParse(registers, scope);
+  registerHttpMessages(registers, scope);
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
