@@ -88,6 +88,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         mapEntries: config.datapath.mapEntries,
         programStats: config.datapath.programStats,
         tcpUnansweredTimeoutSeconds: config.datapath.tcpUnansweredTimeoutSeconds,
+        http: config.http.enabled,
         log,
       });
     } catch (err) {
