@@ -381,7 +381,8 @@ struct http_event {
 	__u8 path_truncated; /* the path was longer than FLOWLENS_HTTP_PATH_MAX */
 	__u8 path_known;     /* path holds this request's path */
 	__u8 has_trace;	     /* trace_id and parent_span_id come from a traceparent header */
-	__u8 _pad[6];
+	__u8 version_minor;  /* HTTP/1.x of the status line: 0 or 1 */
+	__u8 _pad[5];
 	char path[FLOWLENS_HTTP_PATH_MAX];
 	__u8 trace_id[16];
 	__u8 parent_span_id[8];

@@ -430,7 +430,7 @@ static __always_inline __u32 http_duration_bucket(__u64 duration_ns)
 
 static __always_inline void http_emit(struct __sk_buff *skb, const struct flowlens_packet *pkt,
 				      const struct http_response_key *rkey, const struct http_conn *conn, bool detail,
-				      __u64 duration_ns, __u64 now)
+				      __u8 version_minor, __u64 duration_ns, __u64 now)
 {
 	struct http_event *event = event_reserve(sizeof(*event), now);
 
@@ -452,6 +452,7 @@ static __always_inline void http_emit(struct __sk_buff *skb, const struct flowle
 	event->sport = pkt->dport;
 	event->dport = pkt->sport;
 	event->status = rkey->status;
+	event->version_minor = version_minor;
 	__builtin_memset(event->_pad, 0, sizeof(event->_pad));
 	if (detail) {
 		event->path_len = conn->path_len;
@@ -492,7 +493,7 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 	__u64 request_ns = 0, now, duration_ns = 0;
 	__u32 seq, bucket;
 	bool timed = false, detail = false;
-	__u8 d0, d1, d2;
+	__u8 d0, d1, d2, version_minor;
 
 	if (!s || pkt->payload_off + sizeof(buf) > skb->len)
 		return 0;
@@ -501,6 +502,7 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 	if (!line || line[4] != '/' || line[5] != '1' || line[6] != '.' || (line[7] != '0' && line[7] != '1') ||
 	    line[8] != ' ')
 		return 0;
+	version_minor = line[7] - '0';
 	d0 = line[9] - '0';
 	d1 = line[10] - '0';
 	d2 = line[11] - '0';
@@ -573,7 +575,7 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 	bucket = http_duration_bucket(duration_ns);
 	if (bucket < FLOWLENS_HTTP_DURATION_BUCKETS)
 		value->buckets[bucket] += 1;
-	http_emit(skb, pkt, &rkey, &s->conn, detail, duration_ns, now);
+	http_emit(skb, pkt, &rkey, &s->conn, detail, version_minor, duration_ns, now);
 	return 0;
 }
 

@@ -338,7 +338,8 @@ export const HTTP_EVENT = layout('http_event', 168, {
   path_truncated: [71, 1],
   path_known: [72, 1],
   has_trace: [73, 1],
-  _pad: [74, 6],
+  version_minor: [74, 1],
+  _pad: [75, 5],
   path: [80, HTTP_PATH_MAX],
   trace_id: [144, 16],
   parent_span_id: [160, 8],
@@ -896,6 +897,8 @@ export interface HttpEvent {
   sport: number;
   dport: number;
   status: number;
+  /** "1.0" or "1.1", from the status line. */
+  protocolVersion: string;
   /** The request path without its query, as far as kept; undefined when not kept (a pipelined request). */
   path: string | undefined;
   /** The path was longer than HTTP_PATH_MAX bytes and is cut there. */
@@ -931,6 +934,7 @@ export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
     sport: readU16(buf, at('sport')),
     dport: readU16(buf, at('dport')),
     status: readU16(buf, at('status')),
+    protocolVersion: `1.${buf.readUInt8(at('version_minor'))}`,
     // bytes as they came: latin1 keeps each one a character, whatever the encoding
     path: pathKnown ? buf.subarray(at('path'), at('path') + pathLen).toString('latin1') : undefined,
     pathTruncated: pathKnown && buf.readUInt8(at('path_truncated')) !== 0,
