@@ -5,11 +5,11 @@
  * the oldest outstanding request of its connection (HTTP/1.x answers in
  * order, pipelined or not), and counts and reports every exchange.
  *
- * Cost: every TCP segment with payload pays one 4-byte read of its first
- * payload bytes and a compare against nine words; only a segment that starts
- * like a request or status line goes further (a cold subprogram: the window
- * copy, the connection map, the counters). Bulk data segments (iperf3, the
- * body of a large response) never touch a map here.
+ * Cost: a TCP segment with payload pays one 4-byte read of its first payload
+ * bytes and a compare against nine words, unless its connection showed no
+ * message start lately (http_gate, below); only a segment that starts like a
+ * request or status line goes further (a cold subprogram: the window copy,
+ * the connection map, the counters).
  *
  * Included by flow.bpf.c after its counter and event helpers (counter_add,
  * array_inc, event_reserve), which it uses.
@@ -94,6 +94,50 @@ struct {
 } http_scratch SEC(".maps");
 
 const struct http_event *const unused_http_event __attribute__((unused)) = 0;
+
+/*
+ * Reading the first payload bytes costs a helper call when they are not in
+ * the skb's linear part, which is where a local TCP sender's payload always
+ * is (page fragments): about 50-90 ns per segment, more than the rest of the
+ * program. So connections (both directions together) whose last
+ * HTTP_GATE_MISSES payload segments were no HTTP message start are not read
+ * any more, except for small segments (a request without a large body), and
+ * any message start on the connection opens it again. Bulk transfers (and
+ * the long body of a large response) then cost one array lookup per segment.
+ * A direct-mapped table shared by all CPUs (a request and its response may
+ * be handled on different CPUs); a slot holds a hash of the connection, and
+ * a collision only costs a check.
+ */
+#define HTTP_GATE_SLOTS 1024
+#define HTTP_GATE_MISSES 8
+/* Payload bytes up to which a segment is always read: most requests without a body fit. */
+#define HTTP_GATE_SMALL 1024
+
+struct http_gate {
+	__u64 conn; /* http_conn_hash(); 0: empty */
+	__u64 misses; /* payload segments since the last message start, up to HTTP_GATE_MISSES */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HTTP_GATE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct http_gate);
+} http_gate SEC(".maps");
+
+/* The same for both directions of a connection: symmetric in the two ends. */
+static __always_inline __u64 http_conn_hash(const struct flowlens_packet *pkt)
+{
+	__u64 sa[2], da[2], s, d, h;
+
+	__builtin_memcpy(sa, pkt->saddr, 16);
+	__builtin_memcpy(da, pkt->daddr, 16);
+	s = sa[0] ^ sa[1];
+	d = da[0] ^ da[1];
+	h = ((s ^ d) * 0x9e3779b97f4a7c15ULL) + (s + d);
+	h ^= ((__u64)(pkt->sport ^ pkt->dport) << 16 | (__u16)(pkt->sport + pkt->dport)) * 0xc2b2ae3d27d4eb4fULL;
+	return h | 1; /* never 0, the empty slot */
+}
 
 /* Four payload bytes as the u32 a load from memory gives (the target's byte order). */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -589,11 +633,20 @@ static __noinline int http_observe(struct __sk_buff *skb, const struct flowlens_
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 off = pkt->payload_off;
-	__u32 word;
+	__u32 word, slot;
+	__u64 conn;
 	__u8 kind;
 	bool leaving = key->direction == FLOWLENS_DIRECTION_EGRESS;
+	struct http_gate *gate;
 
 	if (!http_enabled)
+		return 0;
+	conn = http_conn_hash(pkt);
+	slot = (__u32)(conn >> 32) & (HTTP_GATE_SLOTS - 1);
+	gate = bpf_map_lookup_elem(&http_gate, &slot);
+	if (!gate)
+		return 0;
+	if (gate->conn == conn && gate->misses >= HTTP_GATE_MISSES && skb->len - off > HTTP_GATE_SMALL)
 		return 0;
 	/* in place when the payload starts in the linear part; else one 4-byte copy */
 	if (off < FLOWLENS_DIRECT_OFF_MAX && data + off + 4 <= data_end)
@@ -601,8 +654,18 @@ static __noinline int http_observe(struct __sk_buff *skb, const struct flowlens_
 	else if (bpf_skb_load_bytes(skb, off, &word, 4))
 		return 0;
 	kind = http_word_kind(word);
-	if (!kind)
+	if (!kind) {
+		if (gate->conn != conn) {
+			gate->conn = conn;
+			gate->misses = 1;
+		} else if (gate->misses < HTTP_GATE_MISSES) {
+			gate->misses++;
+		}
 		return 0;
+	}
+	if (gate->conn != conn || gate->misses)
+		gate->misses = 0;
+	gate->conn = conn;
 	if (kind == HTTP_KIND_RESPONSE)
 		return http_response(skb, pkt, key, leaving ? FLOWLENS_REPORTER_SERVER : FLOWLENS_REPORTER_CLIENT);
 	return http_request(skb, pkt, key, kind, leaving ? FLOWLENS_REPORTER_CLIENT : FLOWLENS_REPORTER_SERVER);

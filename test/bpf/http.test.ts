@@ -297,6 +297,7 @@ describe('status lines and matching', () => {
     for (const code of [200, 301, 404, 500, 503]) exchangeAtClient(get(`/${code}`), status(code));
     run('from', request('HEAD / HTTP/1.0\r\n\r\n'));
     run('to', response('HTTP/1.0 204 No Content\r\n\r\n'));
+    expect(connections()).toHaveLength(1);
     expect(requests()).toEqual({ [`${C2S} GET client`]: 5, [`${C2S} HEAD client`]: 1 });
     expect(responseCounts()).toEqual({
       [`${C2S} GET 200 client`]: 1,
@@ -437,6 +438,24 @@ describe('status lines and matching', () => {
     expect(sum).toBeLessThan(mids.reduce((a, b) => a + b, 0) + 1);
   });
 
+  it('after 8 segments without a message start, large segments of that connection are not read until a small one starts a message', () => {
+    load();
+    const bulk = Buffer.alloc(1400, 0x61);
+    for (let i = 0; i < 8; i++) run('to', response(bulk)); // e.g. the body of a large download
+    // a large segment starting with a status line is not read now (it would cost a copy per bulk segment)
+    run('to', response(status(200) + 'x'.repeat(1100)));
+    expect(responses()).toEqual({});
+    // a small segment is always read: a request opens the connection again, both directions
+    run('from', request(get('/next')));
+    run('to', response(status(200) + 'y'.repeat(1100)));
+    expect(requests()).toEqual({ [`${C2S} GET client`]: 1 });
+    expect(responses()).toEqual({ [`${C2S} GET 200 client`]: { count: 1, buckets: { 0: 1 } } });
+    // another connection is not affected
+    for (let i = 0; i < 7; i++) run('to', response(bulk, { dport: 41000 }));
+    run('to', response(status(204) + 'z'.repeat(1100), { dport: 41000 }));
+    expect(responseCounts()[`${C2S} unknown 204 client`]).toBe(1);
+  });
+
   it('http_enabled false: nothing is parsed', () => {
     load({ http_enabled: false });
     exchangeAtClient(get(), status(200));
@@ -478,6 +497,7 @@ describe('events', () => {
       traceId: undefined,
       parentSpanId: undefined,
     });
+    expect(e!.protocolVersion).toBe('1.1');
     expect(e!.durationNs).toBeGreaterThan(0n);
     expect(e!.durationNs).toBeLessThan(1_000_000_000n);
     // untimed responses send nothing
