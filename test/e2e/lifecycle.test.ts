@@ -83,7 +83,8 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     expect(await exp.terminate()).toBe(0);
     expect(readdirSync(pinPath).sort()).toEqual([
       'drop_events_lost', 'drop_flow_starts', 'drop_map_errors', 'drops',
-      'events_lost', 'flow_starts', 'flow_traffic', 'map_update_errors', 'parse_packets',
+      'events_lost', 'flow_starts', 'flow_traffic', 'http_messages', 'http_requests', 'http_responses',
+      'map_update_errors', 'parse_packets',
     ]);
 
     exp = await start();
