@@ -108,6 +108,14 @@ const dropsSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const httpSchema = z.strictObject(
+  {
+    // HTTP/1.x request and status lines on every TCP port; off leaves one flag test per segment
+    enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  },
+  { error: 'expected a mapping' },
+);
+
 const portSchema = z
   .number({ error: 'expected a port number from 1 to 65535' })
   .int({ error: 'expected a port number from 1 to 65535' })
@@ -234,6 +242,7 @@ export const configSchema = z.strictObject(
     drops: dropsSchema.prefault({}),
     dns: dnsSchema.prefault({}),
     traces: tracesSchema.prefault({}),
+    http: httpSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
     flows: flowsSchema.prefault({}),

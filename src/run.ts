@@ -180,6 +180,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
           flows.push(records.fromDns(event));
           spans?.record(dnsExchange(event, contexts));
         },
+        http: config.http.enabled,
         log,
       });
     } catch (err) {

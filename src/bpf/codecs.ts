@@ -42,7 +42,7 @@ export const VERDICT_NAMES: Readonly<Record<number, 'forwarded' | 'dropped'>> = 
   [Verdict.DROPPED]: 'dropped',
 };
 
-export const EventType = { FLOW: 1, DROP: 2, TCP_OUTCOME: 3, DNS: 4 } as const;
+export const EventType = { FLOW: 1, DROP: 2, TCP_OUTCOME: 3, DNS: 4, HTTP: 5 } as const;
 
 /** Index = FLOWLENS_TCP_* bit position = index of flow_traffic_value.tcp_flags. */
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
@@ -74,7 +74,17 @@ export type LostReasonName = (typeof LOST_REASON_NAMES)[number];
 export const LOST_REASONS = LOST_REASON_NAMES.length;
 
 /** Index = FLOWLENS_MAP_* = slot of the map_update_errors array (hash maps that refused a new key). */
-export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_outcomes', 'dns_queries', 'dns_responses'] as const;
+export const MAP_UPDATE_ERROR_MAPS = [
+  'flow_traffic',
+  'flow_starts',
+  'flow_conntrack',
+  'tcp_outcomes',
+  'dns_queries',
+  'dns_responses',
+  'http_requests',
+  'http_responses',
+  'http_connections',
+] as const;
 export const MAP_IDS = MAP_UPDATE_ERROR_MAPS.length;
 
 /** Index = FLOWLENS_DROP_MAP_* = slot of drop.bpf.c's drop_map_errors array. */
@@ -89,7 +99,24 @@ export const TCP_OUTCOME_NAMES: Readonly<Record<number, 'established' | 'refused
   [TcpOutcome.UNANSWERED]: 'unanswered',
 };
 
-/** FLOWLENS_REPORTER_*: which end's interface saw a DNS message. */
+/** FLOWLENS_HTTP_METHOD_*: index = code; 0 is a response whose request was not recognised. */
+export const HTTP_METHOD_NAMES = ['unknown', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
+export type HttpMethodName = (typeof HTTP_METHOD_NAMES)[number];
+
+/** Index = FLOWLENS_HTTP_MSG_* = slot of the http_messages array. */
+export const HTTP_MESSAGE_REASON_NAMES = ['unmatched_response', 'pipeline_overflow', 'retransmit'] as const;
+
+export const HTTP_PATH_MAX = 64;
+export const HTTP_PIPELINE_DEPTH = 4;
+/** FLOWLENS_HTTP_DURATION_BOUNDS: finite bucket bounds of the latency histogram (http_duration_bounds_ns). */
+export const HTTP_DURATION_BOUNDS = 13;
+export const HTTP_DURATION_BUCKETS = HTTP_DURATION_BOUNDS + 1;
+/** The kernel's bucket bounds (http_duration_bounds_ns in bpf/protocols/http.bpf.h), in seconds. */
+export const HTTP_DURATION_BOUNDS_SECONDS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** FLOWLENS_REPORTER_*: which end's interface saw a DNS message or HTTP exchange. */
 export const Reporter = { CLIENT: 1, SERVER: 2 } as const;
 export const REPORTER_NAMES: Readonly<Record<number, 'client' | 'server'>> = {
   [Reporter.CLIENT]: 'client',
@@ -343,6 +370,82 @@ export const DNS_EVENT = layout('dns_event', 80 + DNS_NAME_MAX, {
   qname: [80, DNS_NAME_MAX],
 });
 
+export const HTTP_REQUEST_KEY = layout('http_request_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  method: [8, 1],
+  reporter: [9, 1],
+  _pad: [10, 2],
+});
+
+export const HTTP_RESPONSE_KEY = layout('http_response_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  status: [8, 2],
+  method: [10, 1],
+  reporter: [11, 1],
+});
+
+export const HTTP_RESPONSE_VALUE = layout('http_response_value', 16 + 8 * HTTP_DURATION_BUCKETS, {
+  count: [0, 8],
+  duration_ns_sum: [8, 8],
+  buckets: [16, 8 * HTTP_DURATION_BUCKETS],
+});
+
+export const HTTP_CONN_KEY = layout('http_conn_key', 40, {
+  client_addr: [0, 16],
+  server_addr: [16, 16],
+  client_port: [32, 2],
+  server_port: [34, 2],
+  family: [36, 1],
+  reporter: [37, 1],
+  _pad: [38, 2],
+});
+
+export const HTTP_CONN = layout('http_conn', 144, {
+  request_ns: [0, 8 * HTTP_PIPELINE_DEPTH],
+  request_seq: [32, 4],
+  response_seq: [36, 4],
+  methods: [40, HTTP_PIPELINE_DEPTH],
+  head: [44, 1],
+  pending: [45, 1],
+  untracked: [46, 1],
+  head_detail: [47, 1],
+  path_len: [48, 1],
+  path_truncated: [49, 1],
+  has_trace: [50, 1],
+  _pad: [51, 5],
+  path: [56, HTTP_PATH_MAX],
+  trace_id: [120, 16],
+  parent_span_id: [136, 8],
+});
+
+export const HTTP_EVENT = layout('http_event', 168, {
+  type: [0, 1],
+  family: [1, 1],
+  method: [2, 1],
+  reporter: [3, 1],
+  ifindex: [4, 4],
+  timestamp_ns: [8, 8],
+  duration_ns: [16, 8],
+  src_identity: [24, 4],
+  dst_identity: [28, 4],
+  saddr: [32, 16],
+  daddr: [48, 16],
+  sport: [64, 2],
+  dport: [66, 2],
+  status: [68, 2],
+  path_len: [70, 1],
+  path_truncated: [71, 1],
+  path_known: [72, 1],
+  has_trace: [73, 1],
+  version_minor: [74, 1],
+  _pad: [75, 5],
+  path: [80, HTTP_PATH_MAX],
+  trace_id: [144, 16],
+  parent_span_id: [160, 8],
+});
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_KEY,
   IPCACHE_VALUE,
@@ -362,6 +465,12 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   DNS_PENDING_KEY,
   DNS_PENDING_VALUE,
   DNS_EVENT,
+  HTTP_REQUEST_KEY,
+  HTTP_RESPONSE_KEY,
+  HTTP_RESPONSE_VALUE,
+  HTTP_CONN_KEY,
+  HTTP_CONN,
+  HTTP_EVENT,
 ];
 
 // ---------------------------------------------------------------------------
@@ -925,4 +1034,166 @@ export function dnsNameFromWire(wire: Buffer, length: number = wire.length): str
     pos += 1 + len;
   }
   return labels.join('.');
+}
+
+// ---------------------------------------------------------------------------
+// HTTP (protocols/http.bpf.h)
+
+export interface HttpRequestKey {
+  /** The client. */
+  srcIdentity: number;
+  /** The server. */
+  dstIdentity: number;
+  method: number;
+  reporter: number;
+}
+
+const httpRequestKeyCodec = structCodec<HttpRequestKey>(HTTP_REQUEST_KEY);
+export const encodeHttpRequestKey = (value: HttpRequestKey): Buffer => httpRequestKeyCodec.encode(value);
+export const decodeHttpRequestKey = (buf: Buffer, offset = 0): HttpRequestKey => httpRequestKeyCodec.decode(buf, offset);
+
+export interface HttpResponseKey {
+  srcIdentity: number;
+  dstIdentity: number;
+  status: number;
+  method: number;
+  reporter: number;
+}
+
+const httpResponseKeyCodec = structCodec<HttpResponseKey>(HTTP_RESPONSE_KEY);
+export const encodeHttpResponseKey = (value: HttpResponseKey): Buffer => httpResponseKeyCodec.encode(value);
+export const decodeHttpResponseKey = (buf: Buffer, offset = 0): HttpResponseKey => httpResponseKeyCodec.decode(buf, offset);
+
+export interface HttpResponseValue {
+  /** Responses, timed or not (method unknown: no request to time from). */
+  count: bigint;
+  durationNsSum: bigint;
+  /** Timed responses per bucket, not cumulative; the last is +Inf. */
+  buckets: bigint[];
+}
+
+const httpResponseValueCodec = structCodec<HttpResponseValue>(HTTP_RESPONSE_VALUE);
+export const encodeHttpResponseValue = (value: HttpResponseValue): Buffer => httpResponseValueCodec.encode(value);
+export const decodeHttpResponseValue = (buf: Buffer, offset = 0): HttpResponseValue =>
+  httpResponseValueCodec.decode(buf, offset);
+
+/** Key of http_connections; decoded for tests and debugging only. */
+export interface HttpConnKey {
+  family: AddressFamily;
+  clientAddr: Buffer;
+  serverAddr: Buffer;
+  clientPort: number;
+  serverPort: number;
+  reporter: number;
+}
+
+export function decodeHttpConnKey(buf: Buffer, offset = 0): HttpConnKey {
+  checkSize(HTTP_CONN_KEY, buf, offset);
+  const family = buf.readUInt8(offset + off(HTTP_CONN_KEY, 'family'));
+  return {
+    family: family as AddressFamily,
+    clientAddr: readAddress(buf, offset + off(HTTP_CONN_KEY, 'client_addr'), family),
+    serverAddr: readAddress(buf, offset + off(HTTP_CONN_KEY, 'server_addr'), family),
+    clientPort: readU16(buf, offset + off(HTTP_CONN_KEY, 'client_port')),
+    serverPort: readU16(buf, offset + off(HTTP_CONN_KEY, 'server_port')),
+    reporter: buf.readUInt8(offset + off(HTTP_CONN_KEY, 'reporter')),
+  };
+}
+
+/** Value of http_connections: the outstanding requests, oldest at `head`. */
+export interface HttpConn {
+  requestNs: bigint[];
+  requestSeq: number;
+  responseSeq: number;
+  methods: number[];
+  head: number;
+  pending: number;
+  untracked: number;
+  headDetail: number;
+  path: string;
+  pathTruncated: number;
+  hasTrace: number;
+}
+
+export function decodeHttpConn(buf: Buffer, offset = 0): HttpConn {
+  checkSize(HTTP_CONN, buf, offset);
+  const at = (field: string): number => offset + off(HTTP_CONN, field);
+  const pathLen = buf.readUInt8(at('path_len'));
+  return {
+    requestNs: Array.from({ length: HTTP_PIPELINE_DEPTH }, (_, i) => readU64(buf, at('request_ns') + i * 8)),
+    requestSeq: readU32(buf, at('request_seq')),
+    responseSeq: readU32(buf, at('response_seq')),
+    methods: [...buf.subarray(at('methods'), at('methods') + HTTP_PIPELINE_DEPTH)],
+    head: buf.readUInt8(at('head')),
+    pending: buf.readUInt8(at('pending')),
+    untracked: buf.readUInt8(at('untracked')),
+    headDetail: buf.readUInt8(at('head_detail')),
+    path: buf.subarray(at('path'), at('path') + Math.min(pathLen, HTTP_PATH_MAX)).toString('latin1'),
+    pathTruncated: buf.readUInt8(at('path_truncated')),
+    hasTrace: buf.readUInt8(at('has_trace')),
+  };
+}
+
+/** One completed HTTP exchange. Source is the client, destination the server. */
+export interface HttpEvent {
+  type: number;
+  family: AddressFamily;
+  method: number;
+  reporter: number;
+  /** Where the response was seen. */
+  ifindex: number;
+  /** The response: CLOCK_MONOTONIC, like process.hrtime.bigint(). */
+  timestampNs: bigint;
+  durationNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  status: number;
+  /** "1.0" or "1.1", from the status line. */
+  protocolVersion: string;
+  /** The request path without its query, as far as kept; undefined when not kept (a pipelined request). */
+  path: string | undefined;
+  /** The path was longer than HTTP_PATH_MAX bytes and is cut there. */
+  pathTruncated: boolean;
+  /** From the request's traceparent header, lower-case hex; undefined without one. */
+  traceId: string | undefined;
+  parentSpanId: string | undefined;
+}
+
+export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
+  checkSize(HTTP_EVENT, buf, offset);
+  const at = (field: string): number => offset + off(HTTP_EVENT, field);
+  const family = buf.readUInt8(at('family'));
+  const pathKnown = buf.readUInt8(at('path_known')) !== 0;
+  const pathLen = Math.min(buf.readUInt8(at('path_len')), HTTP_PATH_MAX);
+  const traced = buf.readUInt8(at('has_trace')) !== 0;
+  const traceId = buf.subarray(at('trace_id'), at('trace_id') + 16).toString('hex');
+  const parentSpanId = buf.subarray(at('parent_span_id'), at('parent_span_id') + 8).toString('hex');
+  // all-zero ids are invalid (W3C trace context): such a header joins no trace
+  const valid = traced && /[^0]/.test(traceId) && /[^0]/.test(parentSpanId);
+  return {
+    type: buf.readUInt8(at('type')),
+    family: family as AddressFamily,
+    method: buf.readUInt8(at('method')),
+    reporter: buf.readUInt8(at('reporter')),
+    ifindex: readU32(buf, at('ifindex')),
+    timestampNs: readU64(buf, at('timestamp_ns')),
+    durationNs: readU64(buf, at('duration_ns')),
+    srcIdentity: readU32(buf, at('src_identity')),
+    dstIdentity: readU32(buf, at('dst_identity')),
+    saddr: readAddress(buf, at('saddr'), family),
+    daddr: readAddress(buf, at('daddr'), family),
+    sport: readU16(buf, at('sport')),
+    dport: readU16(buf, at('dport')),
+    status: readU16(buf, at('status')),
+    protocolVersion: `1.${buf.readUInt8(at('version_minor'))}`,
+    // bytes as they came: latin1 keeps each one a character, whatever the encoding
+    path: pathKnown ? buf.subarray(at('path'), at('path') + pathLen).toString('latin1') : undefined,
+    pathTruncated: pathKnown && buf.readUInt8(at('path_truncated')) !== 0,
+    traceId: valid ? traceId : undefined,
+    parentSpanId: valid ? parentSpanId : undefined,
+  };
 }

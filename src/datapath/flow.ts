@@ -18,6 +18,7 @@ import {
   decodeDnsEvent,
   decodeFlowEvent,
   decodeFlowKey,
+  decodeHttpEvent,
   decodeFlowTuple,
   decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
@@ -32,8 +33,10 @@ import {
   nameAt,
   type DnsEvent,
   type FlowEvent,
+  type HttpEvent,
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
+import { HTTP_PINNED_MAPS, HTTP_REPORTED_MAPS, readHttp } from './http.js';
 import type { AttachMode } from '../config.js';
 import type { Cidr } from '../identity/cidr.js';
 import type { IpcacheWriter } from '../identity/ipcache-sync.js';
@@ -69,10 +72,11 @@ export const PINNED_MAPS = [
   'dns_queries',
   'dns_responses',
   'dns_malformed',
+  ...HTTP_PINNED_MAPS,
 ];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes', ...DNS_REPORTED_MAPS];
+const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes', ...DNS_REPORTED_MAPS, ...HTTP_REPORTED_MAPS];
 
 /** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
 const TCP_SWEEP_INTERVAL_MS = 500;
@@ -161,6 +165,10 @@ export interface FlowDatapathOptions {
    * the events budget, like flow events), unanswered ones from the sweep.
    */
   onTcpOutcome?: (event: TcpOutcomeEvent) => void;
+  /** HTTP/1.x request and status lines recognised on any TCP port; default true. */
+  http?: boolean;
+  /** Each matched HTTP exchange (under the events budget, like flow events). */
+  onHttpEvent?: (event: HttpEvent) => void;
   log?: Logger;
 }
 
@@ -182,6 +190,7 @@ export class FlowDatapath implements InterfaceAttacher {
   flowEvents = 0;
   /** Outcome events delivered, from the ring buffer and the sweep alike. */
   tcpOutcomeEvents = 0;
+  httpEvents = 0;
   /**
    * Unanswered attempts by tcp_outcome_key fields (`src/dst/port/direction`):
    * the kernel cannot see a reply that never comes, so the sweep counts them.
@@ -231,8 +240,9 @@ export class FlowDatapath implements InterfaceAttacher {
       object.setGlobal('flow_idle_timeout_ns', BigInt(opts.flowIdleTimeoutSeconds) * 1_000_000_000n);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       setDnsPorts(object, opts.dnsPorts ?? DEFAULT_DNS_PORTS);
+      object.setGlobal('http_enabled', opts.http ?? true);
       object.setMapMaxEntries('events', opts.ringBufferBytes);
-      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses']) {
+      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses']) {
         object.setMapMaxEntries(name, opts.mapEntries);
       }
       object.load();
@@ -323,12 +333,17 @@ export class FlowDatapath implements InterfaceAttacher {
     const dns = this.dns.snapshot();
     const lost = perCpuArrayTotals(this.object.map('events_lost'));
     const updateErrors = perCpuArrayTotals(this.object.map('map_update_errors'));
+    const http = readHttp(this.object);
+    for (const [name, n] of http.dumped) dumped.set(name, n);
     return {
       traffic,
       starts,
       tcpFlags,
       drops: [],
       connectionAttempts,
+      httpRequests: http.requests,
+      httpResponses: http.responses,
+      httpMessages: http.messages,
       parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
       eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
@@ -430,6 +445,10 @@ export class FlowDatapath implements InterfaceAttacher {
           break;
         case EventType.DNS:
           this.dns.onEvent(decodeDnsEvent(buf));
+          break;
+        case EventType.HTTP:
+          this.httpEvents++;
+          this.opts.onHttpEvent?.(decodeHttpEvent(buf));
           break;
         default:
           this.unknownEvents++;

@@ -10,6 +10,8 @@ export type {
   SpanStatus,
   FlowStartRecord,
   FlowTrafficRecord,
+  HttpRequestRecord,
+  HttpResponseRecord,
   IdentityContext,
   IdentityLookup,
   IdentitySourceStatus,
@@ -33,6 +35,12 @@ export {
   reporterLabel,
 } from './dns.js';
 export { TCP_CONNECTION_ATTEMPTS_TOTAL } from './connections.js';
+export {
+  HTTP_REQUESTS_TOTAL,
+  HTTP_RESPONSES_TOTAL,
+  HTTP_REQUEST_DURATION_SECONDS,
+  HTTP_UNMATCHED_MESSAGES_TOTAL,
+} from './http.js';
 export { PACKETS_TOTAL, BYTES_TOTAL } from './traffic.js';
 export { TCP_FLAGS_TOTAL } from './tcp-flags.js';
 export { SERIES_LIMITED_TOTAL } from './series-limited.js';

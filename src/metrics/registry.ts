@@ -9,6 +9,7 @@ import { registerDatapathStatus } from './datapath-status.js';
 import type { FlowFamilyContext } from './flow-family.js';
 import { registerFlows } from './flows.js';
 import { registerFlowStore } from './flow-store.js';
+import { registerHttp, registerHttpMessages } from './http.js';
 import { registerIdentitySources } from './identity-sources.js';
 import { IdentityExpiry } from './identity-ttl.js';
 import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
@@ -71,10 +72,12 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
   registerDns(flowContext, registers);
+  registerHttp(flowContext);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);
   registerPacketParse(registers, scope);
+  registerHttpMessages(registers, scope);
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
   if (options.flowStore) registerFlowStore(registers, options.flowStore);

@@ -53,12 +53,37 @@ export interface DnsSnapshot {
   malformed: Array<{ reason: string; count: number }>;
 }
 
+export type ReporterName = 'client' | 'server';
+
+/** HTTP requests by client (src) and server (dst) identity; method is 'GET', ... */
+export interface HttpRequestRecord { srcIdentity: number; dstIdentity: number; method: string; reporter: ReporterName; count: number }
+
+/**
+ * HTTP responses by the method of the request they answer ('unknown' when it
+ * was not recognised: those have no latency) and status code. buckets holds
+ * the timed ones per latency bucket, not cumulative, +Inf last; durationSeconds is their sum.
+ */
+export interface HttpResponseRecord {
+  srcIdentity: number;
+  dstIdentity: number;
+  method: string;
+  status: number;
+  reporter: ReporterName;
+  count: number;
+  buckets: number[];
+  durationSeconds: number;
+}
+
 export interface DatapathSnapshot {
   traffic: FlowTrafficRecord[];
   starts: FlowStartRecord[];
   tcpFlags: TcpFlagsRecord[];
   drops: DropRecord[];
   connectionAttempts: ConnectionAttemptRecord[];
+  httpRequests: HttpRequestRecord[];
+  httpResponses: HttpResponseRecord[];
+  /** HTTP messages that made no matched exchange, by reason (unmatched_response, pipeline_overflow, retransmit). */
+  httpMessages: Array<{ reason: string; count: number }>;
   /** reason 'not_ip' or a malformed reason e.g. 'ipv4_truncated' */
   parsePackets: Array<{ reason: string; count: number }>;
   eventsLost: Array<{ source: string; reason: string; count: number }>;

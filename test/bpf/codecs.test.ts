@@ -36,6 +36,19 @@ import {
   TCP_OUTCOME_NAMES,
   TcpOutcome,
   Verdict,
+  HTTP_DURATION_BOUNDS,
+  HTTP_DURATION_BUCKETS,
+  HTTP_MESSAGE_REASON_NAMES,
+  HTTP_METHOD_NAMES,
+  HTTP_PATH_MAX,
+  HTTP_PIPELINE_DEPTH,
+  decodeHttpEvent,
+  decodeHttpRequestKey,
+  decodeHttpResponseKey,
+  decodeHttpResponseValue,
+  encodeHttpRequestKey,
+  encodeHttpResponseKey,
+  encodeHttpResponseValue,
   decodeDropEvent,
   decodeDropKey,
   decodeEventsBudget,
@@ -68,7 +81,30 @@ import {
 
 /** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
 const OBJECT_STRUCTS: Record<string, string[]> = {
-  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget', 'tcp_pending_value', 'tcp_outcome_key', 'tcp_outcome_event', 'dns_query_key', 'dns_response_key', 'dns_response_value', 'dns_pending_key', 'dns_pending_value', 'dns_event'],
+  'bpf/.output/flow.bpf.o': [
+    'ipcache_key',
+    'ipcache_value',
+    'flow_key',
+    'flow_traffic_value',
+    'flow_tuple',
+    'flow_event',
+    'events_budget',
+    'tcp_pending_value',
+    'tcp_outcome_key',
+    'tcp_outcome_event',
+    'dns_query_key',
+    'dns_response_key',
+    'dns_response_value',
+    'dns_pending_key',
+    'dns_pending_value',
+    'dns_event',
+    'http_request_key',
+    'http_response_key',
+    'http_response_value',
+    'http_conn_key',
+    'http_conn',
+    'http_event',
+  ],
   'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
 };
 const HEADER = 'bpf/flowlens.h';
@@ -200,6 +236,84 @@ describe('constants agree with flowlens.h', () => {
     expect(DNS_LATENCY_BUCKETS).toBe(def('FLOWLENS_DNS_LATENCY_BUCKETS'));
     expect(DNS_NAME_MAX).toBe(def('FLOWLENS_DNS_NAME_MAX'));
     expect(DNS_PORTS_MAX).toBe(def('FLOWLENS_DNS_PORTS_MAX'));
+  });
+});
+
+describe('HTTP constants agree with flowlens.h', () => {
+  const defines = headerDefines();
+  const def = (name: string): number => {
+    const v = defines.get(name);
+    if (v === undefined) throw new Error(`${name} not defined in ${HEADER}`);
+    return v;
+  };
+
+  it('methods, reporters, message reasons, bounds', () => {
+    HTTP_METHOD_NAMES.forEach((n, i) => expect(def(`FLOWLENS_HTTP_METHOD_${n.toUpperCase()}`), n).toBe(i));
+    expect([...defines.keys()].filter((k) => k.startsWith('FLOWLENS_HTTP_METHOD_')).length).toBe(HTTP_METHOD_NAMES.length);
+    for (const [name, value] of Object.entries(Reporter)) {
+      expect(value, name).toBe(def(`FLOWLENS_REPORTER_${name}`));
+      expect(REPORTER_NAMES[value]).toBe(name.toLowerCase());
+    }
+    HTTP_MESSAGE_REASON_NAMES.forEach((n, i) => expect(def(`FLOWLENS_HTTP_MSG_${n.toUpperCase()}`), n).toBe(i));
+    expect(HTTP_MESSAGE_REASON_NAMES.length).toBe(def('FLOWLENS_HTTP_MSG_REASONS'));
+    expect(HTTP_PATH_MAX).toBe(def('FLOWLENS_HTTP_PATH_MAX'));
+    expect(HTTP_PIPELINE_DEPTH).toBe(def('FLOWLENS_HTTP_PIPELINE_DEPTH'));
+    expect(HTTP_DURATION_BOUNDS).toBe(def('FLOWLENS_HTTP_DURATION_BOUNDS'));
+    expect(HTTP_DURATION_BUCKETS).toBe(def('FLOWLENS_HTTP_DURATION_BUCKETS'));
+  });
+
+  it('round-trips the HTTP keys and values; decodes an event with its path and trace ids', () => {
+    const req = { srcIdentity: 70000, dstIdentity: 70001, method: 3, reporter: 2 };
+    const reqBuf = encodeHttpRequestKey(req);
+    expect([reqBuf.length, reqBuf[8], reqBuf[9]]).toEqual([12, 3, 2]);
+    expect(decodeHttpRequestKey(reqBuf)).toEqual(req);
+    const res = { srcIdentity: 1, dstIdentity: 2, status: 503, method: 1, reporter: 1 };
+    const resBuf = encodeHttpResponseKey(res);
+    expect([resBuf.readUInt16LE(8), resBuf[10], resBuf[11]]).toEqual([503, 1, 1]);
+    expect(decodeHttpResponseKey(resBuf)).toEqual(res);
+    const value = { count: 7n, durationNsSum: 2n ** 40n, buckets: Array.from({ length: HTTP_DURATION_BUCKETS }, (_, i) => BigInt(i)) };
+    const valueBuf = encodeHttpResponseValue(value);
+    expect(valueBuf.length).toBe(16 + 8 * HTTP_DURATION_BUCKETS);
+    expect(decodeHttpResponseValue(valueBuf)).toEqual(value);
+
+    const ev = Buffer.alloc(168);
+    ev[0] = EventType.HTTP;
+    ev[1] = 4;
+    ev[2] = 1;
+    ev[3] = 2;
+    ev.writeBigUInt64LE(5_000_000n, 16);
+    ev.writeUInt32LE(70000, 24);
+    Buffer.from([10, 0, 0, 1]).copy(ev, 32);
+    Buffer.from([10, 0, 0, 2]).copy(ev, 48);
+    ev.writeUInt16LE(40000, 64);
+    ev.writeUInt16LE(8080, 66);
+    ev.writeUInt16LE(404, 68);
+    ev[70] = 4; // path_len
+    ev[72] = 1; // path_known
+    ev[73] = 1; // has_trace
+    Buffer.from('/a/b').copy(ev, 80);
+    Buffer.from('4bf92f3577b34da6a3ce929d0e0e4736', 'hex').copy(ev, 144);
+    Buffer.from('00f067aa0ba902b7', 'hex').copy(ev, 160);
+    expect(decodeHttpEvent(ev)).toMatchObject({
+      type: EventType.HTTP,
+      method: 1,
+      reporter: 2,
+      durationNs: 5_000_000n,
+      srcIdentity: 70000,
+      saddr: Buffer.from([10, 0, 0, 1]),
+      sport: 40000,
+      dport: 8080,
+      status: 404,
+      path: '/a/b',
+      pathTruncated: false,
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentSpanId: '00f067aa0ba902b7',
+    });
+    ev[72] = 0;
+    ev.fill(0, 144, 152);
+    ev.fill(0, 152, 160);
+    // path not kept; an all-zero trace id joins no trace
+    expect(decodeHttpEvent(ev)).toMatchObject({ path: undefined, traceId: undefined, parentSpanId: undefined });
   });
 });
 
