@@ -148,7 +148,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       sec.policyDropsFor,
       `sum ${by(DST)} (rate(${s('flowlens_drops_total', 'reason_class="policy"')}[${w}])) > ${sec.policyDropsPerSecond}`,
       'Network policy is dropping a burst of packets towards a workload.',
-      `{{ $value | humanize }} packets/s towards ${dst} are being dropped by policy (threshold ${sec.policyDropsPerSecond}/s).`,
+      `{{ printf "%.3g" $value }} packets/s towards ${dst} are being dropped by policy (threshold ${sec.policyDropsPerSecond}/s).`,
     ),
     alert(
       'FlowlensUnknownSourceToPrivateWorkload',
@@ -156,7 +156,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       sec.unknownSourceFor,
       `(${unknownNew})${publicFacing}`,
       'A workload that is not public-facing received connections from an unknown source.',
-      `${dst} received {{ $value | humanize }} new flows from {{ $labels.source_class }} sources in the last ${w}; it is not declared public-facing.`,
+      `${dst} received {{ printf "%.3g" $value }} new flows from {{ $labels.source_class }} sources in the last ${w}; it is not declared public-facing.`,
     ),
     alert(
       'FlowlensNewEdge',
@@ -165,7 +165,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       `${edgeFlows}{verdict="forwarded"} unless ${on(EDGE)} max_over_time(${edgeFlows}{verdict="forwarded"}[${sec.newEdgeLearningWindow}] offset ${sec.newEdgeAlertWindow}) ` +
         `and on () count(${edgeFlows} offset ${sec.newEdgeMinHistory}) > 0`,
       'Two identities that never talked before started talking.',
-      `${src} started talking to ${dst} ({{ $value | humanize }} new flows/s); this pair was not seen in the ${sec.newEdgeLearningWindow} before.`,
+      `${src} started talking to ${dst} ({{ printf "%.3g" $value }} new flows/s); this pair was not seen in the ${sec.newEdgeLearningWindow} before.`,
     ),
     alert(
       'FlowlensDestinationFanout',
@@ -196,7 +196,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       `abs(${edgeFlows}:zscore${b}) > ${ab.connectionRateZScore} ` +
         `and (${edgeFlows} > ${ab.connectionRateMinPerSecond} or ${edgeFlows}:avg${b} > ${ab.connectionRateMinPerSecond})`,
       'The connection rate of an edge is far outside its own baseline.',
-      `The rate of {{ $labels.verdict }} flows from ${src} to ${dst} is {{ $value | humanize }} standard deviations from its ${b} average.`,
+      `The rate of {{ $labels.verdict }} flows from ${src} to ${dst} is {{ printf "%.3g" $value }} standard deviations from its ${b} average.`,
     ),
     alert(
       'FlowlensHttpServerErrors',
@@ -228,7 +228,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
         `edge:flowlens_tcp_${what}:rate${w} > ${ab.tcpRiseFactor} * edge:flowlens_tcp_${what}:rate${w}:avg${b} ` +
           `and edge:flowlens_tcp_${what}:rate${w} > ${ab.tcpMinPerSecond}`,
         summary,
-        `${noun} between ${src} and ${dst} run at {{ $value | humanize }}/s, more than ${ab.tcpRiseFactor} times their ${b} average.`,
+        `${noun} between ${src} and ${dst} run at {{ printf "%.3g" $value }}/s, more than ${ab.tcpRiseFactor} times their ${b} average.`,
       ),
     ),
   ];
@@ -259,7 +259,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       h.eventsLostFor,
       `sum ${by([node, 'source', 'reason'])} (rate(${s('flowlens_events_lost_total')}[${w}])) > ${h.eventsLostPerSecond}`,
       'flowlens is losing events.',
-      `flowlens on ${nodeRef} loses {{ $value | humanize }} {{ $labels.source }} events/s ({{ $labels.reason }}).`,
+      `flowlens on ${nodeRef} loses {{ printf "%.3g" $value }} {{ $labels.source }} events/s ({{ $labels.reason }}).`,
     ),
     ...(
       [
@@ -282,7 +282,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       h.mapUpdateErrorsFor,
       `sum ${by([node, 'map'])} (rate(${s('flowlens_bpf_map_update_errors_total')}[${w}])) > 0`,
       'A full flowlens BPF map refuses new keys.',
-      `BPF map {{ $labels.map }} on ${nodeRef} refuses {{ $value | humanize }} new keys/s: those packets are not counted by identity pair.`,
+      `BPF map {{ $labels.map }} on ${nodeRef} refuses {{ printf "%.3g" $value }} new keys/s: those packets are not counted by identity pair.`,
     ),
     alert(
       'FlowlensSeriesLimited',
@@ -290,7 +290,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       h.seriesLimitedFor,
       `sum ${by([node, 'family'])} (rate(${s('flowlens_series_limited_total')}[${w}])) > 0`,
       'flowlens folds label sets into the overflow series.',
-      `{{ $labels.family }} on ${nodeRef} is over metrics.seriesLimit: {{ $value | humanize }} label sets/s are folded into its overflow series.`,
+      `{{ $labels.family }} on ${nodeRef} is over metrics.seriesLimit: {{ printf "%.3g" $value }} label sets/s are folded into its overflow series.`,
     ),
     alert(
       'FlowlensIdentitySourceDown',
@@ -306,7 +306,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       h.spansDroppedFor,
       `sum ${by([node])} (rate(${s('flowlens_spans_dropped_total')}[${w}])) > 0`,
       'flowlens drops spans.',
-      `flowlens on ${nodeRef} drops {{ $value | humanize }} spans/s before export.`,
+      `flowlens on ${nodeRef} drops {{ printf "%.3g" $value }} spans/s before export.`,
     ),
     alert(
       'FlowlensNoFlows',
