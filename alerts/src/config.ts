@@ -26,8 +26,10 @@ export interface AlertsConfig {
   values: { rcodeNxdomain: string; rcodeServfail: string; httpServerErrorStatus: string };
   /** Window of the rates that rules and alerts compare. */
   rateWindow: string;
-  /** Window an edge's or identity's own baseline is averaged over. */
+  /** Window an edge's or identity's own baseline is averaged over... */
   baselineWindow: string;
+  /** ...ending this long ago, so an anomaly does not become its own baseline while it is being alerted on. */
+  baselineOffset: string;
   security: {
     /** Policy-dropped packets per second towards one workload. */
     policyDropsPerSecond: number;
@@ -98,6 +100,7 @@ export const DEFAULT_CONFIG: AlertsConfig = {
   values: { rcodeNxdomain: 'nxdomain', rcodeServfail: 'servfail', httpServerErrorStatus: '5..' },
   rateWindow: '5m',
   baselineWindow: '1d',
+  baselineOffset: '1h',
   security: {
     policyDropsPerSecond: 1,
     policyDropsFor: '2m',

@@ -40,6 +40,8 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   const c = config;
   const w = c.rateWindow;
   const b = c.baselineWindow;
+  /** `[1d] offset 1h`: the range of a baseline. */
+  const past = `[${b}] offset ${c.baselineOffset}`;
   const node = c.nodeLabel;
   const SRC = c.edgeContexts.map((x) => `source_${x}`);
   const DST = c.edgeContexts.map((x) => `destination_${x}`);
@@ -69,8 +71,8 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   const edgeFlows = `edge:flowlens_flows:rate${w}`;
   const edgeRecords: RecordingRule[] = [
     { record: edgeFlows, expr: `sum ${by([...EDGE, 'verdict'])} (rate(${s('flowlens_flows_total')}[${w}]))` },
-    { record: `${edgeFlows}:avg${b}`, expr: `avg_over_time(${edgeFlows}[${b}])` },
-    { record: `${edgeFlows}:stddev${b}`, expr: `stddev_over_time(${edgeFlows}[${b}])` },
+    { record: `${edgeFlows}:avg${b}`, expr: `avg_over_time(${edgeFlows}${past})` },
+    { record: `${edgeFlows}:stddev${b}`, expr: `stddev_over_time(${edgeFlows}${past})` },
     {
       record: `${edgeFlows}:zscore${b}`,
       expr: `(${edgeFlows} - ${edgeFlows}:avg${b}) / ${edgeFlows}:stddev${b}`,
@@ -84,7 +86,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
         `count ${by(SRC)} (sum ${by([...SRC, ...DST, 'destination_port'])} ` +
         `(increase(${s('flowlens_flows_total')}[${w}])) > 0)`,
     },
-    { record: `${fanout}:avg${b}`, expr: `avg_over_time(${fanout}[${b}])` },
+    { record: `${fanout}:avg${b}`, expr: `avg_over_time(${fanout}${past})` },
   ];
   const dnsResponsesBySource = `source:flowlens_dns_responses:rate${w}`;
   const nxdomainRatio = `source:flowlens_dns_nxdomain:ratio_rate${w}`;
@@ -97,7 +99,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
         `(sum ${by(SRC)} (rate(${s('flowlens_dns_responses_total', `rcode="${c.values.rcodeNxdomain}"`)}[${w}])) ` +
         `or 0 * ${dnsResponsesBySource}) / ${dnsResponsesBySource}`,
     },
-    { record: `${nxdomainRatio}:avg${b}`, expr: `avg_over_time(${nxdomainRatio}[${b}])` },
+    { record: `${nxdomainRatio}:avg${b}`, expr: `avg_over_time(${nxdomainRatio}${past})` },
     { record: `edge:flowlens_dns_queries:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_dns_queries_total')}[${w}]))` },
     { record: `edge:flowlens_dns_responses:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_dns_responses_total')}[${w}]))` },
     {
@@ -125,11 +127,11 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   ];
   const tcpRecords: RecordingRule[] = [
     { record: `edge:flowlens_tcp_resets:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_tcp_flags_total', 'flag="rst"')}[${w}]))` },
-    { record: `edge:flowlens_tcp_resets:rate${w}:avg${b}`, expr: `avg_over_time(edge:flowlens_tcp_resets:rate${w}[${b}])` },
+    { record: `edge:flowlens_tcp_resets:rate${w}:avg${b}`, expr: `avg_over_time(edge:flowlens_tcp_resets:rate${w}${past})` },
     { record: `edge:flowlens_tcp_retransmits:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_tcp_retransmits_total')}[${w}]))` },
     {
       record: `edge:flowlens_tcp_retransmits:rate${w}:avg${b}`,
-      expr: `avg_over_time(edge:flowlens_tcp_retransmits:rate${w}[${b}])`,
+      expr: `avg_over_time(edge:flowlens_tcp_retransmits:rate${w}${past})`,
     },
   ];
 
