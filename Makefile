@@ -20,10 +20,10 @@ TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
 
 # Debian packages the build, the exporter and the tests use.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables iperf3 python3 make g++ procps
+	iproute2 nftables iperf3 python3 make g++ procps prometheus
 DEPS_STAMP := node_modules/.flowlens-deps
 
-.PHONY: all deps build bpf addon ts run test test-unit bench vmlinux clean
+.PHONY: all deps build bpf addon ts run test test-unit bench vmlinux clean alerts dashboards
 
 all: build
 
@@ -69,6 +69,21 @@ dist/.stamp: $(TS_SRCS) tsconfig.json
 	npx tsc -p tsconfig.json
 	@touch $@
 
+# Alert rules and dashboards are generated from TypeScript (alerts/src,
+# dashboards/src; thresholds in alerts/src/config.ts). The generated files are
+# committed; `make test` fails when they differ from what the code generates.
+CODEGEN_SRCS := $(wildcard alerts/src/*.ts dashboards/src/*.ts)
+
+.codegen/.stamp: $(CODEGEN_SRCS) tsconfig.json tsconfig.codegen.json
+	npx tsc -p tsconfig.codegen.json
+	@touch $@
+
+alerts: deps .codegen/.stamp
+	node .codegen/alerts/src/main.js
+
+dashboards: deps .codegen/.stamp
+	node .codegen/dashboards/src/main.js
+
 # The main job for now: the exporter on this host with the sample identities.
 run: build
 	node dist/cli.js run --config demo/flowlens.yaml --identities demo/identities.yaml
@@ -83,4 +98,4 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/include/vmlinux.h
 
 clean:
-	rm -rf $(BPF_OUT) build dist
+	rm -rf $(BPF_OUT) build dist .codegen

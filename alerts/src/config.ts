@@ -22,8 +22,8 @@ export interface AlertsConfig {
    * a workload matching every label of one entry is public-facing.
    */
   publicFacing: readonly LabelSet[];
-  /** Label values the DNS and HTTP families use. */
-  values: { rcodeNxdomain: string; rcodeServfail: string; httpServerErrorStatus: string };
+  /** Label values the DNS and HTTP families use: rcodes are IANA's mnemonics, status the 3-digit code (a regex here). */
+  values: { rcodeNoerror: string; rcodeNxdomain: string; rcodeServfail: string; httpServerErrorStatus: string };
   /** Window of the rates that rules and alerts compare. */
   rateWindow: string;
   /** Window an edge's or identity's own baseline is averaged over... */
@@ -97,7 +97,7 @@ export const DEFAULT_CONFIG: AlertsConfig = {
   runbookBaseUrl: 'https://github.com/flowlens/flowlens/blob/main/alerts/runbook.md',
   // The demo topology's web frontend (demo/identities.yaml). Replace with your own.
   publicFacing: [{ destination_namespace: 'shop', destination_workload: 'frontend' }],
-  values: { rcodeNxdomain: 'nxdomain', rcodeServfail: 'servfail', httpServerErrorStatus: '5..' },
+  values: { rcodeNoerror: 'NOERROR', rcodeNxdomain: 'NXDOMAIN', rcodeServfail: 'SERVFAIL', httpServerErrorStatus: '5..' },
   rateWindow: '5m',
   baselineWindow: '1d',
   baselineOffset: '1h',

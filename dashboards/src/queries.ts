@@ -68,7 +68,7 @@ export class Queries {
   dnsQueriesByQtype = (): string => `sum by (qtype) (rate(flowlens_dns_queries_total${this.src()}[${RATE}]))`;
   dnsResponsesByRcode = (): string => `sum by (rcode) (rate(flowlens_dns_responses_total${this.src()}[${RATE}]))`;
   dnsErrorRatio = (): string =>
-    `sum(rate(flowlens_dns_responses_total${this.src(`rcode!="noerror"`)}[${RATE}])) / sum(rate(flowlens_dns_responses_total${this.src()}[${RATE}]))`;
+    `sum(rate(flowlens_dns_responses_total${this.src(`rcode!="${this.config.values.rcodeNoerror}"`)}[${RATE}])) / sum(rate(flowlens_dns_responses_total${this.src()}[${RATE}]))`;
   dnsLatencyHeatmap = (): string => `sum by (le) (rate(flowlens_dns_response_duration_seconds_bucket${this.src()}[${RATE}]))`;
   dnsTopFailingClients = (): string =>
     `topk(10, sum by (source_namespace, source_workload, rcode) (rate(flowlens_dns_responses_total${this.src(
