@@ -20,7 +20,7 @@ TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
 
 # Debian packages the build, the exporter and the tests use.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables iperf3 python3 make g++ procps prometheus
+	iproute2 nftables iperf3 python3 make g++ procps prometheus prometheus-alertmanager
 DEPS_STAMP := node_modules/.flowlens-deps
 
 .PHONY: all deps build bpf addon ts run test test-unit bench vmlinux clean alerts dashboards

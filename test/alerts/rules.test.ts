@@ -2,6 +2,7 @@
 // every alert tested by promtool (firing and silent), written as the severity
 // policy says, and every threshold taken from the one config.
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,7 @@ describe('every alert', () => {
     expect(section, `alerts/runbook.md has no "## ${a.alert}"`).toBeDefined();
     expect(section).toContain('flowlens observe');
     expect(section).toMatch(/\*\*What it means\*\*/);
+    expect(section).toMatch(/\*\*Confirm\*\*/);
     expect(section).toMatch(/\*\*What to do\*\*/);
   });
 
@@ -182,5 +184,28 @@ describe('thresholds', () => {
       ' unless on (destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="ingress"}' +
         ' unless on (destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="shop", destination_workload="web \\"a\\""}',
     );
+  });
+});
+
+describe('alerts/alertmanager.example.yaml', () => {
+  const CONFIG = 'alerts/alertmanager.example.yaml';
+  const amtool = (...args: string[]): string => execFileSync('amtool', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  it('is a valid Alertmanager configuration with both inhibitions', () => {
+    const out = amtool('check-config', CONFIG);
+    expect(out).toContain('SUCCESS');
+    expect(out).toContain('2 inhibit rules');
+  });
+
+  it('routes by severity', () => {
+    const route = (...labels: string[]): string => amtool('config', 'routes', 'test', `--config.file=${CONFIG}`, ...labels).trim();
+    expect(route('severity=critical', 'alertname=FlowlensPolicyDropBurst')).toBe('pager');
+    expect(route('severity=warning', 'alertname=FlowlensHttpServerErrors')).toBe('work-queue');
+    expect(route('severity=info')).toBe('null');
+  });
+
+  it('inhibits warnings about the same workload, and about the same node', () => {
+    const config = YAML.parse(readFileSync(CONFIG, 'utf8')) as { inhibit_rules: { equal: string[] }[] };
+    expect(config.inhibit_rules.map((r) => r.equal)).toEqual([['destination_namespace', 'destination_workload'], ['instance']]);
   });
 });
