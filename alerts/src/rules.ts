@@ -137,9 +137,11 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
 
   // ── security: page ──
   const sec = c.security;
+  // Both ends unknown (world to world, as the host-wide drop tracer sees it) is not about a workload.
+  const toWorkload = `destination_workload!~"reserved:(world|unmanaged)"`;
   const unknownNew =
-    `sum ${by([...DST, 'source_class'])} (increase(${s('flowlens_unknown_source_flows_total')}[${w}])) > 0 ` +
-    `or sum ${by([...DST, 'source_class'])} (${s('flowlens_unknown_source_flows_total')} unless ${s('flowlens_unknown_source_flows_total')} offset ${w})`;
+    `sum ${by([...DST, 'source_class'])} (increase(${s('flowlens_unknown_source_flows_total', toWorkload)}[${w}])) > 0 ` +
+    `or sum ${by([...DST, 'source_class'])} (${s('flowlens_unknown_source_flows_total', toWorkload)} unless ${s('flowlens_unknown_source_flows_total', toWorkload)} offset ${w})`;
   const publicFacing = c.publicFacing
     .map((set) => ` unless ${on(DST)} ${s('flowlens_unknown_source_flows_total', matchers(set))}`)
     .join('');
@@ -148,7 +150,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensPolicyDropBurst',
       'critical',
       sec.policyDropsFor,
-      `sum ${by(DST)} (rate(${s('flowlens_drops_total', 'reason_class="policy"')}[${w}])) > ${sec.policyDropsPerSecond}`,
+      `sum ${by(DST)} (rate(${s('flowlens_drops_total', `reason_class="policy", ${toWorkload}`)}[${w}])) > ${sec.policyDropsPerSecond}`,
       'Network policy is dropping a burst of packets towards a workload.',
       `{{ printf "%.3g" $value }} packets/s towards ${dst} are being dropped by policy (threshold ${sec.policyDropsPerSecond}/s).`,
     ),
