@@ -187,7 +187,18 @@ export function buildDashboards(q: Queries = new Queries()): Dashboard[] {
   return [overview, serviceMap, drops, dns, http, health].map((d) => d.build());
 }
 
-/** dashboards/<uid>.json -> content. */
+/** Where the Helm chart finds them: Helm's .Files cannot read outside the chart's directory. */
+export const CHART_DASHBOARDS_DIR = 'charts/flowlens/files/dashboards';
+
+/** dashboards/<uid>.json and the chart's copy -> content. */
 export function renderDashboards(): Map<string, string> {
-  return new Map(buildDashboards().map((d) => [`dashboards/${d.uid}.json`, JSON.stringify(d, null, 2) + '\n']));
+  return new Map(
+    buildDashboards().flatMap((d) => {
+      const content = JSON.stringify(d, null, 2) + '\n';
+      return [
+        [`dashboards/${d.uid}.json`, content],
+        [`${CHART_DASHBOARDS_DIR}/${d.uid}.json`, content],
+      ] as const;
+    }),
+  );
 }

@@ -4,7 +4,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildDashboards, renderDashboards } from '../../dashboards/src/dashboards.js';
+import { buildDashboards, CHART_DASHBOARDS_DIR, renderDashboards } from '../../dashboards/src/dashboards.js';
 import { dashboardQueries, panelsOf } from '../common/dashboards.js';
 import { promtoolCheckExpressions, substituteGrafanaVariables } from '../common/promql.js';
 
@@ -16,9 +16,12 @@ const titles = (uid: string): string[] => panelsOf(byUid.get(uid)!).map((p) => p
 describe('generated dashboards', () => {
   it('are what dashboards/src generates (run `make dashboards` after changing it)', () => {
     const rendered = renderDashboards();
-    expect(readdirSync('dashboards').filter((f) => f.endsWith('.json')).sort()).toEqual(
-      [...rendered.keys()].map((p) => p.replace('dashboards/', '')).sort(),
-    );
+    for (const dir of ['dashboards', CHART_DASHBOARDS_DIR]) {
+      expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual(
+        [...rendered.keys()].filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1)).sort(),
+      );
+    }
+    expect(rendered.size).toBe(12);
     for (const [path, content] of rendered) expect(readFileSync(path, 'utf8'), `${path} is stale: run make dashboards`).toBe(content);
   });
 
