@@ -23,10 +23,10 @@ UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
 # Debian packages the build, the exporter and the tests use.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables iperf3 python3 make g++ procps chromium dnsmasq-base bind9-dnsutils \
-	golang-go golang-github-masterminds-sprig-dev
+	golang-go golang-github-masterminds-sprig-dev prometheus prometheus-alertmanager
 DEPS_STAMP := node_modules/.flowlens-deps
 
-.PHONY: all deps build bpf addon ts chart-renderer run test test-unit bench vmlinux clean
+.PHONY: all deps build bpf addon ts chart-renderer run test test-unit bench vmlinux clean alerts dashboards
 
 all: build
 
@@ -77,9 +77,9 @@ dist/.stamp: $(TS_SRCS) $(UI_SRCS) tsconfig.json
 # and sprig, both from Debian, built offline in GOPATH mode against
 # /usr/share/gocode. Debian ships sprig and semver without their /v3 import path,
 # so a small GOPATH in build/ adds it as symlinks; nothing is downloaded.
-CHART_RENDER := build/chart-render/flowlens-chart-render
-CHART_GOPATH := $(CURDIR)/build/chart-render/gopath
-GO_ENV := GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH=$(CHART_GOPATH):/usr/share/gocode GOCACHE=$(CURDIR)/build/chart-render/cache
+CHART_RENDER := .build/chart-render/flowlens-chart-render
+CHART_GOPATH := $(CURDIR)/.build/chart-render/gopath
+GO_ENV := GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH=$(CHART_GOPATH):/usr/share/gocode GOCACHE=$(CURDIR)/.build/chart-render/cache
 
 chart-renderer: deps $(CHART_RENDER)
 
@@ -88,6 +88,21 @@ $(CHART_RENDER): test/chart/render/main.go
 	ln -sfn /usr/share/gocode/src/github.com/Masterminds/sprig $(CHART_GOPATH)/src/github.com/Masterminds/sprig/v3
 	ln -sfn /usr/share/gocode/src/github.com/Masterminds/semver $(CHART_GOPATH)/src/github.com/Masterminds/semver/v3
 	cd test/chart/render && $(GO_ENV) go build -o $(CURDIR)/$@ .
+
+# Alert rules and dashboards are generated from TypeScript (alerts/src,
+# dashboards/src; thresholds in alerts/src/config.ts). The generated files are
+# committed; `make test` fails when they differ from what the code generates.
+CODEGEN_SRCS := $(wildcard alerts/src/*.ts dashboards/src/*.ts)
+
+.codegen/.stamp: $(CODEGEN_SRCS) tsconfig.json tsconfig.codegen.json
+	npx tsc -p tsconfig.codegen.json
+	@touch $@
+
+alerts: deps .codegen/.stamp
+	node .codegen/alerts/src/main.js
+
+dashboards: deps .codegen/.stamp
+	node .codegen/dashboards/src/main.js
 
 # The main job for now: the exporter on this host with the sample identities.
 run: build
@@ -103,4 +118,4 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/include/vmlinux.h
 
 clean:
-	rm -rf $(BPF_OUT) build dist
+	rm -rf $(BPF_OUT) build dist .codegen

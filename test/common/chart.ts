@@ -1,4 +1,4 @@
-// Renders charts/flowlens with build/chart-render/flowlens-chart-render (Go's
+// Renders charts/flowlens with .build/chart-render/flowlens-chart-render (Go's
 // text/template + sprig, the engine Helm uses; built by `make chart-renderer`)
 // and parses the result, for the chart tests.
 
@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CHART_DIR = `${REPO_ROOT}charts/flowlens`;
-export const RENDERER = `${REPO_ROOT}build/chart-render/flowlens-chart-render`;
+export const RENDERER = `${REPO_ROOT}.build/chart-render/flowlens-chart-render`;
 
 export type K8sObject = {
   apiVersion: string;
