@@ -112,6 +112,23 @@ const httpSchema = z.strictObject(
   {
     // HTTP/1.x request and status lines on every TCP port; off leaves one flag test per segment
     enabled: z.boolean({ error: 'expected true or false' }).default(true),
+    // regular expressions whose matches in request paths become {redacted} in flows and spans
+    redactPaths: z
+      .array(
+        z.string({ error: 'expected a regular expression' }).refine(
+          (p) => {
+            try {
+              new RegExp(p, 'g');
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { error: 'expected a valid regular expression' },
+        ),
+        { error: 'expected a list of regular expressions' },
+      )
+      .default([]),
   },
   { error: 'expected a mapping' },
 );

@@ -25,7 +25,7 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
-import { createSpanSink, dnsExchange, type SpanSink } from './traces/index.js';
+import { createSpanSink, dnsExchange, httpExchange, pathRedactions, type SpanSink } from './traces/index.js';
 
 /** The registered error for a failed load; a pinned map of another layout gets its own. */
 function loadError(err: unknown, object: string, log: Logger): Error {
@@ -146,6 +146,8 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     const apiToken = config.apiTokenFile === null ? null : readApiToken(config.apiTokenFile);
 
     const contexts = identityContexts(store);
+    const redactions = pathRedactions(config.http.redactPaths);
+    const redactPath = (path: string) => redactions.reduce((p, r) => p.replace(r.pattern, r.replacement), path);
     // no endpoint, no sink: exchanges are then never turned into spans
     const spans: SpanSink | null = createSpanSink(
       { endpoint: config.otlpEndpoint, ...config.traces },
@@ -181,6 +183,10 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
           spans?.record(dnsExchange(event, contexts));
         },
         http: config.http.enabled,
+        onHttpEvent: (event) => {
+          flows.push(records.fromHttp(event, redactPath));
+          spans?.record(httpExchange(event, contexts, redactions));
+        },
         log,
       });
     } catch (err) {

@@ -40,7 +40,7 @@ describe('defaults', () => {
       attachMode: 'auto', flowIdleTimeoutSeconds: 30, eventsPerSecond: 1000, ringBufferBytes: 262144,
       interfaceScanMilliseconds: 250, mapEntries: 16384, tcpUnansweredTimeoutSeconds: 3, programStats: false,
     });
-    expect(c.http).toEqual({ enabled: true });
+    expect(c.http).toEqual({ enabled: true, redactPaths: [] });
     expect(c.metrics.contexts).toEqual(['namespace', 'workload', 'identity']);
     expect(c.metrics.seriesLimit).toBe(10000);
     expect(c.metrics.destinationPorts).toEqual([...DEFAULT_DESTINATION_PORTS]);
@@ -63,7 +63,7 @@ describe('defaults', () => {
 describe('file', () => {
   it('takes drop reason classes, and names a class it does not know', () => {
     const file = (text: string) => ({ flags: { config: '/c.yaml' }, readFile: fromFiles({ '/c.yaml': text }) });
-    expect(loadConfig(file('http:\n  enabled: false\n')).http).toEqual({ enabled: false });
+    expect(loadConfig(file('http:\n  enabled: false\n')).http).toEqual({ enabled: false, redactPaths: [] });
     expect(() => loadConfig(file('http:\n  enabled: sometimes\n'))).toThrow('http.enabled: expected true or false, got "sometimes"');
     expect(loadConfig(file('drops:\n  reasonClasses: { socket_filter: policy }\n')).drops.reasonClasses).toEqual({ socket_filter: 'policy' });
     expect(() => loadConfig(file('drops:\n  reasonClasses: { socket_filter: firewall }\n'))).toThrow(
@@ -136,6 +136,7 @@ describe('file', () => {
     ['pinPath: flowlens', 'pinPath: expected an absolute path (a directory on bpffs), got "flowlens"'],
     ['identityLabels:\n  exclude: ["bad key!"]', 'identityLabels.exclude[0]: expected a Kubernetes label key'],
     ['identities: 5', 'identities: expected a path, got 5'],
+    ['http:\n  redactPaths: ["/users/(["]', 'http.redactPaths[0]: expected a valid regular expression'],
   ])('rejects %j', (yaml, message) => {
     const err = fileError(yaml);
     expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');

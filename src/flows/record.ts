@@ -14,6 +14,8 @@ import {
   TcpOutcome,
   type DnsEvent,
   type DropEvent,
+  HTTP_METHOD_NAMES,
+  type HttpEvent,
   type FlowEvent,
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
@@ -251,6 +253,44 @@ export class RecordBuilder {
     };
     const name = `${dns.qtype} ${qname === '' ? '.' : qname}`;
     record.summary = unanswered ? `DNS query ${name} unanswered` : `DNS ${name} -> ${dns.rcode} in ${(dns.latencySeconds! * 1000).toFixed(1)} ms`;
+    return record;
+  }
+
+  /**
+   * An HTTP exchange as one side saw it: the client is the source; seen at
+   * the client's interface it is the client's egress, at the server's its
+   * ingress. Timed at the response. redact hides parts of the path.
+   */
+  fromHttp(e: HttpEvent, redact: (path: string) => string = (p) => p): FlowRecord {
+    const method = HTTP_METHOD_NAMES[e.method] ?? 'unknown';
+    const http: HttpFields = {
+      method,
+      path: e.path === undefined ? '' : redact(e.path),
+      status: e.status,
+    };
+    // a response to an unrecognised request has no request time
+    if (e.method !== 0) http.latencySeconds = Number(e.durationNs) / 1e9;
+    const record: FlowRecord = {
+      ...this.base({
+        family: e.family,
+        protocol: 6,
+        direction: e.reporter === Reporter.SERVER ? Direction.INGRESS : Direction.EGRESS,
+        ifindex: e.ifindex,
+        timestampNs: e.timestampNs,
+        srcIdentity: e.srcIdentity,
+        dstIdentity: e.dstIdentity,
+        saddr: e.saddr,
+        daddr: e.daddr,
+        sport: e.sport,
+        dport: e.dport,
+      }),
+      type: 'http',
+      verdict: 'forwarded',
+      http,
+      summary: '',
+    };
+    const took = http.latencySeconds === undefined ? '' : ` in ${(http.latencySeconds * 1000).toFixed(1)} ms`;
+    record.summary = `HTTP ${method} ${http.path || '(path not kept)'} -> ${e.status}${took}`;
     return record;
   }
 

@@ -12,3 +12,5 @@ export {
   type TracesTlsConfig,
 } from './sink.js';
 export { DNS_TIMEOUT_ERROR, dnsExchange } from './dns.js';
+export { httpExchange, pathRedactions } from './http.js';
+export { httpSpan, type PathRedaction } from './http-span.js';

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
-import { SpanKind, SpanStatusCode, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -70,6 +70,8 @@ export interface FinishedExchange {
   attributes: Attributes;
   /** Set when the exchange failed (an error rcode or status, no answer): the span's status is ERROR with it. */
   error?: string;
+  /** The remote span this exchange continues (an HTTP request's traceparent): the span joins its trace. */
+  parent?: { traceId: string; spanId: string };
 }
 
 export type SpanDropReason = 'queue_full' | 'export_failed';
@@ -239,11 +241,18 @@ class OtlpSpanSink implements SpanSink {
 
   record(exchange: FinishedExchange): void {
     this.stats.recorded += 1;
-    const span = this.tracer.startSpan(exchange.name, {
-      kind: exchange.kind === 'client' ? SpanKind.CLIENT : SpanKind.SERVER,
-      startTime: this.clock.toHrTime(exchange.startNs),
-      attributes: exchange.attributes,
-    });
+    const parent = exchange.parent
+      ? trace.setSpanContext(ROOT_CONTEXT, { ...exchange.parent, traceFlags: TraceFlags.SAMPLED, isRemote: true })
+      : ROOT_CONTEXT;
+    const span = this.tracer.startSpan(
+      exchange.name,
+      {
+        kind: exchange.kind === 'client' ? SpanKind.CLIENT : SpanKind.SERVER,
+        startTime: this.clock.toHrTime(exchange.startNs),
+        attributes: exchange.attributes,
+      },
+      parent,
+    );
     if (!span.isRecording()) {
       this.stats.sampledOut += 1;
       return;

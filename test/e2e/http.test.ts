@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExporterProcess, writeIdentities } from '../common/exporter.js';
+import type { FlowRecord } from '../../src/flows/record.js';
+import { ExporterProcess, waitFor, writeIdentities } from '../common/exporter.js';
+import { OtlpReceiver } from '../common/otlp.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
 import { sumOf, type Sample } from '../common/prom.js';
 
@@ -24,6 +26,7 @@ let alpha: TestHost;
 let beta: TestHost;
 let server: TestHost;
 let exporter: ExporterProcess;
+let receiver: OtlpReceiver;
 let tmp: string;
 
 /** Status by path; the server answers every method alike. */
@@ -122,12 +125,25 @@ describe('HTTP/1.x exchanges by identity, status and reporter (network namespace
     const listener = net.spawnIn(server.ns, process.execPath, ['-e', serverScript(server.address)]);
     await new Promise((r) => listener.stdout!.once('data', r));
 
-    exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities]);
+    receiver = await OtlpReceiver.start();
+    const config = join(tmp, 'flowlens.yaml');
+    writeFileSync(
+      config,
+      [
+        `otlpEndpoint: ${receiver.endpoint}`,
+        'traces: { exportIntervalMilliseconds: 100 }',
+        // '/fail' becomes '/{redacted}' in flows and spans
+        "http: { redactPaths: ['fai+l'] }",
+        '',
+      ].join('\n'),
+    );
+    exporter = new ExporterProcess(['--config', config, '--interface', `${prefix}*`, '--identities', identities]);
     await exporter.ready();
   });
 
   afterAll(() => {
     exporter?.kill();
+    receiver?.stop();
     net?.cleanup();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
@@ -193,6 +209,59 @@ describe('HTTP/1.x exchanges by identity, status and reporter (network namespace
     expect(sumOf(m, 'flowlens_bpf_map_update_errors_total')).toBe(0);
     // one connection state per connection and side: 1 keep-alive + 4 of beta's, at two interfaces
     expect(sumOf(m, 'flowlens_bpf_map_entries', { map: 'http_connections' })).toBe(10);
+  });
+
+  it('puts each exchange into the flows API once per side, the path redacted as configured', async () => {
+    const res = await fetch(`${exporter.base}/api/flows?type=http&from_ip=${alpha.address},${beta.address}&limit=1000`);
+    const { flows } = (await res.json()) as { flows: FlowRecord[] };
+    const seen: Record<string, number> = {};
+    for (const f of flows) {
+      const key = `${f.direction} ${f.source.workload}>${f.destination.workload}:${f.destination.port} ${f.http!.method} ${f.http!.path} ${f.http!.status}`;
+      seen[key] = (seen[key] ?? 0) + 1;
+      expect(f.http!.latencySeconds! > 0 && f.http!.latencySeconds! < 5).toBe(true);
+    }
+    const one = (k: string, n = 1) => ({ [`egress ${k}`]: n, [`ingress ${k}`]: n });
+    expect(seen).toEqual({
+      // the query string is never kept
+      ...one('alpha>server:8080 GET /ok 200', 3),
+      ...one('alpha>server:8080 GET /missing 404'),
+      ...one('alpha>server:8080 POST /ok 200'),
+      ...one('alpha>server:8080 GET /{redacted} 500'),
+      ...one('beta>server:9000 GET /ok 200', 2),
+      ...one('beta>server:9000 DELETE /missing 404'),
+      ...one('beta>server:9000 PUT /{redacted} 500'),
+    });
+  });
+
+  it('sends one span per exchange and side; a request\'s traceparent makes its spans children in its trace', async () => {
+    const expected = 2 * 10;
+    await waitFor('http spans', 10_000, () => exporter.output, async () => (receiver.spans.length >= expected ? true : undefined));
+    const spans = receiver.spans.filter((s) => s.attributes['http.request.method'] !== undefined);
+    expect(spans.length).toBe(expected);
+    const kinds: Record<string, number> = {};
+    for (const s of spans) {
+      const key = `${s.kind} ${s.name} ${s.attributes['url.path']} ${s.attributes['http.response.status_code']} ${s.status.code}`;
+      kinds[key] = (kinds[key] ?? 0) + 1;
+      expect(s.startNs < s.endNs).toBe(true);
+    }
+    const both = (k: string, n = 1, client = 'STATUS_CODE_UNSET', server = client) => ({
+      [`SPAN_KIND_CLIENT ${k} ${client}`]: n,
+      [`SPAN_KIND_SERVER ${k} ${server}`]: n,
+    });
+    expect(kinds).toEqual({
+      ...both('GET /ok 200', 5),
+      ...both('GET /missing 404', 1, 'STATUS_CODE_ERROR', 'STATUS_CODE_UNSET'),
+      ...both('POST /ok 200'),
+      ...both('GET /{redacted} 500', 1, 'STATUS_CODE_ERROR'),
+      ...both('DELETE /missing 404', 1, 'STATUS_CODE_ERROR', 'STATUS_CODE_UNSET'),
+      ...both('PUT /{redacted} 500', 1, 'STATUS_CODE_ERROR'),
+    });
+    const [, traceId, parentSpanId] = TRACEPARENT.split('-');
+    const children = spans.filter((s) => s.traceId === traceId);
+    expect(children.map((s) => `${s.kind} ${s.parentSpanId}`).sort()).toEqual([
+      `SPAN_KIND_CLIENT ${parentSpanId}`,
+      `SPAN_KIND_SERVER ${parentSpanId}`,
+    ]);
   });
 
   it('a second round, to the other port, adds exactly its own exchanges', async () => {

@@ -1,0 +1,35 @@
+// An HTTP exchange (http_event) as a finished exchange for the span sink:
+// name, kind, attributes and status from httpSpan (the pure mapping), times on
+// the kernel's clock, and the request's traceparent as the span's parent.
+
+import { SpanStatusCode } from '@opentelemetry/api';
+import { Reporter, type HttpEvent } from '../bpf/codecs.js';
+import type { IdentityLookup } from '../metrics/types.js';
+import { httpSpan, type PathRedaction } from './http-span.js';
+import type { FinishedExchange } from './sink.js';
+
+export function httpExchange(event: HttpEvent, identities: IdentityLookup, pathRedactions: readonly PathRedaction[] = []): FinishedExchange {
+  // times stay on CLOCK_MONOTONIC: the sink maps them to wall time
+  const span = httpSpan({
+    event,
+    client: identities.context(event.srcIdentity),
+    server: identities.context(event.dstIdentity),
+    monotonicToEpochNs: 0n,
+    pathRedactions,
+  });
+  const exchange: FinishedExchange = {
+    name: span.name,
+    kind: event.reporter === Reporter.SERVER ? 'server' : 'client',
+    startNs: event.timestampNs - event.durationNs,
+    endNs: event.timestampNs,
+    attributes: span.attributes,
+  };
+  if (span.status.code === SpanStatusCode.ERROR) exchange.error = String(event.status);
+  if (span.parent) exchange.parent = { traceId: span.parent.traceId, spanId: span.parent.spanId };
+  return exchange;
+}
+
+/** http.redactPaths: each pattern's matches in a path become `{redacted}`. */
+export function pathRedactions(patterns: readonly string[]): PathRedaction[] {
+  return patterns.map((p) => ({ pattern: new RegExp(p, 'g'), replacement: '{redacted}' }));
+}
