@@ -1,0 +1,78 @@
+// Drop events as user-space consumers get them: a policy-class drop (a
+// firewall, TC/cgroup program or LSM decided) carries, under `policy`, which
+// NetworkPolicies select its source pod (egress) and destination pod
+// (ingress) and whether any of them allows the packet, with one sentence
+// saying so. Other drops pass unchanged. This is not a metric label: the
+// sentence names pods and identities, so it would be unbounded cardinality.
+
+import type { DropEvent } from '../bpf/codecs.js';
+import type { ReasonClass } from '../datapath/drop-reasons.js';
+import { formatAddress } from './cidr.js';
+import type { Identity } from './identity.js';
+import {
+  describeIdentity,
+  explainPolicyDrop,
+  unknownPolicyExplanation,
+  type DropPolicyExplanation,
+  type FlowEnd,
+  type NetworkPolicy,
+  type PolicyFlow,
+  type PolicyPod,
+} from './network-policy.js';
+
+/** What the explainer reads: KubernetesIdentitySource provides it. */
+export interface PolicyContext {
+  /** The policies have been listed at least once. */
+  readonly networkPoliciesSynced: boolean;
+  networkPolicies(): readonly NetworkPolicy[];
+  policyPodAt(address: string): PolicyPod | undefined;
+}
+
+/** A drop event with, for policy-class drops, the NetworkPolicy explanation. */
+export type ExplainedDropEvent = DropEvent & { policy?: DropPolicyExplanation };
+
+export interface DropExplainerOptions {
+  policies: PolicyContext;
+  /** The class of a kernel drop reason (DropReasons.get(reason).reasonClass). */
+  reasonClass: (reason: number) => ReasonClass;
+  /** Identity numbers to identities, for the text (IdentityStore.resolve). */
+  resolve: (id: number) => Identity | undefined;
+}
+
+export class DropExplainer {
+  /** Policy-class drops seen, and how many a NetworkPolicy explained. */
+  explained = 0;
+  denied = 0;
+
+  constructor(private readonly opts: DropExplainerOptions) {}
+
+  /** The event, with `policy` added when it is a policy-class drop with readable addresses. */
+  explain(event: DropEvent): ExplainedDropEvent {
+    if (this.opts.reasonClass(event.reason) !== 'policy') return event;
+    const flow = this.flowOf(event);
+    if (!flow) return event;
+    this.explained++;
+    if (!this.opts.policies.networkPoliciesSynced) {
+      return { ...event, policy: unknownPolicyExplanation(flow, 'not listed from the Kubernetes API server yet') };
+    }
+    const policy = explainPolicyDrop(flow, this.opts.policies.networkPolicies());
+    if (policy.verdict === 'denied') this.denied++;
+    return { ...event, policy };
+  }
+
+  private flowOf(e: DropEvent): PolicyFlow | undefined {
+    if (e.family !== 4 && e.family !== 6) return undefined; // no IP header was readable
+    const bytes = e.family === 4 ? 4 : 16;
+    const end = (addr: Buffer, id: number): FlowEnd => {
+      const address = formatAddress(addr.subarray(0, bytes));
+      const pod = this.opts.policies.policyPodAt(address);
+      return { address, identity: id, identityText: describeIdentity(id, this.opts.resolve(id)), ...(pod ? { pod } : {}) };
+    };
+    return {
+      source: end(e.saddr, e.srcIdentity),
+      destination: end(e.daddr, e.dstIdentity),
+      protocol: e.protocol,
+      port: e.dport,
+    };
+  }
+}
