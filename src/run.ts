@@ -12,7 +12,7 @@ import { preparePinPath } from './datapath/pins.js';
 import { createError, wrapError } from './errors.js';
 import { parseCidr } from './identity/cidr.js';
 import { identityContexts } from './identity/contexts.js';
-import { DropExplainer, type ExplainedDropEvent } from './identity/drop-explainer.js';
+import { DropExplainer, dropTuple, type ExplainedDropEvent } from './identity/drop-explainer.js';
 import { IpcacheSync } from './identity/ipcache-sync.js';
 import { inCluster, loadKubeConfig, serverOf } from './identity/kube-client.js';
 import { KubernetesIdentitySource, KUBERNETES_SOURCE } from './identity/kubernetes.js';
@@ -131,7 +131,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       : undefined;
     const dropConsumers: Array<(event: ExplainedDropEvent) => void> = [
       (event) => {
-        if (event.policy) log.debug(`policy drop (${reasons.get(event.reason).name}): ${event.policy.explanation}`);
+        if (event.policy) log.debug(`policy drop ${dropTuple(event)} (${reasons.get(event.reason).name}): ${event.policy.explanation}`);
       },
     ];
     let drops: DropDatapath;

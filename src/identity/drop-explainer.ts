@@ -12,6 +12,7 @@ import type { Identity } from './identity.js';
 import {
   describeIdentity,
   explainPolicyDrop,
+  portText,
   unknownPolicyExplanation,
   type DropPolicyExplanation,
   type FlowEnd,
@@ -37,6 +38,21 @@ export interface DropExplainerOptions {
   reasonClass: (reason: number) => ReasonClass;
   /** Identity numbers to identities, for the text (IdentityStore.resolve). */
   resolve: (id: number) => Identity | undefined;
+}
+
+/** "10.0.0.2:40000 -> 10.0.0.3:8080 tcp" ("[fd00::2]:40000 -> ..." for IPv6), for logs. */
+export function dropTuple(e: DropEvent): string {
+  if (e.family !== 4 && e.family !== 6) return '(no IP header)';
+  const bytes = e.family === 4 ? 4 : 16;
+  const at = (addr: Buffer, port: number) => {
+    const text = formatAddress(addr.subarray(0, bytes));
+    return `${e.family === 6 ? `[${text}]` : text}${ported(e.protocol) ? `:${port}` : ''}`;
+  };
+  return `${at(e.saddr, e.sport)} -> ${at(e.daddr, e.dport)} ${portText({ protocol: e.protocol, port: e.dport }).split('/')[0]}`;
+}
+
+function ported(protocol: number): boolean {
+  return protocol === 6 || protocol === 17 || protocol === 132;
 }
 
 export class DropExplainer {

@@ -16,7 +16,7 @@ import { Direction, EventType, type DropEvent } from '../../src/bpf/codecs.js';
 import { DEFAULT_EXCLUDED_LABELS } from '../../src/config.js';
 import { DropReasons } from '../../src/datapath/drop-reasons.js';
 import { parseAddress } from '../../src/identity/cidr.js';
-import { DropExplainer } from '../../src/identity/drop-explainer.js';
+import { DropExplainer, dropTuple } from '../../src/identity/drop-explainer.js';
 import { deriveIdentityId } from '../../src/identity/identity.js';
 import { loadKubeConfig } from '../../src/identity/kube-client.js';
 import { KubernetesIdentitySource } from '../../src/identity/kubernetes.js';
@@ -224,5 +224,13 @@ describe('drop explanation from NetworkPolicies watched on a fake kube-apiserver
     await source!.whenSynced();
     expect(off.explain(dropEvent(NETFILTER_DROP)).policy?.verdict).toBe('unknown');
     expect(api.count({ resource: 'networkpolicies' })).toBe(asked); // never asked for
+  });
+
+  it('names the packet in logs', () => {
+    expect(dropTuple(dropEvent(NETFILTER_DROP))).toBe(`${CLIENT_IP}:40000 -> ${BACKEND_IP}:8080 tcp`);
+    expect(dropTuple({ ...dropEvent(NETFILTER_DROP), family: 6, saddr: addressBytes('fd00::2'), daddr: addressBytes('fd00::3'), protocol: 17, dport: 53 }))
+      .toBe('[fd00::2]:40000 -> [fd00::3]:53 udp');
+    expect(dropTuple({ ...dropEvent(NETFILTER_DROP), protocol: 1, sport: 0, dport: 0 })).toBe(`${CLIENT_IP} -> ${BACKEND_IP} icmp`);
+    expect(dropTuple({ ...dropEvent(NETFILTER_DROP), family: 0 })).toBe('(no IP header)');
   });
 });
