@@ -25,7 +25,8 @@ import {
 export interface PolicyContext {
   /** The policies have been listed at least once. */
   readonly networkPoliciesSynced: boolean;
-  networkPolicies(): readonly NetworkPolicy[];
+  /** The policies of these namespaces. */
+  networkPoliciesIn(namespaces: readonly string[]): readonly NetworkPolicy[];
   policyPodAt(address: string): PolicyPod | undefined;
 }
 
@@ -71,7 +72,8 @@ export class DropExplainer {
     if (!this.opts.policies.networkPoliciesSynced) {
       return { ...event, policy: unknownPolicyExplanation(flow, 'not listed from the Kubernetes API server yet') };
     }
-    const policy = explainPolicyDrop(flow, this.opts.policies.networkPolicies());
+    const namespaces = [flow.source.pod?.namespace, flow.destination.pod?.namespace].filter((ns): ns is string => ns !== undefined);
+    const policy = explainPolicyDrop(flow, this.opts.policies.networkPoliciesIn(namespaces));
     if (policy.verdict === 'denied') this.denied++;
     return { ...event, policy };
   }

@@ -93,6 +93,8 @@ export class KubernetesIdentitySource {
   private readonly policies = new Map<string, NetworkPolicy>();
   private readonly policyWatch: ResourceWatch | undefined;
   private policyList: NetworkPolicy[] | undefined;
+  /** Policies by namespace, rebuilt on demand after a policy changed. */
+  private policyIndex: Map<string, NetworkPolicy[]> | undefined;
   /** Pod key by address, rebuilt on demand after pods change. */
   private podIndex: Map<string, string> | undefined;
   private readonly workloads: WorkloadResolver;
@@ -157,6 +159,20 @@ export class KubernetesIdentitySource {
   networkPolicies(): readonly NetworkPolicy[] {
     this.policyList ??= [...this.policies.values()];
     return this.policyList;
+  }
+
+  /** The NetworkPolicies of these namespaces (a policy only ever selects pods of its own). */
+  networkPoliciesIn(namespaces: readonly string[]): NetworkPolicy[] {
+    if (!this.policyIndex) {
+      this.policyIndex = new Map();
+      for (const p of this.policies.values()) {
+        const ns = p.metadata?.namespace ?? '';
+        const list = this.policyIndex.get(ns);
+        if (list) list.push(p);
+        else this.policyIndex.set(ns, [p]);
+      }
+    }
+    return [...new Set(namespaces)].flatMap((ns) => this.policyIndex!.get(ns) ?? []);
   }
 
   /** The pod (not host-network, not finished) whose address this is, as policies see it. */
@@ -277,6 +293,7 @@ export class KubernetesIdentitySource {
         if (type === 'delete') this.policies.delete(objectKey(obj));
         else this.policies.set(objectKey(obj), obj as NetworkPolicy);
         this.policyList = undefined;
+        this.policyIndex = undefined;
       },
       onSynced: () => this.options.log?.info(`kubernetes: listed ${this.policies.size} NetworkPolicies`),
       onState: () => undefined,
