@@ -17,13 +17,16 @@ BPF_HDRS := bpf/flowlens.h $(wildcard bpf/include/*.h bpf/include/*.bpf.h bpf/pr
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/include
 ADDON := build/Release/flowlens_native.node
 TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
+# The web UI: plain browser files, copied next to the compiled server.
+UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
 
 # Debian packages the build, the exporter and the tests use.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables iperf3 python3 make g++ procps
+	iproute2 nftables iperf3 python3 make g++ procps chromium dnsmasq-base bind9-dnsutils \
+	golang-go golang-github-masterminds-sprig-dev
 DEPS_STAMP := node_modules/.flowlens-deps
 
-.PHONY: all deps build bpf addon ts run test test-unit bench vmlinux clean
+.PHONY: all deps build bpf addon ts chart-renderer run test test-unit bench vmlinux clean
 
 all: build
 
@@ -65,15 +68,32 @@ $(ADDON): binding.gyp $(wildcard src/native/*.c src/native/*.h)
 
 ts: deps dist/.stamp
 
-dist/.stamp: $(TS_SRCS) tsconfig.json
+dist/.stamp: $(TS_SRCS) $(UI_SRCS) tsconfig.json
 	npx tsc -p tsconfig.json
+	mkdir -p dist/ui && cp $(UI_SRCS) dist/ui/
 	@touch $@
+
+# The Helm chart's renderer for the tests (test/chart/render): Go's text/template
+# and sprig, both from Debian, built offline in GOPATH mode against
+# /usr/share/gocode. Debian ships sprig and semver without their /v3 import path,
+# so a small GOPATH in build/ adds it as symlinks; nothing is downloaded.
+CHART_RENDER := build/chart-render/flowlens-chart-render
+CHART_GOPATH := $(CURDIR)/build/chart-render/gopath
+GO_ENV := GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH=$(CHART_GOPATH):/usr/share/gocode GOCACHE=$(CURDIR)/build/chart-render/cache
+
+chart-renderer: deps $(CHART_RENDER)
+
+$(CHART_RENDER): test/chart/render/main.go
+	@mkdir -p $(CHART_GOPATH)/src/github.com/Masterminds/sprig $(CHART_GOPATH)/src/github.com/Masterminds/semver
+	ln -sfn /usr/share/gocode/src/github.com/Masterminds/sprig $(CHART_GOPATH)/src/github.com/Masterminds/sprig/v3
+	ln -sfn /usr/share/gocode/src/github.com/Masterminds/semver $(CHART_GOPATH)/src/github.com/Masterminds/semver/v3
+	cd test/chart/render && $(GO_ENV) go build -o $(CURDIR)/$@ .
 
 # The main job for now: the exporter on this host with the sample identities.
 run: build
 	node dist/cli.js run --config demo/flowlens.yaml --identities demo/identities.yaml
 
-test: build $(FIXTURE_OBJS)
+test: build chart-renderer $(FIXTURE_OBJS)
 	npx vitest run
 
 bench: build $(BENCH_OBJS)

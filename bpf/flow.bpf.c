@@ -2,7 +2,8 @@
 /*
  * TC program on the host side of endpoint interfaces: counts packets, bytes,
  * TCP flags and new flows by the security identities of both ends, and sends
- * each new flow as an event.
+ * each new flow as an event; DNS queries and responses (protocols/dns.bpf.h)
+ * and HTTP/1.x exchanges (protocols/http.bpf.h) likewise, each exchange as an event.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -441,6 +442,10 @@ static __noinline int count_flow_start(struct __sk_buff *skb, const struct flowl
 	return 0;
 }
 
+/* after the helpers above, which the DNS parser counts and sends events with */
+#include "protocols/dns.bpf.h"
+#include "protocols/http.bpf.h"
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
 {
 	struct flowlens_packet pkt = {};
@@ -466,6 +471,10 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
 	/* flags first: plain ACK and data segments, the bulk of TCP, skip the lookup */
 	else if ((pkt.tcp_flags & ((1 << FLOWLENS_TCP_SYN) | (1 << FLOWLENS_TCP_RST))) && pkt.protocol == FLOWLENS_PROTO_TCP)
 		tcp_answer(&pkt, direction, skb->ifindex);
+	flowlens_dns(skb, &pkt, &key, direction);
+	/* a request or status line needs four bytes to be told; payload_off is set for TCP and UDP */
+	if (pkt.protocol == FLOWLENS_PROTO_TCP && pkt.payload_off && pkt.payload_off + 4 <= skb->len)
+		http_observe(skb, &pkt, &key);
 	return FLOWLENS_TC_ACT_UNSPEC;
 }
 

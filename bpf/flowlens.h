@@ -78,7 +78,12 @@
 #define FLOWLENS_MAP_FLOW_STARTS 1
 #define FLOWLENS_MAP_FLOW_CONNTRACK 2
 #define FLOWLENS_MAP_TCP_OUTCOMES 3
-#define FLOWLENS_MAP_IDS 4
+#define FLOWLENS_MAP_DNS_QUERIES 4
+#define FLOWLENS_MAP_DNS_RESPONSES 5
+#define FLOWLENS_MAP_HTTP_REQUESTS 6
+#define FLOWLENS_MAP_HTTP_RESPONSES 7
+#define FLOWLENS_MAP_HTTP_CONNECTIONS 8
+#define FLOWLENS_MAP_IDS 9
 
 /*
  * Key of the ipcache LPM trie. prefixlen counts the bits of family (32) plus
@@ -264,5 +269,255 @@ struct tcp_outcome_event {
 	__u8 outcome; /* FLOWLENS_TCP_OUTCOME_* */
 	__u8 _pad[3];
 };
+
+/* ---- flow.bpf.c + protocols/dns.bpf.h: DNS queries, responses and exchanges ---- */
+
+#define FLOWLENS_EVENT_DNS 4
+
+/* Ports parsed as DNS at most (the dns_port_0..3 globals). */
+#define FLOWLENS_DNS_PORTS_MAX 4
+/*
+ * Bytes of the question name kept in pending queries and events, in wire
+ * format (length-prefixed labels). Longer names are cut here and flagged
+ * FLOWLENS_DNS_FLAG_NAME_TRUNCATED; the full name is still parsed.
+ */
+#define FLOWLENS_DNS_NAME_MAX 128
+
+/* Which end's interface saw the message: the client's or the server's (DESIGN.md's `reporter`). */
+#define FLOWLENS_REPORTER_CLIENT 1
+#define FLOWLENS_REPORTER_SERVER 2
+
+/* dns_event.flags and dns_pending_value.flags */
+#define FLOWLENS_DNS_FLAG_NAME_TRUNCATED 1 /* qname holds the first FLOWLENS_DNS_NAME_MAX bytes only */
+#define FLOWLENS_DNS_FLAG_TC 2		   /* the response had its TC (truncated) bit set */
+#define FLOWLENS_DNS_FLAG_UNANSWERED 4	   /* no response within the timeout (built by user space) */
+
+/* Index of the dns_malformed array: why a message on a DNS port was not counted. */
+#define FLOWLENS_DNS_MALFORMED_HEADER_TRUNCATED 0   /* shorter than the 12-byte header */
+#define FLOWLENS_DNS_MALFORMED_TCP_LENGTH 1	    /* TCP length prefix shorter than a header */
+#define FLOWLENS_DNS_MALFORMED_OPCODE 2		    /* not a standard QUERY (opcode != 0): not parsed further */
+#define FLOWLENS_DNS_MALFORMED_NO_QUESTION 3	    /* QDCOUNT zero */
+#define FLOWLENS_DNS_MALFORMED_NAME_TRUNCATED 4	    /* the message ends inside the question name */
+#define FLOWLENS_DNS_MALFORMED_LABEL_TOO_LONG 5	    /* a label length byte over 63 (types 01, 10) */
+#define FLOWLENS_DNS_MALFORMED_COMPRESSION 6	    /* a compression pointer in the question name */
+#define FLOWLENS_DNS_MALFORMED_NAME_TOO_LONG 7	    /* a name over 255 bytes */
+#define FLOWLENS_DNS_MALFORMED_QUESTION_TRUNCATED 8 /* the message ends before QTYPE and QCLASS */
+#define FLOWLENS_DNS_MALFORMED_REASONS 9
+
+/* Upper bounds (le) of the response latency histogram: 0.5 ms .. 5 s, then +Inf. */
+#define FLOWLENS_DNS_LATENCY_BUCKETS 14
+
+/* Key of dns_queries: one query message, by the identities of client (src) and server (dst). */
+struct dns_query_key {
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u16 qtype;
+	__u8 reporter; /* FLOWLENS_REPORTER_* */
+	__u8 _pad[1];
+};
+
+/* Key of dns_responses. rcode is the header's 4-bit RCODE. */
+struct dns_response_key {
+	__u32 src_identity; /* client: the response's destination */
+	__u32 dst_identity; /* server */
+	__u16 qtype;
+	__u8 rcode;
+	__u8 reporter;
+};
+
+/*
+ * Responses, and the latency of those that answered a query seen at the same
+ * hook (the histogram's count is the sum of the buckets, not `responses`).
+ */
+struct dns_response_value {
+	__u64 responses;
+	__u64 latency_sum_ns;
+	__u64 latency_buckets[FLOWLENS_DNS_LATENCY_BUCKETS]; /* not cumulative: slot i counts (le[i-1], le[i]] */
+};
+
+/*
+ * Key of dns_pending, a query awaiting its response: the client's address,
+ * port and the DNS id, as the issue asks, plus the reporter, so that one
+ * exchange seen at both ends' interfaces is matched once at each.
+ */
+struct dns_pending_key {
+	__u8 client_addr[16];
+	__u16 client_port;
+	__u16 id;
+	__u8 family;
+	__u8 protocol;
+	__u8 reporter;
+	__u8 _pad[1];
+};
+
+struct dns_pending_value {
+	__u64 query_ns; /* bpf_ktime_get_ns() of the query: CLOCK_MONOTONIC */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 server_addr[16];
+	__u32 ifindex;
+	__u16 server_port;
+	__u16 qtype;
+	__u16 qclass;
+	__u8 qname_len;
+	__u8 flags; /* FLOWLENS_DNS_FLAG_* */
+	__u8 _pad[4];
+	__u8 qname[FLOWLENS_DNS_NAME_MAX]; /* wire format; qname_len bytes are meaningful */
+};
+
+/*
+ * One DNS exchange on the events ring buffer: sent by the kernel when a
+ * response matches a pending query, or built by user space for a query left
+ * unanswered (response_ns zero, FLOWLENS_DNS_FLAG_UNANSWERED).
+ */
+struct dns_event {
+	__u8 type; /* FLOWLENS_EVENT_DNS */
+	__u8 family;
+	__u8 protocol; /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 reporter;
+	__u32 ifindex;
+	__u64 query_ns;	   /* CLOCK_MONOTONIC */
+	__u64 response_ns; /* CLOCK_MONOTONIC; zero when unanswered */
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u8 client_addr[16];
+	__u8 server_addr[16];
+	__u16 client_port;
+	__u16 server_port;
+	__u16 id;
+	__u16 qtype;
+	__u16 qclass;
+	__u16 answers; /* ANCOUNT of the response */
+	__u8 rcode;
+	__u8 flags; /* FLOWLENS_DNS_FLAG_* */
+	__u8 qname_len;
+	__u8 _pad[1];
+	__u8 qname[FLOWLENS_DNS_NAME_MAX];
+};
+
+/* ---- flow.bpf.c + protocols/http.bpf.h: HTTP/1.x exchanges ---- */
+
+#define FLOWLENS_EVENT_HTTP 5
+
+/*
+ * Request methods, as stored in keys and events. 0 is a response whose
+ * request was not recognised (a request line split across segments, a
+ * connection joined mid-way, a request beyond the pipeline depth).
+ */
+#define FLOWLENS_HTTP_METHOD_UNKNOWN 0
+#define FLOWLENS_HTTP_METHOD_GET 1
+#define FLOWLENS_HTTP_METHOD_HEAD 2
+#define FLOWLENS_HTTP_METHOD_POST 3
+#define FLOWLENS_HTTP_METHOD_PUT 4
+#define FLOWLENS_HTTP_METHOD_DELETE 5
+#define FLOWLENS_HTTP_METHOD_PATCH 6
+#define FLOWLENS_HTTP_METHOD_OPTIONS 7
+#define FLOWLENS_HTTP_METHOD_CONNECT 8
+#define FLOWLENS_HTTP_METHOD_TRACE 9
+
+/* Where an exchange was observed: FLOWLENS_REPORTER_* as for DNS. */
+
+/* Bytes of the request path kept (the query string is never kept). */
+#define FLOWLENS_HTTP_PATH_MAX 64
+/* Requests a connection may have outstanding (pipelining) and still be matched in order. */
+#define FLOWLENS_HTTP_PIPELINE_DEPTH 4
+/* Latency histogram: upper bounds set by user space (http_duration_bounds_ns), plus +Inf. */
+#define FLOWLENS_HTTP_DURATION_BOUNDS 13
+#define FLOWLENS_HTTP_DURATION_BUCKETS 14
+
+/* Index of the http_messages array: messages seen that did not make a matched exchange. */
+#define FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE 0 /* a status line with no request outstanding */
+#define FLOWLENS_HTTP_MSG_PIPELINE_OVERFLOW 1  /* a request beyond FLOWLENS_HTTP_PIPELINE_DEPTH outstanding */
+#define FLOWLENS_HTTP_MSG_RETRANSMIT 2	      /* a request or status line seen again at the same TCP sequence */
+#define FLOWLENS_HTTP_MSG_REASONS 3
+
+/* Key of http_requests: requests by client (src) and server (dst) identity. */
+struct http_request_key {
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u8 method;	    /* FLOWLENS_HTTP_METHOD_* */
+	__u8 reporter;	    /* FLOWLENS_REPORTER_* */
+	__u8 _pad[2];
+};
+
+/* Key of http_responses: completed exchanges. */
+struct http_response_key {
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u16 status;	    /* 100..999 */
+	__u8 method;
+	__u8 reporter;
+};
+
+/* Value of http_responses: the count and latency histogram of its exchanges. */
+struct http_response_value {
+	__u64 count;
+	__u64 duration_ns_sum;
+	/* buckets[i]: exchanges with latency <= bound i (not cumulative); the last is +Inf */
+	__u64 buckets[FLOWLENS_HTTP_DURATION_BUCKETS];
+};
+
+/*
+ * Key of http_connections: one TCP connection as seen at one interface, the
+ * client's address and port first. reporter keeps the two interfaces of a
+ * connection between local endpoints apart, so each side matches its own.
+ */
+struct http_conn_key {
+	__u8 client_addr[16];
+	__u8 server_addr[16];
+	__u16 client_port;
+	__u16 server_port;
+	__u8 family;
+	__u8 reporter;
+	__u8 _pad[2];
+};
+
+/* Value of http_connections: the requests awaiting their responses, oldest first. */
+struct http_conn {
+	__u64 request_ns[FLOWLENS_HTTP_PIPELINE_DEPTH]; /* bpf_ktime_get_ns() of each request */
+	__u32 request_seq;  /* TCP sequence number of the latest request line, to skip retransmits */
+	__u32 response_seq; /* same for the latest status line */
+	__u8 methods[FLOWLENS_HTTP_PIPELINE_DEPTH];
+	__u8 head;	/* slot of the oldest outstanding request */
+	__u8 pending;	/* outstanding requests in the slots */
+	__u8 untracked; /* requests beyond the slots, answered after them */
+	__u8 head_detail; /* the details below belong to the oldest outstanding request */
+	/* details of the first request queued into an empty connection */
+	__u8 path_len;
+	__u8 path_truncated;
+	__u8 has_trace;
+	__u8 _pad[5];
+	char path[FLOWLENS_HTTP_PATH_MAX];
+	__u8 trace_id[16];
+	__u8 parent_span_id[8];
+};
+
+/* One completed exchange, on the events ring buffer. */
+struct http_event {
+	__u8 type; /* FLOWLENS_EVENT_HTTP */
+	__u8 family;
+	__u8 method;
+	__u8 reporter;
+	__u32 ifindex; /* where the response was seen */
+	__u64 timestamp_ns; /* bpf_ktime_get_ns() of the response: CLOCK_MONOTONIC */
+	__u64 duration_ns;  /* response - request */
+	__u32 src_identity; /* client */
+	__u32 dst_identity; /* server */
+	__u8 saddr[16];	    /* client */
+	__u8 daddr[16];	    /* server */
+	__u16 sport;	    /* client port */
+	__u16 dport;	    /* server port */
+	__u16 status;
+	__u8 path_len;	     /* bytes of path used; 0 with path_known 0 when not kept */
+	__u8 path_truncated; /* the path was longer than FLOWLENS_HTTP_PATH_MAX */
+	__u8 path_known;     /* path holds this request's path */
+	__u8 has_trace;	     /* trace_id and parent_span_id come from a traceparent header */
+	__u8 version_minor;  /* HTTP/1.x of the status line: 0 or 1 */
+	__u8 _pad[5];
+	char path[FLOWLENS_HTTP_PATH_MAX];
+	__u8 trace_id[16];
+	__u8 parent_span_id[8];
+};
+
 
 #endif /* __FLOWLENS_H */

@@ -3,6 +3,7 @@ import { parseCli } from './cli-args.js';
 import { loadConfig, type ConfigFlags } from './config.js';
 import { exitStatusOf, isFlowlensError } from './errors.js';
 import { createLogger } from './log.js';
+import { parseObserveArgs, runObserve } from './observe.js';
 import { preflight } from './preflight.js';
 import { packageVersion, startExporter } from './run.js';
 
@@ -21,11 +22,33 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`flowlens ${packageVersion()}\n`);
       return 0;
     case 'observe':
-      process.stderr.write('flowlens observe is not available yet in this version\n');
-      return 2;
+      return observe(cli.args);
     case 'run':
       return run(cli.flags);
   }
+}
+
+async function observe(args: string[]): Promise<number> {
+  const parsed = parseObserveArgs(args, process.env);
+  if (parsed.help) {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  const abort = new AbortController();
+  // Ctrl-C ends --follow cleanly, with what was held for ordering printed
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // a closed pipe (observe ... | head) ends the command quietly
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+  return runObserve(parsed.options, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    color: Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined,
+    signal: abort.signal,
+  });
 }
 
 async function run(flags: ConfigFlags): Promise<number> {

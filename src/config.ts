@@ -108,6 +108,14 @@ const dropsSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const httpSchema = z.strictObject(
+  {
+    // HTTP/1.x request and status lines on every TCP port; off leaves one flag test per segment
+    enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  },
+  { error: 'expected a mapping' },
+);
+
 const portSchema = z
   .number({ error: 'expected a port number from 1 to 65535' })
   .int({ error: 'expected a port number from 1 to 65535' })
@@ -147,6 +155,44 @@ const kubernetesSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const dnsSchema = z.strictObject(
+  {
+    ports: z
+      .array(portSchema, { error: 'expected a list of port numbers' })
+      .min(1, { error: 'expected 1 to 4 ports' })
+      .transform((v) => [...new Set(v)])
+      .pipe(z.array(z.number()).max(4, { error: 'expected 1 to 4 distinct ports' }))
+      .default([53]),
+    unansweredTimeoutSeconds: positiveInt().default(5),
+  },
+  { error: 'expected a mapping' },
+);
+
+const nullablePath = () => path().nullable().default(null);
+
+const tracesSchema = z.strictObject(
+  {
+    headers: z.record(z.string(), z.string({ error: 'expected a string' }), { error: 'expected a mapping of header names to values' }).default({}),
+    tls: refined(
+      z.strictObject(
+        { caFile: nullablePath(), certFile: nullablePath(), keyFile: nullablePath() },
+        { error: 'expected a mapping' },
+      ),
+      (v) => ((v.certFile === null) !== (v.keyFile === null) ? 'expected both certFile and keyFile, or neither' : undefined),
+    ).prefault({}),
+    samplingRatio: z
+      .number({ error: 'expected a number from 0 to 1' })
+      .min(0, { error: 'expected a number from 0 to 1' })
+      .max(1, { error: 'expected a number from 0 to 1' })
+      .default(1),
+    maxQueueSize: positiveInt().default(2048),
+    maxExportBatchSize: positiveInt().default(512),
+    exportIntervalMilliseconds: positiveInt().default(1000),
+    exportTimeoutMilliseconds: positiveInt().default(10000),
+  },
+  { error: 'expected a mapping' },
+);
+
 const identityLabelsSchema = z.strictObject(
   {
     exclude: z
@@ -154,6 +200,25 @@ const identityLabelsSchema = z.strictObject(
         error: 'expected a list of label keys',
       })
       .default([...DEFAULT_EXCLUDED_LABELS]),
+  },
+  { error: 'expected a mapping' },
+);
+
+const flowsSchema = z.strictObject(
+  {
+    // records kept for /api/flows, observe and the UI; about 1.3 KiB of heap each
+    capacity: positiveInt().default(65535),
+  },
+  { error: 'expected a mapping' },
+);
+
+const apiSchema = z.strictObject(
+  {
+    // per client address, to /api; a burst of twice as many passes; 0 turns the limit off
+    requestsPerSecond: z
+      .number({ error: 'expected a number >= 0' })
+      .min(0, { error: 'expected a number >= 0' })
+      .default(20),
   },
   { error: 'expected a mapping' },
 );
@@ -173,11 +238,17 @@ export const configSchema = z.strictObject(
       .default(null),
     otlpEndpoint: refined(z.string({ error: 'expected a URL' }), otlpEndpointProblem).nullable().default(null),
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }).default('info'),
+    apiTokenFile: path().nullable().default(null),
     datapath: datapathSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     drops: dropsSchema.prefault({}),
+    dns: dnsSchema.prefault({}),
+    traces: tracesSchema.prefault({}),
+    http: httpSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
+    flows: flowsSchema.prefault({}),
+    api: apiSchema.prefault({}),
   },
   { error: 'expected a mapping' },
 );
@@ -206,6 +277,7 @@ export type ConfigFlags = {
   pinPath?: string;
   otlpEndpoint?: string;
   logLevel?: string;
+  apiTokenFile?: string;
 };
 
 export type OverridableKey = Exclude<keyof ConfigFlags, 'config'>;
@@ -252,6 +324,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'OTLP/gRPC endpoint to send spans to (e.g. http://otel-collector:4317)' },
   { key: 'logLevel', flag: 'log-level', env: 'FLOWLENS_LOG_LEVEL', value: 'LEVEL', list: false,
     description: `log level: ${LOG_LEVELS.join('|')}` },
+  { key: 'apiTokenFile', flag: 'api-token-file', env: 'FLOWLENS_API_TOKEN_FILE', value: 'FILE', list: false,
+    description: 'file holding a bearer token that /api and the UI then require (e.g. a mounted Secret); /metrics is not affected' },
 ];
 
 // --- loading ------------------------------------------------------------------
@@ -325,6 +399,7 @@ function readConfigFile(file: string, readFile: (path: string) => string): unkno
 function resolveFilePaths(config: Config, dir: string): void {
   if (config.identities !== null) config.identities = resolve(dir, config.identities);
   if (config.kubeconfig !== null) config.kubeconfig = resolve(dir, config.kubeconfig);
+  if (config.apiTokenFile !== null) config.apiTokenFile = resolve(dir, config.apiTokenFile);
 }
 
 /** Splits a comma-separated environment value; empty items are dropped. */

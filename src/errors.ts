@@ -110,6 +110,14 @@ export const ERRORS = {
     `cannot listen on ${address}: ${reason}. ` +
     'Pick a free address with --listen or FLOWLENS_LISTEN, or stop the process using it.'),
 
+  FLOWLENS_ERR_API_TOKEN_UNREADABLE: def(EXIT.CONFIG, (path: string, reason: string) =>
+    `cannot read the API token from ${path}: ${reason}. ` +
+    'Check the path given with --api-token-file or FLOWLENS_API_TOKEN_FILE; the file must hold one token of visible characters (no spaces).'),
+
+  FLOWLENS_ERR_OBSERVE_UNREACHABLE: def(EXIT.RUNTIME, (servers: string, reason: string) =>
+    `cannot read flows from ${servers}: ${reason}. ` +
+    'Check that the exporter runs and listens there (flowlens run --listen), the URL (--server or FLOWLENS_SERVER), and the token (--token-file or FLOWLENS_TOKEN_FILE) if it requires one.'),
+
   FLOWLENS_ERR_ADDON_MISSING: def(EXIT.INSTALL, (path: string, reason: string) =>
     `native addon not loadable from ${path}: ${reason}. ` +
     'Build it with "make addon" (needs libbpf-dev, g++ and make).'),

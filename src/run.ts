@@ -10,6 +10,10 @@ import { FlowDatapath } from './datapath/flow.js';
 import { withDrops } from './datapath/snapshot.js';
 import { preparePinPath } from './datapath/pins.js';
 import { createError, wrapError } from './errors.js';
+import { FlowStore } from './flows/store.js';
+import { RecordBuilder } from './flows/record.js';
+import { identityResolver } from './flows/identities.js';
+import type { FlowsApiStats } from './server/flows.js';
 import { parseCidr } from './identity/cidr.js';
 import { identityContexts } from './identity/contexts.js';
 import { DropExplainer, dropTuple, type ExplainedDropEvent } from './identity/drop-explainer.js';
@@ -22,6 +26,7 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
+import { createSpanSink, dnsExchange, type SpanSink } from './traces/index.js';
 
 /** The registered error for a failed load; a pinned map of another layout gets its own. */
 function loadError(err: unknown, object: string, log: Logger): Error {
@@ -32,9 +37,35 @@ function loadError(err: unknown, object: string, log: Logger): Error {
   return wrapError(err, 'FLOWLENS_ERR_BPF_LOAD_FAILED', object, e.message);
 }
 
+/** The bearer token from its file: one token of visible characters; a trailing newline is fine. */
+export function readApiToken(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw wrapError(err, 'FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, reason);
+  }
+  const token = text.trim();
+  if (token === '') throw createError('FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, 'the file is empty');
+  if (!/^[\x21-\x7e]+$/.test(token)) throw createError('FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, 'the token must be visible ASCII characters without spaces');
+  return token;
+}
+
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'));
   return String(pkg.version);
+}
+
+/** fn, at most once per intervalMs: a receiver that is down must not flood the log. */
+function throttled<T>(intervalMs: number, fn: (arg: T) => void): (arg: T) => void {
+  let last = -Infinity;
+  return (arg) => {
+    const now = Date.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    fn(arg);
+  };
 }
 
 /** A running exporter; stop() undoes everything start did, in reverse order. */
@@ -80,13 +111,15 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       undo.push(() => staticSource!.stop());
     }
 
+    // the node's name: in Kubernetes its Node object's, and the name records and the flows API report
+    const nodeName = config.nodeName ?? hostname();
+
     // The kubeconfig is checked before anything touches the kernel: a bad one is a start-up error.
     let kubeSource: KubernetesIdentitySource | undefined;
     const kubernetes = config.kubernetes.enabled === 'on' ||
       (config.kubernetes.enabled === 'auto' && (config.kubeconfig !== null || config.kubeContext !== null || inCluster()));
     if (kubernetes) {
       const kubeconfig = loadKubeConfig({ path: config.kubeconfig, context: config.kubeContext });
-      const nodeName = config.nodeName ?? hostname();
       kubeSource = new KubernetesIdentitySource({
         kubeconfig,
         store,
@@ -101,6 +134,34 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       log.info(`kubernetes: watching ${serverOf(kubeconfig)} as node ${nodeName}`);
     }
 
+    // the recent-flow store, fed by the events of both programs
+    const reasons = DropReasons.fromKernel(config.drops.reasonClasses);
+    const flows = new FlowStore(config.flows.capacity);
+    const records = new RecordBuilder({
+      node: nodeName,
+      resolve: identityResolver(store),
+      dropReason: (value) => {
+        const r = reasons.get(value);
+        return { name: r.name, reasonClass: r.reasonClass };
+      },
+    });
+    const apiToken = config.apiTokenFile === null ? null : readApiToken(config.apiTokenFile);
+
+    const contexts = identityContexts(store);
+    // no endpoint, no sink: exchanges are then never turned into spans
+    const spans: SpanSink | null = createSpanSink(
+      { endpoint: config.otlpEndpoint, ...config.traces },
+      {
+        serviceVersion: packageVersion(),
+        resource: { 'k8s.node.name': nodeName },
+        onExportError: throttled(60_000, (err) => log.warn(`span export failed (counted in flowlens_spans_dropped_total): ${err.message}`)),
+      },
+    );
+    if (spans) {
+      undo.push(() => spans.shutdown());
+      log.info(`sending spans to ${config.otlpEndpoint}`);
+    }
+
     if (config.pinPath) preparePinPath(config.pinPath, log);
     let datapath: FlowDatapath;
     try {
@@ -113,6 +174,15 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         mapEntries: config.datapath.mapEntries,
         programStats: config.datapath.programStats,
         tcpUnansweredTimeoutSeconds: config.datapath.tcpUnansweredTimeoutSeconds,
+        onFlowEvent: (event) => flows.push(records.fromFlow(event)),
+        onTcpOutcome: (event) => flows.push(records.fromTcpOutcome(event)),
+        dnsPorts: config.dns.ports,
+        dnsUnansweredTimeoutSeconds: config.dns.unansweredTimeoutSeconds,
+        onDnsEvent: (event) => {
+          flows.push(records.fromDns(event));
+          spans?.record(dnsExchange(event, contexts));
+        },
+        http: config.http.enabled,
         log,
       });
     } catch (err) {
@@ -120,7 +190,6 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     }
     undo.push(() => datapath.close());
 
-    const reasons = DropReasons.fromKernel(config.drops.reasonClasses);
     for (const name of Object.keys(config.drops.reasonClasses)) {
       if (reasons.valueOf(name) === undefined) log.warn(`drops.reasonClasses: this kernel has no drop reason "${name}"`);
     }
@@ -130,6 +199,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       ? new DropExplainer({ policies: kubeSource, reasonClass: (r) => reasons.get(r).reasonClass, resolve: (id) => store.resolve(id) })
       : undefined;
     const dropConsumers: Array<(event: ExplainedDropEvent) => void> = [
+      (event) => flows.push(records.fromDrop(event)),
       (event) => {
         if (event.policy) log.debug(`policy drop ${dropTuple(event)} (${reasons.get(event.reason).name}): ${event.policy.explanation}`);
       },
@@ -182,9 +252,11 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     undo.push(() => manager.stop());
     log.info(`attached to ${manager.attachedCount} interfaces; following ${[...config.interfaces, ...config.nodeInterfaces].join(', ')}`);
 
+    let apiStats: FlowsApiStats | undefined;
     const registry = createMetrics({
       config: config.metrics,
-      identities: identityContexts(store),
+      identities: contexts,
+      ...(spans ? { spans: spans.stats } : {}),
       datapath: { snapshot: () => withDrops(datapath.snapshot(manager.attachedCount), drops.snapshot(), reasons) },
       identityStatus: {
         sources: (): IdentitySourceStatus[] => {
@@ -207,6 +279,11 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         },
       },
       build: { version: packageVersion(), node: process.version },
+      flowStore: {
+        store: () => flows.stats(),
+        streams: () => apiStats?.streams ?? 0,
+        streamSkipped: () => apiStats?.streamSkipped ?? 0,
+      },
     });
 
     const app: FastifyInstance = buildServer({
@@ -219,10 +296,17 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         return { ready: false, reasons: [`waiting for the first sync with the Kubernetes API server (${pending.join(', ') || 'publishing'})`] };
       },
       logger: log,
+      flows: {
+        store: flows,
+        version: packageVersion(),
+        protection: { token: apiToken, requestsPerSecond: config.api.requestsPerSecond },
+        onStats: (stats) => (apiStats = stats),
+      },
     });
     const address = await startServer(app, config.listen);
     undo.push(() => app.close());
-    log.info(`serving metrics on http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/metrics`);
+    const base = `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+    log.info(`serving metrics on ${base}/metrics, flows on ${base}/api/flows and the UI on ${base}/${apiToken === null ? '' : ' (bearer token required)'}`);
     return { address, stop };
   } catch (err) {
     await stop();

@@ -96,7 +96,7 @@ describe('help text', () => {
   const help = runHelpText();
 
   it('documents every flag-settable setting with its flag, env variable and default', () => {
-    expect(OPTIONS.length).toBe(12);
+    expect(OPTIONS.length).toBe(13);
     for (const opt of OPTIONS) {
       expect(help).toContain(`--${opt.flag} ${opt.value}`);
       expect(help).toContain(`env ${opt.env}`);

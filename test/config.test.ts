@@ -40,6 +40,7 @@ describe('defaults', () => {
       attachMode: 'auto', flowIdleTimeoutSeconds: 30, eventsPerSecond: 1000, ringBufferBytes: 262144,
       interfaceScanMilliseconds: 250, mapEntries: 16384, tcpUnansweredTimeoutSeconds: 3, programStats: false,
     });
+    expect(c.http).toEqual({ enabled: true });
     expect(c.metrics.contexts).toEqual(['namespace', 'workload', 'identity']);
     expect(c.metrics.seriesLimit).toBe(10000);
     expect(c.metrics.destinationPorts).toEqual([...DEFAULT_DESTINATION_PORTS]);
@@ -62,6 +63,8 @@ describe('defaults', () => {
 describe('file', () => {
   it('takes drop reason classes, and names a class it does not know', () => {
     const file = (text: string) => ({ flags: { config: '/c.yaml' }, readFile: fromFiles({ '/c.yaml': text }) });
+    expect(loadConfig(file('http:\n  enabled: false\n')).http).toEqual({ enabled: false });
+    expect(() => loadConfig(file('http:\n  enabled: sometimes\n'))).toThrow('http.enabled: expected true or false, got "sometimes"');
     expect(loadConfig(file('drops:\n  reasonClasses: { socket_filter: policy }\n')).drops.reasonClasses).toEqual({ socket_filter: 'policy' });
     expect(() => loadConfig(file('drops:\n  reasonClasses: { socket_filter: firewall }\n'))).toThrow(
       'drops.reasonClasses.socket_filter: expected one of policy|no_socket|congestion|routing|malformed|socket|other',
@@ -210,13 +213,15 @@ describe('precedence', () => {
         FLOWLENS_IDENTITIES: 'ids.yaml', FLOWLENS_CLUSTER_CIDRS: '10.0.0.0/8', FLOWLENS_KUBECONFIG: 'kube',
         FLOWLENS_KUBE_CONTEXT: 'prod', FLOWLENS_NODE_NAME: 'node-a',
         FLOWLENS_PIN_PATH: '/sys/fs/bpf/flowlens', FLOWLENS_OTLP_ENDPOINT: 'http://otel:4317', FLOWLENS_LOG_LEVEL: 'error',
+        FLOWLENS_API_TOKEN_FILE: 'token',
       },
     });
     expect(c).toMatchObject({
       listen: '[::1]:1', interfaces: ['a*'], nodeInterfaces: ['b*'], identities: 'ids.yaml', clusterCidrs: ['10.0.0.0/8'],
       kubeconfig: 'kube', kubeContext: 'prod', nodeName: 'node-a', pinPath: '/sys/fs/bpf/flowlens', otlpEndpoint: 'http://otel:4317', logLevel: 'error',
+      apiTokenFile: 'token',
     });
-    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(11);
+    expect(OPTIONS.filter((o) => o.key !== 'config').length).toBe(12);
   });
 
   it('treats empty env variables as unset', () => {
@@ -239,5 +244,21 @@ describe('optionDefault', () => {
     expect(optionDefault('interfaces')).toBe('lxc*,cali*,veth*,azv*,eni*,gke*');
     expect(optionDefault('identities')).toBe('none');
     expect(optionDefault('clusterCidrs')).toBe('none');
+  });
+});
+
+describe('flows and api settings', () => {
+  it('defaults: 65535 records, 20 API requests per second, no token', () => {
+    const c = loadConfig({});
+    expect([c.flows.capacity, c.api.requestsPerSecond, c.apiTokenFile]).toEqual([65535, 20, null]);
+  });
+  it('refuses a capacity that is not a positive integer, naming the field', () => {
+    expect(() => loadConfig({ flags: { config: 'f.yaml' }, readFile: () => 'flows: { capacity: 0 }' })).toThrow(
+      'invalid configuration (from f.yaml): flows.capacity: expected a positive integer, got 0',
+    );
+  });
+  it('resolves the token file against the config file directory', () => {
+    const c = loadConfig({ flags: { config: '/etc/flowlens/f.yaml' }, readFile: () => 'apiTokenFile: token' });
+    expect(c.apiTokenFile).toBe('/etc/flowlens/token');
   });
 });

@@ -63,6 +63,10 @@ struct flowlens_packet {
 	__u8 has_l4;
 	/* sport/dport are real transport ports (TCP, UDP, SCTP). */
 	__u8 has_ports;
+	/* TCP only: offset of the TCP header from the frame's start (HTTP reads its sequence number). */
+	__u16 l4_off;
+	/* Offset of the TCP/UDP payload from the start of the frame (runs to skb->len); zero for other protocols. */
+	__u16 payload_off;
 };
 
 /*
@@ -124,6 +128,8 @@ static __always_inline int flowlens_parse_l4(struct __sk_buff *skb, __u32 off, s
 		if (off + (__u32)(hdr[12] >> 4) * 4 > skb->len)
 			return FLOWLENS_PARSE_TCP_TRUNCATED;
 		pkt->tcp_flags = hdr[13];
+		pkt->l4_off = off;
+		pkt->payload_off = off + (__u32)(hdr[12] >> 4) * 4;
 		pkt->sport = ((__u16)hdr[0] << 8) | hdr[1];
 		pkt->dport = ((__u16)hdr[2] << 8) | hdr[3];
 		pkt->has_ports = 1;
@@ -132,6 +138,7 @@ static __always_inline int flowlens_parse_l4(struct __sk_buff *skb, __u32 off, s
 		hdr = flowlens_header(skb, off, 8, buf);
 		if (!hdr)
 			return FLOWLENS_PARSE_UDP_TRUNCATED;
+		pkt->payload_off = off + 8;
 		pkt->sport = ((__u16)hdr[0] << 8) | hdr[1];
 		pkt->dport = ((__u16)hdr[2] << 8) | hdr[3];
 		pkt->has_ports = 1;

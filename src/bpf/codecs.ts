@@ -42,7 +42,7 @@ export const VERDICT_NAMES: Readonly<Record<number, 'forwarded' | 'dropped'>> = 
   [Verdict.DROPPED]: 'dropped',
 };
 
-export const EventType = { FLOW: 1, DROP: 2, TCP_OUTCOME: 3 } as const;
+export const EventType = { FLOW: 1, DROP: 2, TCP_OUTCOME: 3, DNS: 4, HTTP: 5 } as const;
 
 /** Index = FLOWLENS_TCP_* bit position = index of flow_traffic_value.tcp_flags. */
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
@@ -74,7 +74,17 @@ export type LostReasonName = (typeof LOST_REASON_NAMES)[number];
 export const LOST_REASONS = LOST_REASON_NAMES.length;
 
 /** Index = FLOWLENS_MAP_* = slot of the map_update_errors array (hash maps that refused a new key). */
-export const MAP_UPDATE_ERROR_MAPS = ['flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_outcomes'] as const;
+export const MAP_UPDATE_ERROR_MAPS = [
+  'flow_traffic',
+  'flow_starts',
+  'flow_conntrack',
+  'tcp_outcomes',
+  'dns_queries',
+  'dns_responses',
+  'http_requests',
+  'http_responses',
+  'http_connections',
+] as const;
 export const MAP_IDS = MAP_UPDATE_ERROR_MAPS.length;
 
 /** Index = FLOWLENS_DROP_MAP_* = slot of drop.bpf.c's drop_map_errors array. */
@@ -88,6 +98,56 @@ export const TCP_OUTCOME_NAMES: Readonly<Record<number, 'established' | 'refused
   [TcpOutcome.REFUSED]: 'refused',
   [TcpOutcome.UNANSWERED]: 'unanswered',
 };
+
+/** FLOWLENS_HTTP_METHOD_*: index = code; 0 is a response whose request was not recognised. */
+export const HTTP_METHOD_NAMES = ['unknown', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
+export type HttpMethodName = (typeof HTTP_METHOD_NAMES)[number];
+
+/** Index = FLOWLENS_HTTP_MSG_* = slot of the http_messages array. */
+export const HTTP_MESSAGE_REASON_NAMES = ['unmatched_response', 'pipeline_overflow', 'retransmit'] as const;
+
+export const HTTP_PATH_MAX = 64;
+export const HTTP_PIPELINE_DEPTH = 4;
+/** FLOWLENS_HTTP_DURATION_BOUNDS: finite bucket bounds of the latency histogram (http_duration_bounds_ns). */
+export const HTTP_DURATION_BOUNDS = 13;
+export const HTTP_DURATION_BUCKETS = HTTP_DURATION_BOUNDS + 1;
+/** The kernel's bucket bounds (http_duration_bounds_ns in bpf/protocols/http.bpf.h), in seconds. */
+export const HTTP_DURATION_BOUNDS_SECONDS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** FLOWLENS_REPORTER_*: which end's interface saw a DNS message or HTTP exchange. */
+export const Reporter = { CLIENT: 1, SERVER: 2 } as const;
+export const REPORTER_NAMES: Readonly<Record<number, 'client' | 'server'>> = {
+  [Reporter.CLIENT]: 'client',
+  [Reporter.SERVER]: 'server',
+};
+
+/** FLOWLENS_DNS_FLAG_* bits of dns_event.flags and dns_pending_value.flags. */
+export const DnsFlag = { NAME_TRUNCATED: 1, TC: 2, UNANSWERED: 4 } as const;
+
+/** Index = FLOWLENS_DNS_MALFORMED_* = slot of the dns_malformed array. */
+export const DNS_MALFORMED_REASON_NAMES = [
+  'header_truncated',
+  'tcp_length',
+  'unsupported_opcode',
+  'no_question',
+  'name_truncated',
+  'label_too_long',
+  'compression_pointer',
+  'name_too_long',
+  'question_truncated',
+] as const;
+export type DnsMalformedReasonName = (typeof DNS_MALFORMED_REASON_NAMES)[number];
+export const DNS_MALFORMED_REASONS = DNS_MALFORMED_REASON_NAMES.length;
+
+/** FLOWLENS_DNS_PORTS_MAX: slots of the dns_ports global. */
+export const DNS_PORTS_MAX = 4;
+/** FLOWLENS_DNS_NAME_MAX: wire bytes of a question name kept in events. */
+export const DNS_NAME_MAX = 128;
+/** Upper bounds of dns_response_value.latency_buckets in seconds (dns_latency_le_ns), then +Inf. */
+export const DNS_LATENCY_BOUNDS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+export const DNS_LATENCY_BUCKETS = DNS_LATENCY_BOUNDS_SECONDS.length + 1;
 
 /** Name of an index in one of the arrays above; out of range gives `unknown_<n>` rather than throwing. */
 export function nameAt(names: readonly string[], index: number): string {
@@ -238,6 +298,154 @@ export const TCP_OUTCOME_EVENT = layout('tcp_outcome_event', 72, {
   _pad: [69, 3],
 });
 
+export const DNS_QUERY_KEY = layout('dns_query_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  qtype: [8, 2],
+  reporter: [10, 1],
+  _pad: [11, 1],
+});
+
+export const DNS_RESPONSE_KEY = layout('dns_response_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  qtype: [8, 2],
+  rcode: [10, 1],
+  reporter: [11, 1],
+});
+
+export const DNS_RESPONSE_VALUE = layout('dns_response_value', 16 + 8 * DNS_LATENCY_BUCKETS, {
+  responses: [0, 8],
+  latency_sum_ns: [8, 8],
+  latency_buckets: [16, 8 * DNS_LATENCY_BUCKETS],
+});
+
+export const DNS_PENDING_KEY = layout('dns_pending_key', 24, {
+  client_addr: [0, 16],
+  client_port: [16, 2],
+  id: [18, 2],
+  family: [20, 1],
+  protocol: [21, 1],
+  reporter: [22, 1],
+  _pad: [23, 1],
+});
+
+export const DNS_PENDING_VALUE = layout('dns_pending_value', 48 + DNS_NAME_MAX, {
+  query_ns: [0, 8],
+  src_identity: [8, 4],
+  dst_identity: [12, 4],
+  server_addr: [16, 16],
+  ifindex: [32, 4],
+  server_port: [36, 2],
+  qtype: [38, 2],
+  qclass: [40, 2],
+  qname_len: [42, 1],
+  flags: [43, 1],
+  _pad: [44, 4],
+  qname: [48, DNS_NAME_MAX],
+});
+
+export const DNS_EVENT = layout('dns_event', 80 + DNS_NAME_MAX, {
+  type: [0, 1],
+  family: [1, 1],
+  protocol: [2, 1],
+  reporter: [3, 1],
+  ifindex: [4, 4],
+  query_ns: [8, 8],
+  response_ns: [16, 8],
+  src_identity: [24, 4],
+  dst_identity: [28, 4],
+  client_addr: [32, 16],
+  server_addr: [48, 16],
+  client_port: [64, 2],
+  server_port: [66, 2],
+  id: [68, 2],
+  qtype: [70, 2],
+  qclass: [72, 2],
+  answers: [74, 2],
+  rcode: [76, 1],
+  flags: [77, 1],
+  qname_len: [78, 1],
+  _pad: [79, 1],
+  qname: [80, DNS_NAME_MAX],
+});
+
+export const HTTP_REQUEST_KEY = layout('http_request_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  method: [8, 1],
+  reporter: [9, 1],
+  _pad: [10, 2],
+});
+
+export const HTTP_RESPONSE_KEY = layout('http_response_key', 12, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+  status: [8, 2],
+  method: [10, 1],
+  reporter: [11, 1],
+});
+
+export const HTTP_RESPONSE_VALUE = layout('http_response_value', 16 + 8 * HTTP_DURATION_BUCKETS, {
+  count: [0, 8],
+  duration_ns_sum: [8, 8],
+  buckets: [16, 8 * HTTP_DURATION_BUCKETS],
+});
+
+export const HTTP_CONN_KEY = layout('http_conn_key', 40, {
+  client_addr: [0, 16],
+  server_addr: [16, 16],
+  client_port: [32, 2],
+  server_port: [34, 2],
+  family: [36, 1],
+  reporter: [37, 1],
+  _pad: [38, 2],
+});
+
+export const HTTP_CONN = layout('http_conn', 144, {
+  request_ns: [0, 8 * HTTP_PIPELINE_DEPTH],
+  request_seq: [32, 4],
+  response_seq: [36, 4],
+  methods: [40, HTTP_PIPELINE_DEPTH],
+  head: [44, 1],
+  pending: [45, 1],
+  untracked: [46, 1],
+  head_detail: [47, 1],
+  path_len: [48, 1],
+  path_truncated: [49, 1],
+  has_trace: [50, 1],
+  _pad: [51, 5],
+  path: [56, HTTP_PATH_MAX],
+  trace_id: [120, 16],
+  parent_span_id: [136, 8],
+});
+
+export const HTTP_EVENT = layout('http_event', 168, {
+  type: [0, 1],
+  family: [1, 1],
+  method: [2, 1],
+  reporter: [3, 1],
+  ifindex: [4, 4],
+  timestamp_ns: [8, 8],
+  duration_ns: [16, 8],
+  src_identity: [24, 4],
+  dst_identity: [28, 4],
+  saddr: [32, 16],
+  daddr: [48, 16],
+  sport: [64, 2],
+  dport: [66, 2],
+  status: [68, 2],
+  path_len: [70, 1],
+  path_truncated: [71, 1],
+  path_known: [72, 1],
+  has_trace: [73, 1],
+  version_minor: [74, 1],
+  _pad: [75, 5],
+  path: [80, HTTP_PATH_MAX],
+  trace_id: [144, 16],
+  parent_span_id: [160, 8],
+});
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_KEY,
   IPCACHE_VALUE,
@@ -251,6 +459,18 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   TCP_PENDING_VALUE,
   TCP_OUTCOME_KEY,
   TCP_OUTCOME_EVENT,
+  DNS_QUERY_KEY,
+  DNS_RESPONSE_KEY,
+  DNS_RESPONSE_VALUE,
+  DNS_PENDING_KEY,
+  DNS_PENDING_VALUE,
+  DNS_EVENT,
+  HTTP_REQUEST_KEY,
+  HTTP_RESPONSE_KEY,
+  HTTP_RESPONSE_VALUE,
+  HTTP_CONN_KEY,
+  HTTP_CONN,
+  HTTP_EVENT,
 ];
 
 // ---------------------------------------------------------------------------
@@ -328,21 +548,26 @@ function camel(name: string): string {
  * is described once. A field's size gives its type: 1, 2 and 4 bytes are
  * unsigned numbers, 8 a u64 as bigint, a larger multiple of 8 an array of u64
  * counters, except fields named *addr, which hold an address of the struct's
- * `family` (no address is written for family 0: nothing was parsed). The
+ * `family` (no address is written for family 0: nothing was parsed; without a
+ * family field all 16 bytes are kept), and fields named *name, which are raw
+ * bytes (a Buffer of the field's size). The
  * property is the field's C name in camelCase; padding is written as zeros and
  * not decoded.
  */
 function structCodec<T extends object>(l: StructLayout): Codec<T> {
   const fields = Object.entries(l.fields)
     .filter(([name]) => !name.startsWith('_'))
-    .map(([name, f]) => ({ key: camel(name), at: f.offset, size: f.size, addr: name.endsWith('addr') }));
+    .map(([name, f]) => ({ key: camel(name), at: f.offset, size: f.size, addr: name.endsWith('addr'), bytes: name.endsWith('name') }));
   return {
     encode(value: T): Buffer {
       const v = value as Record<string, unknown>;
       const buf = Buffer.alloc(l.size);
       for (const f of fields) {
         if (f.addr) {
-          if (v['family'] !== 0) writeAddress(buf, f.at, v['family'] as number, v[f.key] as Buffer);
+          if (v['family'] === undefined) (v[f.key] as Buffer).copy(buf, f.at, 0, 16);
+          else if (v['family'] !== 0) writeAddress(buf, f.at, v['family'] as number, v[f.key] as Buffer);
+        } else if (f.bytes) {
+          (v[f.key] as Buffer).copy(buf, f.at, 0, f.size);
         } else if (f.size > 8) {
           const counts = v[f.key] as bigint[];
           if (counts.length !== f.size / 8) {
@@ -360,6 +585,10 @@ function structCodec<T extends object>(l: StructLayout): Codec<T> {
       const out: Record<string, unknown> = {};
       for (const f of fields) {
         if (f.addr) continue;
+        if (f.bytes) {
+          out[f.key] = Buffer.from(buf.subarray(offset + f.at, offset + f.at + f.size));
+          continue;
+        }
         out[f.key] =
           f.size > 8
             ? Array.from({ length: f.size / 8 }, (_, i) => readU64(buf, offset + f.at + i * 8))
@@ -669,3 +898,302 @@ export interface EventsBudget {
 const eventsBudgetCodec = structCodec<EventsBudget>(EVENTS_BUDGET);
 export const encodeEventsBudget = (value: EventsBudget): Buffer => eventsBudgetCodec.encode(value);
 export const decodeEventsBudget = (buf: Buffer, offset = 0): EventsBudget => eventsBudgetCodec.decode(buf, offset);
+
+// ---------------------------------------------------------------------------
+// DNS (protocols/dns.bpf.h)
+
+export interface DnsQueryKey {
+  /** The client. */
+  srcIdentity: number;
+  /** The server. */
+  dstIdentity: number;
+  qtype: number;
+  /** Reporter.* */
+  reporter: number;
+}
+
+const dnsQueryKeyCodec = structCodec<DnsQueryKey>(DNS_QUERY_KEY);
+export const encodeDnsQueryKey = (value: DnsQueryKey): Buffer => dnsQueryKeyCodec.encode(value);
+export const decodeDnsQueryKey = (buf: Buffer, offset = 0): DnsQueryKey => dnsQueryKeyCodec.decode(buf, offset);
+
+export interface DnsResponseKey {
+  srcIdentity: number;
+  dstIdentity: number;
+  qtype: number;
+  /** The header's 4-bit RCODE. */
+  rcode: number;
+  reporter: number;
+}
+
+const dnsResponseKeyCodec = structCodec<DnsResponseKey>(DNS_RESPONSE_KEY);
+export const encodeDnsResponseKey = (value: DnsResponseKey): Buffer => dnsResponseKeyCodec.encode(value);
+export const decodeDnsResponseKey = (buf: Buffer, offset = 0): DnsResponseKey => dnsResponseKeyCodec.decode(buf, offset);
+
+export interface DnsResponseValue {
+  responses: bigint;
+  latencySumNs: bigint;
+  /** Not cumulative: slot i counts latencies in (bound[i-1], bound[i]] of DNS_LATENCY_BOUNDS_SECONDS, the last slot above them all. */
+  latencyBuckets: bigint[];
+}
+
+const dnsResponseValueCodec = structCodec<DnsResponseValue>(DNS_RESPONSE_VALUE);
+export const encodeDnsResponseValue = (value: DnsResponseValue): Buffer => dnsResponseValueCodec.encode(value);
+export const decodeDnsResponseValue = (buf: Buffer, offset = 0): DnsResponseValue => dnsResponseValueCodec.decode(buf, offset);
+
+export interface DnsPendingKey {
+  family: AddressFamily;
+  clientAddr: Buffer;
+  clientPort: number;
+  id: number;
+  protocol: number;
+  reporter: number;
+}
+
+const dnsPendingKeyCodec = structCodec<DnsPendingKey>(DNS_PENDING_KEY);
+export const encodeDnsPendingKey = (value: DnsPendingKey): Buffer => dnsPendingKeyCodec.encode(value);
+export const decodeDnsPendingKey = (buf: Buffer, offset = 0): DnsPendingKey => dnsPendingKeyCodec.decode(buf, offset);
+
+/** A query awaiting its response. serverAddr has all 16 bytes: its family is the key's. */
+export interface DnsPendingValue {
+  /** CLOCK_MONOTONIC, like process.hrtime.bigint(). */
+  queryNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  serverAddr: Buffer;
+  ifindex: number;
+  serverPort: number;
+  qtype: number;
+  qclass: number;
+  qnameLen: number;
+  flags: number;
+  /** Wire format; the first qnameLen bytes are the name. */
+  qname: Buffer;
+}
+
+const dnsPendingValueCodec = structCodec<DnsPendingValue>(DNS_PENDING_VALUE);
+export const encodeDnsPendingValue = (value: DnsPendingValue): Buffer => dnsPendingValueCodec.encode(value);
+export const decodeDnsPendingValue = (buf: Buffer, offset = 0): DnsPendingValue => dnsPendingValueCodec.decode(buf, offset);
+
+/** One DNS exchange: from the kernel when a response matched its query, from the sweep when none came. */
+export interface DnsEvent {
+  type: number;
+  family: AddressFamily;
+  /** IPPROTO_UDP or IPPROTO_TCP. */
+  protocol: number;
+  /** Reporter.* */
+  reporter: number;
+  ifindex: number;
+  /** CLOCK_MONOTONIC, like process.hrtime.bigint(). */
+  queryNs: bigint;
+  /** CLOCK_MONOTONIC; 0n when unanswered. */
+  responseNs: bigint;
+  /** The client. */
+  srcIdentity: number;
+  /** The server. */
+  dstIdentity: number;
+  clientAddr: Buffer;
+  serverAddr: Buffer;
+  clientPort: number;
+  serverPort: number;
+  id: number;
+  qtype: number;
+  qclass: number;
+  answers: number;
+  rcode: number;
+  /** DnsFlag.* bits. */
+  flags: number;
+  qnameLen: number;
+  /** Wire format; the first qnameLen bytes are the name (see dnsNameFromWire). */
+  qname: Buffer;
+}
+
+const dnsEventCodec = structCodec<DnsEvent>(DNS_EVENT);
+export const encodeDnsEvent = (value: DnsEvent): Buffer => dnsEventCodec.encode(value);
+export const decodeDnsEvent = (buf: Buffer, offset = 0): DnsEvent => dnsEventCodec.decode(buf, offset);
+
+/**
+ * A question name from its wire format (length-prefixed labels), as text
+ * without the trailing dot ("" for the root). A name the kernel cut at
+ * DNS_NAME_MAX ends at the last whole label. Bytes outside printable ASCII,
+ * dots and backslashes inside labels are escaped as \DDD (RFC 4343 style), so
+ * the text never splits a label.
+ */
+export function dnsNameFromWire(wire: Buffer, length: number = wire.length): string {
+  const labels: string[] = [];
+  let pos = 0;
+  const end = Math.min(length, wire.length);
+  while (pos < end) {
+    const len = wire[pos]!;
+    if (len === 0 || len > 63 || pos + 1 + len > end) break;
+    let label = '';
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = wire[i]!;
+      label += c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`;
+    }
+    labels.push(label);
+    pos += 1 + len;
+  }
+  return labels.join('.');
+}
+
+// ---------------------------------------------------------------------------
+// HTTP (protocols/http.bpf.h)
+
+export interface HttpRequestKey {
+  /** The client. */
+  srcIdentity: number;
+  /** The server. */
+  dstIdentity: number;
+  method: number;
+  reporter: number;
+}
+
+const httpRequestKeyCodec = structCodec<HttpRequestKey>(HTTP_REQUEST_KEY);
+export const encodeHttpRequestKey = (value: HttpRequestKey): Buffer => httpRequestKeyCodec.encode(value);
+export const decodeHttpRequestKey = (buf: Buffer, offset = 0): HttpRequestKey => httpRequestKeyCodec.decode(buf, offset);
+
+export interface HttpResponseKey {
+  srcIdentity: number;
+  dstIdentity: number;
+  status: number;
+  method: number;
+  reporter: number;
+}
+
+const httpResponseKeyCodec = structCodec<HttpResponseKey>(HTTP_RESPONSE_KEY);
+export const encodeHttpResponseKey = (value: HttpResponseKey): Buffer => httpResponseKeyCodec.encode(value);
+export const decodeHttpResponseKey = (buf: Buffer, offset = 0): HttpResponseKey => httpResponseKeyCodec.decode(buf, offset);
+
+export interface HttpResponseValue {
+  /** Responses, timed or not (method unknown: no request to time from). */
+  count: bigint;
+  durationNsSum: bigint;
+  /** Timed responses per bucket, not cumulative; the last is +Inf. */
+  buckets: bigint[];
+}
+
+const httpResponseValueCodec = structCodec<HttpResponseValue>(HTTP_RESPONSE_VALUE);
+export const encodeHttpResponseValue = (value: HttpResponseValue): Buffer => httpResponseValueCodec.encode(value);
+export const decodeHttpResponseValue = (buf: Buffer, offset = 0): HttpResponseValue =>
+  httpResponseValueCodec.decode(buf, offset);
+
+/** Key of http_connections; decoded for tests and debugging only. */
+export interface HttpConnKey {
+  family: AddressFamily;
+  clientAddr: Buffer;
+  serverAddr: Buffer;
+  clientPort: number;
+  serverPort: number;
+  reporter: number;
+}
+
+export function decodeHttpConnKey(buf: Buffer, offset = 0): HttpConnKey {
+  checkSize(HTTP_CONN_KEY, buf, offset);
+  const family = buf.readUInt8(offset + off(HTTP_CONN_KEY, 'family'));
+  return {
+    family: family as AddressFamily,
+    clientAddr: readAddress(buf, offset + off(HTTP_CONN_KEY, 'client_addr'), family),
+    serverAddr: readAddress(buf, offset + off(HTTP_CONN_KEY, 'server_addr'), family),
+    clientPort: readU16(buf, offset + off(HTTP_CONN_KEY, 'client_port')),
+    serverPort: readU16(buf, offset + off(HTTP_CONN_KEY, 'server_port')),
+    reporter: buf.readUInt8(offset + off(HTTP_CONN_KEY, 'reporter')),
+  };
+}
+
+/** Value of http_connections: the outstanding requests, oldest at `head`. */
+export interface HttpConn {
+  requestNs: bigint[];
+  requestSeq: number;
+  responseSeq: number;
+  methods: number[];
+  head: number;
+  pending: number;
+  untracked: number;
+  headDetail: number;
+  path: string;
+  pathTruncated: number;
+  hasTrace: number;
+}
+
+export function decodeHttpConn(buf: Buffer, offset = 0): HttpConn {
+  checkSize(HTTP_CONN, buf, offset);
+  const at = (field: string): number => offset + off(HTTP_CONN, field);
+  const pathLen = buf.readUInt8(at('path_len'));
+  return {
+    requestNs: Array.from({ length: HTTP_PIPELINE_DEPTH }, (_, i) => readU64(buf, at('request_ns') + i * 8)),
+    requestSeq: readU32(buf, at('request_seq')),
+    responseSeq: readU32(buf, at('response_seq')),
+    methods: [...buf.subarray(at('methods'), at('methods') + HTTP_PIPELINE_DEPTH)],
+    head: buf.readUInt8(at('head')),
+    pending: buf.readUInt8(at('pending')),
+    untracked: buf.readUInt8(at('untracked')),
+    headDetail: buf.readUInt8(at('head_detail')),
+    path: buf.subarray(at('path'), at('path') + Math.min(pathLen, HTTP_PATH_MAX)).toString('latin1'),
+    pathTruncated: buf.readUInt8(at('path_truncated')),
+    hasTrace: buf.readUInt8(at('has_trace')),
+  };
+}
+
+/** One completed HTTP exchange. Source is the client, destination the server. */
+export interface HttpEvent {
+  type: number;
+  family: AddressFamily;
+  method: number;
+  reporter: number;
+  /** Where the response was seen. */
+  ifindex: number;
+  /** The response: CLOCK_MONOTONIC, like process.hrtime.bigint(). */
+  timestampNs: bigint;
+  durationNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  status: number;
+  /** "1.0" or "1.1", from the status line. */
+  protocolVersion: string;
+  /** The request path without its query, as far as kept; undefined when not kept (a pipelined request). */
+  path: string | undefined;
+  /** The path was longer than HTTP_PATH_MAX bytes and is cut there. */
+  pathTruncated: boolean;
+  /** From the request's traceparent header, lower-case hex; undefined without one. */
+  traceId: string | undefined;
+  parentSpanId: string | undefined;
+}
+
+export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
+  checkSize(HTTP_EVENT, buf, offset);
+  const at = (field: string): number => offset + off(HTTP_EVENT, field);
+  const family = buf.readUInt8(at('family'));
+  const pathKnown = buf.readUInt8(at('path_known')) !== 0;
+  const pathLen = Math.min(buf.readUInt8(at('path_len')), HTTP_PATH_MAX);
+  const traced = buf.readUInt8(at('has_trace')) !== 0;
+  const traceId = buf.subarray(at('trace_id'), at('trace_id') + 16).toString('hex');
+  const parentSpanId = buf.subarray(at('parent_span_id'), at('parent_span_id') + 8).toString('hex');
+  // all-zero ids are invalid (W3C trace context): such a header joins no trace
+  const valid = traced && /[^0]/.test(traceId) && /[^0]/.test(parentSpanId);
+  return {
+    type: buf.readUInt8(at('type')),
+    family: family as AddressFamily,
+    method: buf.readUInt8(at('method')),
+    reporter: buf.readUInt8(at('reporter')),
+    ifindex: readU32(buf, at('ifindex')),
+    timestampNs: readU64(buf, at('timestamp_ns')),
+    durationNs: readU64(buf, at('duration_ns')),
+    srcIdentity: readU32(buf, at('src_identity')),
+    dstIdentity: readU32(buf, at('dst_identity')),
+    saddr: readAddress(buf, at('saddr'), family),
+    daddr: readAddress(buf, at('daddr'), family),
+    sport: readU16(buf, at('sport')),
+    dport: readU16(buf, at('dport')),
+    status: readU16(buf, at('status')),
+    protocolVersion: `1.${buf.readUInt8(at('version_minor'))}`,
+    // bytes as they came: latin1 keeps each one a character, whatever the encoding
+    path: pathKnown ? buf.subarray(at('path'), at('path') + pathLen).toString('latin1') : undefined,
+    pathTruncated: pathKnown && buf.readUInt8(at('path_truncated')) !== 0,
+    traceId: valid ? traceId : undefined,
+    parentSpanId: valid ? parentSpanId : undefined,
+  };
+}

@@ -15,8 +15,10 @@ import {
   PARSE_REASON_NAMES,
   TCP_OUTCOME_NAMES,
   TcpOutcome,
+  decodeDnsEvent,
   decodeFlowEvent,
   decodeFlowKey,
+  decodeHttpEvent,
   decodeFlowTuple,
   decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
@@ -29,9 +31,12 @@ import {
   EventType,
   ipcacheKey,
   nameAt,
+  type DnsEvent,
   type FlowEvent,
+  type HttpEvent,
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
+import { HTTP_PINNED_MAPS, HTTP_REPORTED_MAPS, readHttp } from './http.js';
 import type { AttachMode } from '../config.js';
 import type { Cidr } from '../identity/cidr.js';
 import type { IpcacheWriter } from '../identity/ipcache-sync.js';
@@ -46,6 +51,7 @@ import type { Logger } from '../log.js';
 import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
 import type { NetInterface } from './interfaces.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
+import { DEFAULT_DNS_PORTS, DEFAULT_DNS_UNANSWERED_TIMEOUT_SECONDS, DNS_REPORTED_MAPS, DnsTracker, setDnsPorts } from './dns.js';
 
 /** bpf/.output/flow.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bpf.o', import.meta.url));
@@ -56,10 +62,21 @@ export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bp
  * rewrites it from its sources at every start, and stale entries from a
  * previous configuration must not survive.
  */
-export const PINNED_MAPS = ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'parse_packets', 'events_lost', 'map_update_errors'];
+export const PINNED_MAPS = [
+  'flow_traffic',
+  'flow_starts',
+  'tcp_outcomes',
+  'parse_packets',
+  'events_lost',
+  'map_update_errors',
+  'dns_queries',
+  'dns_responses',
+  'dns_malformed',
+  ...HTTP_PINNED_MAPS,
+];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes'];
+const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes', ...DNS_REPORTED_MAPS, ...HTTP_REPORTED_MAPS];
 
 /** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
 const TCP_SWEEP_INTERVAL_MS = 500;
@@ -131,6 +148,15 @@ export interface FlowDatapathOptions {
    * latest SYN counts as unanswered (what a silent drop looks like); default 3.
    */
   tcpUnansweredTimeoutSeconds?: number;
+  /** Ports parsed as DNS (1 to 4); default [53]. */
+  dnsPorts?: readonly number[];
+  /** A DNS query without a response this long is sent as an unanswered exchange; default 5. */
+  dnsUnansweredTimeoutSeconds?: number;
+  /**
+   * Each DNS exchange: a response matched to its query (from the kernel,
+   * under the events budget) or a query left unanswered (from the sweep).
+   */
+  onDnsEvent?: (event: DnsEvent) => void;
   /** Turn on kernel-wide bpf_stats while running: two clock reads per run of every BPF program. */
   programStats?: boolean;
   onFlowEvent?: (event: FlowEvent) => void;
@@ -139,6 +165,10 @@ export interface FlowDatapathOptions {
    * the events budget, like flow events), unanswered ones from the sweep.
    */
   onTcpOutcome?: (event: TcpOutcomeEvent) => void;
+  /** HTTP/1.x request and status lines recognised on any TCP port; default true. */
+  http?: boolean;
+  /** Each matched HTTP exchange (under the events budget, like flow events). */
+  onHttpEvent?: (event: HttpEvent) => void;
   log?: Logger;
 }
 
@@ -160,6 +190,7 @@ export class FlowDatapath implements InterfaceAttacher {
   flowEvents = 0;
   /** Outcome events delivered, from the ring buffer and the sweep alike. */
   tcpOutcomeEvents = 0;
+  httpEvents = 0;
   /**
    * Unanswered attempts by tcp_outcome_key fields (`src/dst/port/direction`):
    * the kernel cannot see a reply that never comes, so the sweep counts them.
@@ -167,6 +198,8 @@ export class FlowDatapath implements InterfaceAttacher {
   private readonly unanswered = new Map<string, ConnectionAttemptRecord>();
   private readonly unansweredTimeoutNs: bigint;
   private readonly sweepTimer: NodeJS.Timeout;
+  /** DNS counters, exchanges and the sweep of unanswered queries. */
+  readonly dns: DnsTracker;
 
   private constructor(
     object: BpfObject,
@@ -181,7 +214,13 @@ export class FlowDatapath implements InterfaceAttacher {
     this.stats = opts.programStats ? enableBpfStats() : undefined;
     const timeout = opts.tcpUnansweredTimeoutSeconds ?? DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS;
     this.unansweredTimeoutNs = BigInt(Math.round(timeout * 1e9));
-    this.sweepTimer = setInterval(() => this.sweepTcpPending(), TCP_SWEEP_INTERVAL_MS);
+    this.dns = new DnsTracker(object, opts.dnsUnansweredTimeoutSeconds ?? DEFAULT_DNS_UNANSWERED_TIMEOUT_SECONDS, (event) =>
+      opts.onDnsEvent?.(event),
+    );
+    this.sweepTimer = setInterval(() => {
+      this.sweepTcpPending();
+      this.sweepDnsPending();
+    }, TCP_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
 
@@ -190,14 +229,22 @@ export class FlowDatapath implements InterfaceAttacher {
     if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
       throw new RangeError(`tcpUnansweredTimeoutSeconds must be a number > 0, got ${timeout}`);
     }
+    const dnsTimeout = opts.dnsUnansweredTimeoutSeconds;
+    if (dnsTimeout !== undefined && !(Number.isFinite(dnsTimeout) && dnsTimeout > 0)) {
+      throw new RangeError(`dnsUnansweredTimeoutSeconds must be a number > 0, got ${dnsTimeout}`);
+    }
     const path = opts.objectPath ?? FLOW_OBJECT_PATH;
     const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_MAPS } : undefined;
     const object = BpfObject.open(path, { pinMaps });
     try {
       object.setGlobal('flow_idle_timeout_ns', BigInt(opts.flowIdleTimeoutSeconds) * 1_000_000_000n);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
+      setDnsPorts(object, opts.dnsPorts ?? DEFAULT_DNS_PORTS);
+      object.setGlobal('http_enabled', opts.http ?? true);
       object.setMapMaxEntries('events', opts.ringBufferBytes);
-      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes']) object.setMapMaxEntries(name, opts.mapEntries);
+      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses']) {
+        object.setMapMaxEntries(name, opts.mapEntries);
+      }
       object.load();
       return new FlowDatapath(object, opts);
     } catch (err) {
@@ -282,14 +329,21 @@ export class FlowDatapath implements InterfaceAttacher {
     }
     const parse = perCpuArrayTotals(this.object.map('parse_packets'));
     const connectionAttempts = this.connectionAttempts();
+    this.sweepDnsPending();
+    const dns = this.dns.snapshot();
     const lost = perCpuArrayTotals(this.object.map('events_lost'));
     const updateErrors = perCpuArrayTotals(this.object.map('map_update_errors'));
+    const http = readHttp(this.object);
+    for (const [name, n] of http.dumped) dumped.set(name, n);
     return {
       traffic,
       starts,
       tcpFlags,
       drops: [],
       connectionAttempts,
+      httpRequests: http.requests,
+      httpResponses: http.responses,
+      httpMessages: http.messages,
       parsePackets: parse.map((count, i) => ({ reason: nameAt(PARSE_REASON_NAMES, i), count })),
       eventsLost: lost.map((count, i) => ({ source: 'flow', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapUpdateErrors: updateErrors.map((count, i) => ({ map: nameAt(MAP_UPDATE_ERROR_MAPS, i), count })),
@@ -300,7 +354,14 @@ export class FlowDatapath implements InterfaceAttacher {
         return { program: name, runs: Number(info.runCount), runSeconds: Number(info.runTimeNs) / 1e9 };
       }),
       attachedInterfaces,
+      dns,
     };
+  }
+
+  /** Queries past the DNS timeout out of dns_pending, as unanswered exchanges. */
+  sweepDnsPending(now?: bigint): void {
+    if (this.closed) return;
+    this.dns.sweep(now);
   }
 
   close(): void {
@@ -381,6 +442,13 @@ export class FlowDatapath implements InterfaceAttacher {
           break;
         case EventType.TCP_OUTCOME:
           this.deliverTcpOutcome(decodeTcpOutcomeEvent(buf));
+          break;
+        case EventType.DNS:
+          this.dns.onEvent(decodeDnsEvent(buf));
+          break;
+        case EventType.HTTP:
+          this.httpEvents++;
+          this.opts.onHttpEvent?.(decodeHttpEvent(buf));
           break;
         default:
           this.unknownEvents++;

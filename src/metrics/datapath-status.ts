@@ -45,7 +45,7 @@ export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope
   });
   new Counter({
     name: EVENTS_LOST_TOTAL,
-    help: 'Events the kernel could not deliver to user space, by event source and reason (rate_limit, ring_full).',
+    help: 'Events (new flows, TCP outcomes, DNS exchanges, drops) the kernel could not deliver to user space, by event source and reason (rate_limit, ring_full).',
     labelNames: ['source', 'reason'],
     registers,
     collect() {

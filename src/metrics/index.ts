@@ -3,8 +3,15 @@ export type {
   ContextName,
   DatapathSnapshot,
   DatapathSource,
+  FlowStoreStatus,
+  DnsQueryRecord,
+  DnsResponseRecord,
+  DnsSnapshot,
+  SpanStatus,
   FlowStartRecord,
   FlowTrafficRecord,
+  HttpRequestRecord,
+  HttpResponseRecord,
   IdentityContext,
   IdentityLookup,
   IdentitySourceStatus,
@@ -18,7 +25,22 @@ export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type
 export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './labels.js';
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { FLOWS_TOTAL } from './flows.js';
+export {
+  DNS_MALFORMED_MESSAGES_TOTAL,
+  DNS_QUERIES_TOTAL,
+  DNS_RESPONSE_DURATION_SECONDS,
+  DNS_RESPONSES_TOTAL,
+  qtypeLabel,
+  rcodeLabel,
+  reporterLabel,
+} from './dns.js';
 export { TCP_CONNECTION_ATTEMPTS_TOTAL } from './connections.js';
+export {
+  HTTP_REQUESTS_TOTAL,
+  HTTP_RESPONSES_TOTAL,
+  HTTP_REQUEST_DURATION_SECONDS,
+  HTTP_UNMATCHED_MESSAGES_TOTAL,
+} from './http.js';
 export { PACKETS_TOTAL, BYTES_TOTAL } from './traffic.js';
 export { TCP_FLAGS_TOTAL } from './tcp-flags.js';
 export { SERIES_LIMITED_TOTAL } from './series-limited.js';
@@ -40,3 +62,13 @@ export {
   IDENTITY_WATCH_RESTARTS_TOTAL,
 } from './identity-sources.js';
 export { IdentityExpiry } from './identity-ttl.js';
+export {
+  FLOW_STORE_CAPACITY,
+  FLOW_STORE_EVICTED_TOTAL,
+  FLOW_STORE_MEMORY_BYTES,
+  FLOW_STORE_RECORDS,
+  FLOW_STORE_RECORDS_TOTAL,
+  FLOW_STREAM_SKIPPED_TOTAL,
+  FLOW_STREAMS,
+} from './flow-store.js';
+export { SPANS_DROPPED_TOTAL, SPANS_EXPORTED_TOTAL } from './spans.js';

@@ -8,6 +8,8 @@ import { registerConnectionAttempts } from './connections.js';
 import { registerDatapathStatus } from './datapath-status.js';
 import type { FlowFamilyContext } from './flow-family.js';
 import { registerFlows } from './flows.js';
+import { registerFlowStore } from './flow-store.js';
+import { registerHttp, registerHttpMessages } from './http.js';
 import { registerIdentitySources } from './identity-sources.js';
 import { IdentityExpiry } from './identity-ttl.js';
 import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
@@ -17,9 +19,11 @@ import { registerSeriesLimited } from './series-limited.js';
 import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
 import { registerDrops } from './drops.js';
+import { registerDns } from './dns.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
-import type { DatapathSource, IdentityLookup, IdentityStatus, MetricsConfig } from './types.js';
+import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import { registerSpans } from './spans.js';
 
 export interface CreateMetricsOptions {
   /** Registry to add the families to; a new one (Prometheus text format) by default. */
@@ -31,6 +35,10 @@ export interface CreateMetricsOptions {
   build: BuildInfo;
   /** Clock for metrics.identityTtlSeconds; Date.now by default. */
   now?: () => number;
+  /** The recent-flow store's self-metrics; left out when there is no store. */
+  flowStore?: FlowStoreStatus;
+  /** Span export counters; absent when no spans are built (the self-metrics then read 0). */
+  spans?: SpanStatus;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
   processMetrics?: boolean;
 }
@@ -63,12 +71,17 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerTcpFlags(flowContext);
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
+  registerDns(flowContext, registers);
+  registerHttp(flowContext);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);
   registerPacketParse(registers, scope);
+  registerHttpMessages(registers, scope);
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
+  if (options.flowStore) registerFlowStore(registers, options.flowStore);
+  registerSpans(registers, options.spans);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
 }

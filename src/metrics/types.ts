@@ -27,12 +27,63 @@ export type TcpOutcomeName = 'established' | 'refused' | 'unanswered';
 /** TCP connection attempts (SYN without ACK) by how they ended; identities, port and direction are the SYN's. */
 export interface ConnectionAttemptRecord { srcIdentity: number; dstIdentity: number; dstPort: number; direction: number; outcome: TcpOutcomeName; count: number }
 
+/** DNS queries counted by protocols/dns.bpf.h; src is the client, dst the server. */
+export interface DnsQueryRecord { srcIdentity: number; dstIdentity: number; qtype: number; reporter: number; count: number }
+
+/**
+ * DNS responses. latencyBuckets holds the responses matched to their query
+ * (not cumulative; bounds DNS_LATENCY_BOUNDS_SECONDS then +Inf), so the
+ * histogram counts only those, while `responses` counts every response.
+ */
+export interface DnsResponseRecord {
+  srcIdentity: number;
+  dstIdentity: number;
+  qtype: number;
+  rcode: number;
+  reporter: number;
+  responses: number;
+  latencySumSeconds: number;
+  latencyBuckets: number[];
+}
+
+export interface DnsSnapshot {
+  queries: DnsQueryRecord[];
+  responses: DnsResponseRecord[];
+  /** Messages on DNS ports not counted as queries or responses, by reason. */
+  malformed: Array<{ reason: string; count: number }>;
+}
+
+export type ReporterName = 'client' | 'server';
+
+/** HTTP requests by client (src) and server (dst) identity; method is 'GET', ... */
+export interface HttpRequestRecord { srcIdentity: number; dstIdentity: number; method: string; reporter: ReporterName; count: number }
+
+/**
+ * HTTP responses by the method of the request they answer ('unknown' when it
+ * was not recognised: those have no latency) and status code. buckets holds
+ * the timed ones per latency bucket, not cumulative, +Inf last; durationSeconds is their sum.
+ */
+export interface HttpResponseRecord {
+  srcIdentity: number;
+  dstIdentity: number;
+  method: string;
+  status: number;
+  reporter: ReporterName;
+  count: number;
+  buckets: number[];
+  durationSeconds: number;
+}
+
 export interface DatapathSnapshot {
   traffic: FlowTrafficRecord[];
   starts: FlowStartRecord[];
   tcpFlags: TcpFlagsRecord[];
   drops: DropRecord[];
   connectionAttempts: ConnectionAttemptRecord[];
+  httpRequests: HttpRequestRecord[];
+  httpResponses: HttpResponseRecord[];
+  /** HTTP messages that made no matched exchange, by reason (unmatched_response, pipeline_overflow, retransmit). */
+  httpMessages: Array<{ reason: string; count: number }>;
   /** reason 'not_ip' or a malformed reason e.g. 'ipv4_truncated' */
   parsePackets: Array<{ reason: string; count: number }>;
   eventsLost: Array<{ source: string; reason: string; count: number }>;
@@ -41,6 +92,8 @@ export interface DatapathSnapshot {
   mapUpdateErrors: Array<{ map: string; count: number }>;
   programs: Array<{ program: string; runs: number; runSeconds: number }>;
   attachedInterfaces: number;
+  /** Absent where the datapath has no DNS parser (fakes, benchmarks): no DNS series. */
+  dns?: DnsSnapshot;
 }
 
 /** Called once per scrape; numbers are kernel absolute totals. */
@@ -60,3 +113,13 @@ export interface IdentitySourceStatus {
 export interface IdentityStatus { sources(): IdentitySourceStatus[] }
 
 export interface MetricsConfig { contexts: ContextName[]; seriesLimit: number; destinationPorts: number[]; identityTtlSeconds?: number }
+
+/** The recent-flow store and its streams, for the flowlens_flow_* self-metrics. */
+export interface FlowStoreStatus {
+  store(): { capacity: number; records: number; received: number; evicted: number; bytes: number };
+  streams(): number;
+  streamSkipped(): number;
+}
+
+/** Span export counters (SpanSink.stats in src/traces). */
+export interface SpanStatus { readonly exported: number; readonly dropped: Readonly<Record<string, number>> }

@@ -5,6 +5,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { Logger } from '../log.js';
 import { negotiateFormat, renderExposition } from '../metrics/exposition.js';
+import { registerFlowsApi, type FlowsApiOptions, type FlowsApiStats } from './flows.js';
+import { protectApi, type ApiProtection } from './protect.js';
+import { registerUi } from './ui.js';
 
 export interface Readiness {
   ready: boolean;
@@ -16,6 +19,8 @@ export interface BuildServerOptions {
   registry: Registry<RegistryContentType>;
   ready: () => Readiness;
   logger?: Logger;
+  /** The flows API and the UI; without it the server has /metrics and the probes only. */
+  flows?: FlowsApiOptions & { protection?: ApiProtection; onStats?: (stats: FlowsApiStats) => void };
 }
 
 export function buildServer(options: BuildServerOptions): FastifyInstance {
@@ -23,6 +28,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   // Fastify's own request logging stays off: a scrape every few seconds
   // would drown the exporter's log.
   const app = Fastify({ logger: false });
+
+  if (options.flows) {
+    // before the routes: the hook guards /api and the UI, never /metrics or the probes
+    protectApi(app, options.flows.protection ?? {});
+    const stats = registerFlowsApi(app, options.flows);
+    options.flows.onStats?.(stats);
+    registerUi(app);
+  }
 
   app.get('/metrics', async (request, reply) => {
     const exposition = await renderExposition(registry, negotiateFormat(request.headers.accept));

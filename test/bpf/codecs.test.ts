@@ -2,6 +2,27 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  DNS_LATENCY_BUCKETS,
+  DNS_MALFORMED_REASON_NAMES,
+  DNS_NAME_MAX,
+  DNS_PORTS_MAX,
+  DnsFlag,
+  REPORTER_NAMES,
+  Reporter,
+  decodeDnsEvent,
+  decodeDnsPendingKey,
+  decodeDnsPendingValue,
+  decodeDnsQueryKey,
+  decodeDnsResponseKey,
+  decodeDnsResponseValue,
+  dnsNameFromWire,
+  encodeDnsEvent,
+  encodeDnsPendingKey,
+  encodeDnsPendingValue,
+  encodeDnsQueryKey,
+  encodeDnsResponseKey,
+  encodeDnsResponseValue,
+  type DnsEvent,
   DROP_MAP_ERROR_MAPS,
   Direction,
   EventType,
@@ -15,6 +36,19 @@ import {
   TCP_OUTCOME_NAMES,
   TcpOutcome,
   Verdict,
+  HTTP_DURATION_BOUNDS,
+  HTTP_DURATION_BUCKETS,
+  HTTP_MESSAGE_REASON_NAMES,
+  HTTP_METHOD_NAMES,
+  HTTP_PATH_MAX,
+  HTTP_PIPELINE_DEPTH,
+  decodeHttpEvent,
+  decodeHttpRequestKey,
+  decodeHttpResponseKey,
+  decodeHttpResponseValue,
+  encodeHttpRequestKey,
+  encodeHttpResponseKey,
+  encodeHttpResponseValue,
   decodeDropEvent,
   decodeDropKey,
   decodeEventsBudget,
@@ -47,7 +81,30 @@ import {
 
 /** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
 const OBJECT_STRUCTS: Record<string, string[]> = {
-  'bpf/.output/flow.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'flow_traffic_value', 'flow_tuple', 'flow_event', 'events_budget', 'tcp_pending_value', 'tcp_outcome_key', 'tcp_outcome_event'],
+  'bpf/.output/flow.bpf.o': [
+    'ipcache_key',
+    'ipcache_value',
+    'flow_key',
+    'flow_traffic_value',
+    'flow_tuple',
+    'flow_event',
+    'events_budget',
+    'tcp_pending_value',
+    'tcp_outcome_key',
+    'tcp_outcome_event',
+    'dns_query_key',
+    'dns_response_key',
+    'dns_response_value',
+    'dns_pending_key',
+    'dns_pending_value',
+    'dns_event',
+    'http_request_key',
+    'http_response_key',
+    'http_response_value',
+    'http_conn_key',
+    'http_conn',
+    'http_event',
+  ],
   'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
 };
 const HEADER = 'bpf/flowlens.h';
@@ -164,6 +221,99 @@ describe('constants agree with flowlens.h', () => {
     expect(def('FLOWLENS_DROP_MAP_DROPS')).toBe(0);
     expect(def('FLOWLENS_DROP_MAP_FLOW_STARTS')).toBe(1);
     expect(DROP_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_DROP_MAP_IDS'));
+  });
+
+  it('DNS: reporters, flags, malformed reasons, sizes', () => {
+    for (const [name, value] of Object.entries(Reporter)) {
+      expect(value, name).toBe(def(`FLOWLENS_REPORTER_${name}`));
+      expect(REPORTER_NAMES[value]).toBe(name.toLowerCase());
+    }
+    for (const [name, value] of Object.entries(DnsFlag)) expect(value, name).toBe(def(`FLOWLENS_DNS_FLAG_${name}`));
+    const reasons = [...defines.entries()].filter(([k]) => k.startsWith('FLOWLENS_DNS_MALFORMED_') && k !== 'FLOWLENS_DNS_MALFORMED_REASONS');
+    // the header's names, with "opcode" and "compression" spelled out in the label values
+    expect(reasons.map(([, v]) => v)).toEqual(DNS_MALFORMED_REASON_NAMES.map((_, i) => i));
+    expect(DNS_MALFORMED_REASON_NAMES.length).toBe(def('FLOWLENS_DNS_MALFORMED_REASONS'));
+    expect(DNS_LATENCY_BUCKETS).toBe(def('FLOWLENS_DNS_LATENCY_BUCKETS'));
+    expect(DNS_NAME_MAX).toBe(def('FLOWLENS_DNS_NAME_MAX'));
+    expect(DNS_PORTS_MAX).toBe(def('FLOWLENS_DNS_PORTS_MAX'));
+  });
+});
+
+describe('HTTP constants agree with flowlens.h', () => {
+  const defines = headerDefines();
+  const def = (name: string): number => {
+    const v = defines.get(name);
+    if (v === undefined) throw new Error(`${name} not defined in ${HEADER}`);
+    return v;
+  };
+
+  it('methods, reporters, message reasons, bounds', () => {
+    HTTP_METHOD_NAMES.forEach((n, i) => expect(def(`FLOWLENS_HTTP_METHOD_${n.toUpperCase()}`), n).toBe(i));
+    expect([...defines.keys()].filter((k) => k.startsWith('FLOWLENS_HTTP_METHOD_')).length).toBe(HTTP_METHOD_NAMES.length);
+    for (const [name, value] of Object.entries(Reporter)) {
+      expect(value, name).toBe(def(`FLOWLENS_REPORTER_${name}`));
+      expect(REPORTER_NAMES[value]).toBe(name.toLowerCase());
+    }
+    HTTP_MESSAGE_REASON_NAMES.forEach((n, i) => expect(def(`FLOWLENS_HTTP_MSG_${n.toUpperCase()}`), n).toBe(i));
+    expect(HTTP_MESSAGE_REASON_NAMES.length).toBe(def('FLOWLENS_HTTP_MSG_REASONS'));
+    expect(HTTP_PATH_MAX).toBe(def('FLOWLENS_HTTP_PATH_MAX'));
+    expect(HTTP_PIPELINE_DEPTH).toBe(def('FLOWLENS_HTTP_PIPELINE_DEPTH'));
+    expect(HTTP_DURATION_BOUNDS).toBe(def('FLOWLENS_HTTP_DURATION_BOUNDS'));
+    expect(HTTP_DURATION_BUCKETS).toBe(def('FLOWLENS_HTTP_DURATION_BUCKETS'));
+  });
+
+  it('round-trips the HTTP keys and values; decodes an event with its path and trace ids', () => {
+    const req = { srcIdentity: 70000, dstIdentity: 70001, method: 3, reporter: 2 };
+    const reqBuf = encodeHttpRequestKey(req);
+    expect([reqBuf.length, reqBuf[8], reqBuf[9]]).toEqual([12, 3, 2]);
+    expect(decodeHttpRequestKey(reqBuf)).toEqual(req);
+    const res = { srcIdentity: 1, dstIdentity: 2, status: 503, method: 1, reporter: 1 };
+    const resBuf = encodeHttpResponseKey(res);
+    expect([resBuf.readUInt16LE(8), resBuf[10], resBuf[11]]).toEqual([503, 1, 1]);
+    expect(decodeHttpResponseKey(resBuf)).toEqual(res);
+    const value = { count: 7n, durationNsSum: 2n ** 40n, buckets: Array.from({ length: HTTP_DURATION_BUCKETS }, (_, i) => BigInt(i)) };
+    const valueBuf = encodeHttpResponseValue(value);
+    expect(valueBuf.length).toBe(16 + 8 * HTTP_DURATION_BUCKETS);
+    expect(decodeHttpResponseValue(valueBuf)).toEqual(value);
+
+    const ev = Buffer.alloc(168);
+    ev[0] = EventType.HTTP;
+    ev[1] = 4;
+    ev[2] = 1;
+    ev[3] = 2;
+    ev.writeBigUInt64LE(5_000_000n, 16);
+    ev.writeUInt32LE(70000, 24);
+    Buffer.from([10, 0, 0, 1]).copy(ev, 32);
+    Buffer.from([10, 0, 0, 2]).copy(ev, 48);
+    ev.writeUInt16LE(40000, 64);
+    ev.writeUInt16LE(8080, 66);
+    ev.writeUInt16LE(404, 68);
+    ev[70] = 4; // path_len
+    ev[72] = 1; // path_known
+    ev[73] = 1; // has_trace
+    Buffer.from('/a/b').copy(ev, 80);
+    Buffer.from('4bf92f3577b34da6a3ce929d0e0e4736', 'hex').copy(ev, 144);
+    Buffer.from('00f067aa0ba902b7', 'hex').copy(ev, 160);
+    expect(decodeHttpEvent(ev)).toMatchObject({
+      type: EventType.HTTP,
+      method: 1,
+      reporter: 2,
+      durationNs: 5_000_000n,
+      srcIdentity: 70000,
+      saddr: Buffer.from([10, 0, 0, 1]),
+      sport: 40000,
+      dport: 8080,
+      status: 404,
+      path: '/a/b',
+      pathTruncated: false,
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentSpanId: '00f067aa0ba902b7',
+    });
+    ev[72] = 0;
+    ev.fill(0, 144, 152);
+    ev.fill(0, 152, 160);
+    // path not kept; an all-zero trace id joins no trace
+    expect(decodeHttpEvent(ev)).toMatchObject({ path: undefined, traceId: undefined, parentSpanId: undefined });
   });
 });
 
@@ -295,9 +445,46 @@ describe('encode/decode', () => {
     expect(settledBuf.subarray(69).equals(Buffer.alloc(3))).toBe(true);
     expect(decodeTcpOutcomeEvent(settledBuf)).toEqual(settled);
 
+    const queryKey = { srcIdentity: 70000, dstIdentity: 2, qtype: 28, reporter: 1 };
+    expect(encodeDnsQueryKey(queryKey).length).toBe(12);
+    expect(decodeDnsQueryKey(encodeDnsQueryKey(queryKey))).toEqual(queryKey);
+    const responseKey = { srcIdentity: 70000, dstIdentity: 2, qtype: 1, rcode: 3, reporter: 2 };
+    expect(decodeDnsResponseKey(encodeDnsResponseKey(responseKey))).toEqual(responseKey);
+    const responseValue = { responses: 9n, latencySumNs: 12345n, latencyBuckets: Array.from({ length: DNS_LATENCY_BUCKETS }, (_, i) => BigInt(i)) };
+    expect(decodeDnsResponseValue(encodeDnsResponseValue(responseValue))).toEqual(responseValue);
+    const pendingKey = { family: 4 as const, clientAddr: v4, clientPort: 40000, id: 0xbeef, protocol: 17, reporter: 1 };
+    expect(decodeDnsPendingKey(encodeDnsPendingKey(pendingKey))).toEqual(pendingKey);
+    const qname = Buffer.alloc(DNS_NAME_MAX, 0xaa);
+    const pendingValue = {
+      queryNs: 2n ** 50n, srcIdentity: 1, dstIdentity: 2, serverAddr: v6, ifindex: 3, serverPort: 53,
+      qtype: 33, qclass: 1, qnameLen: 17, flags: 1, qname,
+    };
+    const pendingValueBuf = encodeDnsPendingValue(pendingValue);
+    expect(pendingValueBuf.length).toBe(48 + DNS_NAME_MAX);
+    expect(pendingValueBuf.subarray(48).equals(qname)).toBe(true);
+    expect(decodeDnsPendingValue(pendingValueBuf)).toEqual(pendingValue);
+    const exchange: DnsEvent = {
+      type: 4, family: 6, protocol: 6, reporter: 2, ifindex: 5, queryNs: 100n, responseNs: 250n, srcIdentity: 7, dstIdentity: 8,
+      clientAddr: v6, serverAddr: Buffer.alloc(16, 2), clientPort: 1234, serverPort: 53, id: 7, qtype: 1, qclass: 1,
+      answers: 2, rcode: 0, flags: 2, qnameLen: 5, qname,
+    };
+    const exchangeBuf = encodeDnsEvent(exchange);
+    expect(exchangeBuf.length).toBe(80 + DNS_NAME_MAX);
+    expect([exchangeBuf.readUInt16LE(70), exchangeBuf[76], exchangeBuf[78]]).toEqual([1, 0, 5]);
+    expect(decodeDnsEvent(exchangeBuf)).toEqual(exchange);
+
     // a drop without a readable IP header: family 0, all-zero addresses decoded as 16 bytes
     const bare: DropEvent = { ...drop, family: 0, protocol: 0, saddr: Buffer.alloc(16), daddr: Buffer.alloc(16), sport: 0, dport: 0 };
     expect(decodeDropEvent(encodeDropEvent(bare))).toEqual(bare);
+  });
+
+  it('DNS names from wire format: labels, root, escapes, a name cut mid-label', () => {
+    const wire = (...labels: string[]) => Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+    expect(dnsNameFromWire(wire('www', 'example', 'com'))).toBe('www.example.com');
+    expect(dnsNameFromWire(Buffer.from([0]))).toBe('');
+    expect(dnsNameFromWire(wire('a.b', 'x y'))).toBe('a\\046b.x\\032y');
+    // cut by the kernel at 6 bytes: "www" whole, "example" not
+    expect(dnsNameFromWire(wire('www', 'example'), 6)).toBe('www');
   });
 
   it('decodes at an offset and rejects short buffers', () => {

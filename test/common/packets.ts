@@ -256,6 +256,8 @@ export interface TcpOptions {
   options?: Buffer;
   /** Overrides the data offset (in 4-byte words), to build malformed headers. */
   dataOffset?: number;
+  /** Sequence number; 1000 by default. */
+  seq?: number;
 }
 
 export function tcp(opts: TcpOptions): L4 {
@@ -264,7 +266,7 @@ export function tcp(opts: TcpOptions): L4 {
   const h = Buffer.alloc(20 + padded.length);
   h.writeUInt16BE(opts.sport, 0);
   h.writeUInt16BE(opts.dport, 2);
-  h.writeUInt32BE(1000, 4); // sequence
+  h.writeUInt32BE(opts.seq ?? 1000, 4); // sequence
   h.writeUInt32BE(opts.flags & TCP_ACK ? 2000 : 0, 8);
   h[12] = (opts.dataOffset ?? h.length / 4) << 4;
   h[13] = opts.flags;

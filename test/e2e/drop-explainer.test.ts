@@ -15,8 +15,9 @@ import { sumOf } from '../common/prom.js';
  * namespace; the exporter, its pods and NetworkPolicies coming from a fake
  * kube-apiserver (test/common/fake-apiserver.ts: no real API server can run
  * on the test machine; this one speaks the list/watch protocol on loopback),
- * explains each drop event and logs the explanation at debug level. Policies
- * added over the watch change the explanation of the next drops.
+ * explains each drop event: GET /api/flows has it on the drop records, and
+ * it is logged at debug level. Policies added over the watch change the
+ * explanation of the next drops.
  */
 
 const PORT = 8080;
@@ -83,6 +84,17 @@ describe('policy drops explained by NetworkPolicies (network namespaces, fake ku
     const want = `${backend.address}:${PORT} tcp (netfilter_drop): denied: namespace shop has default-deny policy deny-all selecting pod backend-7c9f (ingress); ` +
       `no rule allows identity ${CLIENT} (ns client, app=client) on tcp/${PORT}`;
     expect(lines).toEqual([want, want]);
+    // the same on the flows API's drop records
+    const res = await fetch(`${exporter!.base}/api/flows?type=drop&from_ip=${client.address}&to_ip=${backend.address}&to_port=${PORT}`);
+    const { flows } = (await res.json()) as { flows: Array<{ summary: string; drop: unknown; policy?: { verdict: string; explanation: string; ingress: unknown } }> };
+    const explanation = want.replace(/^.*?\(netfilter_drop\): /, '');
+    expect(flows.map((f) => f.summary)).toEqual(Array(2).fill(`dropped by the kernel: netfilter_drop; ${explanation}`));
+    expect(flows[0]!.drop).toEqual({ reason: 'netfilter_drop', reasonClass: 'policy' });
+    expect(flows[0]!.policy).toMatchObject({
+      verdict: 'denied',
+      explanation,
+      ingress: { pod: { namespace: 'shop', name: 'backend-7c9f' }, policies: [{ namespace: 'shop', name: 'deny-all', defaultDeny: true }], verdict: 'denied' },
+    });
     // the drops are counted by reason, and the explanation is no label
     const samples = await exporter!.samples();
     expect(sumOf(samples, 'flowlens_drops_total', { reason: 'netfilter_drop', reason_class: 'policy', destination_workload: 'backend-7c9f' })).toBe(2);

@@ -82,8 +82,10 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     expect(await udpPackets(exp, 'client')).toBe(5);
     expect(await exp.terminate()).toBe(0);
     expect(readdirSync(pinPath).sort()).toEqual([
+      'dns_malformed', 'dns_queries', 'dns_responses',
       'drop_events_lost', 'drop_flow_starts', 'drop_map_errors', 'drops',
-      'events_lost', 'flow_starts', 'flow_traffic', 'map_update_errors', 'parse_packets', 'tcp_outcomes',
+      'events_lost', 'flow_starts', 'flow_traffic', 'http_messages', 'http_requests', 'http_responses',
+      'map_update_errors', 'parse_packets', 'tcp_outcomes',
     ]);
 
     exp = await start();

@@ -269,6 +269,12 @@ describe('cardinality limit', () => {
       `${limited}{family="flowlens_tcp_flags_total"} 0`,
       `${limited}{family="flowlens_drops_total"} 0`,
       `${limited}{family="flowlens_unknown_source_flows_total"} 0`,
+      `${limited}{family="flowlens_dns_queries_total"} 0`,
+      `${limited}{family="flowlens_dns_responses_total"} 0`,
+      `${limited}{family="flowlens_dns_response_duration_seconds"} 0`,
+      `${limited}{family="flowlens_http_requests_total"} 0`,
+      `${limited}{family="flowlens_http_responses_total"} 0`,
+      `${limited}{family="flowlens_http_request_duration_seconds"} 0`,
     ]);
   });
 });

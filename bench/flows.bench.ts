@@ -1,0 +1,83 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { FlowStore } from '../src/flows/store.js';
+import { RecordBuilder, WallClock } from '../src/flows/record.js';
+import { compileFilter, parseFilter } from '../src/flows/filter.js';
+import { report } from './report.js';
+
+/**
+ * The recent-flow store at its default capacity: real heap bytes per record
+ * (heap growth of a full store after a forced GC) against the store's own
+ * estimate (flowlens_flow_store_memory_bytes), for flow and drop records; and
+ * a filtered /api/flows query over the full store against a bare scan of the
+ * same records.
+ */
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const N = 65535;
+const LABELS = { app: 'x', tier: 'web' };
+
+function builder() {
+  return new RecordBuilder({
+    node: 'node-a',
+    resolve: (id) => ({ identityName: String(id), namespace: 'shop', workload: `w${id % 50}`, pod: '', labels: LABELS }),
+    dropReason: () => ({ name: 'netfilter_drop', reasonClass: 'policy' }),
+    clock: new WallClock(),
+  });
+}
+
+const addr = (n: number) => {
+  const b = Buffer.alloc(16);
+  b.writeUInt32BE((10 << 24) | (n & 0xffffff));
+  return b;
+};
+
+function fill(kind: 'flow' | 'drop'): { store: FlowStore; realBytes: number } {
+  const b = builder();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const store = new FlowStore(N);
+  for (let i = 0; i < 2 * N; i++) {
+    const e = {
+      type: 1, family: 4 as const, protocol: 6, direction: 2, ifindex: 3, timestampNs: process.hrtime.bigint(),
+      srcIdentity: 70000 + (i % 500), dstIdentity: 70500 + (i % 500), saddr: addr(i), daddr: addr(i + 7),
+      sport: 30000 + (i % 30000), dport: 8080, tcpFlags: 2, verdict: 1, reason: 11,
+    };
+    store.push(kind === 'flow' ? b.fromFlow(e) : b.fromDrop(e));
+  }
+  gc();
+  return { store, realBytes: process.memoryUsage().heapUsed - before };
+}
+
+describe('recent-flow store', () => {
+  for (const kind of ['flow', 'drop'] as const) {
+    it(`memory of ${N} ${kind} records: estimate against the heap`, () => {
+      const { store, realBytes } = fill(kind);
+      const est = store.stats().bytes;
+      report(`flow store: ${kind} records, heap bytes/record (estimate)`, `${(realBytes / N).toFixed(0)} (${(est / N).toFixed(0)}), estimate/heap ${(est / realBytes).toFixed(2)}, ${(realBytes / 2 ** 20).toFixed(1)} MiB in all`);
+      expect(store.size).toBe(N);
+      expect(realBytes).toBeGreaterThan(0);
+    });
+  }
+
+  it('filtered query over a full store, against a bare scan', () => {
+    const { store } = fill('flow');
+    const records = [...store.records()];
+    const match = compileFilter(parseFilter({ from_namespace: 'shop', to_port: '8080', verdict: 'forwarded', since: '1h' }));
+    const time = (f: () => number) => {
+      const runs: number[] = [];
+      for (let r = 0; r < 12; r++) {
+        const t0 = performance.now();
+        f();
+        if (r >= 2) runs.push(performance.now() - t0);
+      }
+      return runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+    };
+    const bare = time(() => records.filter((r) => r.destination.port === 8080).length);
+    const query = time(() => store.query(match, N).length);
+    report(`flow store: /api/flows query over ${N} records (4 filters)`, `${query.toFixed(1)} ms vs bare scan ${bare.toFixed(1)} ms: ${(query / bare).toFixed(1)}x`);
+    expect(store.query(match, N)).toHaveLength(N);
+  });
+});

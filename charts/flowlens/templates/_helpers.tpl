@@ -1,0 +1,85 @@
+{{/* Chart name, or nameOverride. */}}
+{{- define "flowlens.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "<release>-<name>", or just the release when it already contains the name. */}}
+{{- define "flowlens.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "flowlens.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels that select the exporter pods; never change them across upgrades. */}}
+{{- define "flowlens.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flowlens.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "flowlens.labels" -}}
+{{ include "flowlens.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "flowlens.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "flowlens.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "flowlens.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The Secret holding the API token, or nothing when no token is configured. */}}
+{{- define "flowlens.tokenSecretName" -}}
+{{- if .Values.apiToken.existingSecret -}}
+{{- .Values.apiToken.existingSecret -}}
+{{- else if .Values.apiToken.value -}}
+{{- printf "%s-api-token" (include "flowlens.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the pod sees its files. */}}
+{{- define "flowlens.configDir" -}}/etc/flowlens{{- end -}}
+{{- define "flowlens.tokenDir" -}}/etc/flowlens-token{{- end -}}
+
+{{/*
+The exporter's configuration file (see the README's configuration reference),
+built from the values and merged with extraConfig. Every key here must be one
+the exporter knows: it refuses unknown keys (test/chart checks the rendered file
+with the exporter's own schema).
+*/}}
+{{- define "flowlens.config" -}}
+{{- $v := .Values -}}
+{{- $c := dict
+  "listen" (printf "%s:%d" (toString $v.listenAddress) (int $v.port))
+  "logLevel" $v.logLevel
+  "interfaces" $v.interfaces
+  "nodeInterfaces" $v.nodeInterfaces
+  "clusterCidrs" $v.clusterCidrs
+  "metrics" $v.metrics
+  "datapath" $v.datapath
+  "drops" $v.drops
+  "identityLabels" $v.identityLabels -}}
+{{- if $v.otlp.endpoint }}{{ $_ := set $c "otlpEndpoint" $v.otlp.endpoint }}{{ end -}}
+{{- if $v.pinMaps.enabled }}{{ $_ := set $c "pinPath" $v.pinMaps.path }}{{ end -}}
+{{- if $v.staticIdentities }}{{ $_ := set $c "identities" (printf "%s/identities.yaml" (include "flowlens.configDir" .)) }}{{ end -}}
+{{- if $v.redaction.httpPaths }}{{ $_ := set $c "http" (dict "redactPaths" $v.redaction.httpPaths) }}{{ end -}}
+{{- $c = mustMergeOverwrite (deepCopy $c) (deepCopy $v.extraConfig) -}}
+{{- toYaml $c -}}
+{{- end -}}

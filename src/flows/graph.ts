@@ -1,0 +1,177 @@
+// The service map: identities as nodes, identity pairs as edges, over the
+// records of a time window. An edge counts connections, not records: one
+// connection is seen by several records (the new flow at each end's interface,
+// its TCP outcome, a drop), so records are grouped by their 5-tuple, and a
+// connection any of whose records was dropped counts as dropped.
+
+import { endpointName, timeMs, type FlowEndpoint, type FlowRecord } from './record.js';
+
+export interface GraphNode {
+  /** The identity number. */
+  identity: number;
+  identityName: string;
+  /** namespace/workload, or the reserved name. */
+  name: string;
+  namespace: string;
+  workload: string;
+  labels: Readonly<Record<string, string>>;
+  /** A reserved identity (reserved:world, reserved:host, ...). */
+  reserved: boolean;
+  /** world or unmanaged: traffic from an address no identity source knows. */
+  unknownSource: boolean;
+}
+
+export interface GraphEdge {
+  source: number;
+  destination: number;
+  /** Distinct connections (5-tuples) in the window. */
+  flows: number;
+  flowsPerSecond: number;
+  forwarded: number;
+  dropped: number;
+  /** Dropped records by kernel drop reason. */
+  dropReasons: Record<string, number>;
+  /** Destination ports seen, ascending (at most 20). */
+  ports: number[];
+  protocols: string[];
+  http: { requests: number; errors: number; errorRatio: number };
+  dns: { queries: number; errors: number; errorRatio: number };
+}
+
+export interface ServiceGraph {
+  windowSeconds: number;
+  /** RFC 3339 bounds of the window. */
+  from: string;
+  to: string;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  /** Records in the window that the filter accepted. */
+  records: number;
+  flows: number;
+  flowsPerSecond: number;
+  /** Nodes (hosts) whose records are in the window. */
+  reportingNodes: string[];
+}
+
+const MAX_EDGE_PORTS = 20;
+const WORLD = 2;
+const UNMANAGED = 3;
+
+function node(e: FlowEndpoint): GraphNode {
+  const reserved = e.identityName.startsWith('reserved:');
+  return {
+    identity: e.identity,
+    identityName: e.identityName,
+    name: endpointName(e),
+    namespace: e.namespace,
+    workload: e.workload,
+    labels: e.labels,
+    reserved,
+    unknownSource: e.identity === WORLD || e.identity === UNMANAGED,
+  };
+}
+
+interface EdgeState {
+  edge: GraphEdge;
+  /** connection key -> dropped? */
+  connections: Map<string, boolean>;
+  ports: Set<number>;
+  protocols: Set<string>;
+}
+
+function connectionKey(r: FlowRecord): string {
+  if (r.source.ip === '' || r.destination.ip === '') return `#${r.node}/${r.seq}`;
+  return `${r.protocol} ${r.source.ip} ${r.source.port} ${r.destination.ip} ${r.destination.port}`;
+}
+
+const ratio = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
+
+/**
+ * Aggregates `records` (any order) with time in [nowMs - windowSeconds, nowMs]
+ * that `match` accepts. Nodes and edges come out sorted (by name; by source
+ * then destination name), so equal inputs give equal output.
+ */
+export function buildGraph(
+  records: Iterable<FlowRecord>,
+  opts: { windowSeconds: number; nowMs: number; match?: (r: FlowRecord) => boolean },
+): ServiceGraph {
+  const { windowSeconds, nowMs } = opts;
+  const fromMs = nowMs - windowSeconds * 1000;
+  const nodes = new Map<number, GraphNode>();
+  const edges = new Map<string, EdgeState>();
+  const reporting = new Set<string>();
+  let count = 0;
+  for (const r of records) {
+    const t = timeMs(r.time);
+    if (!(t >= fromMs && t <= nowMs)) continue;
+    if (opts.match && !opts.match(r)) continue;
+    count++;
+    reporting.add(r.node);
+    if (!nodes.has(r.source.identity)) nodes.set(r.source.identity, node(r.source));
+    if (!nodes.has(r.destination.identity)) nodes.set(r.destination.identity, node(r.destination));
+    const id = `${r.source.identity}>${r.destination.identity}`;
+    let state = edges.get(id);
+    if (!state) {
+      state = {
+        edge: {
+          source: r.source.identity,
+          destination: r.destination.identity,
+          flows: 0, flowsPerSecond: 0, forwarded: 0, dropped: 0,
+          dropReasons: {}, ports: [], protocols: [],
+          http: { requests: 0, errors: 0, errorRatio: 0 },
+          dns: { queries: 0, errors: 0, errorRatio: 0 },
+        },
+        connections: new Map(),
+        ports: new Set(),
+        protocols: new Set(),
+      };
+      edges.set(id, state);
+    }
+    const { edge } = state;
+    if (r.type === 'http' && r.http) {
+      edge.http.requests++;
+      if (r.http.status !== undefined && r.http.status >= 500) edge.http.errors++;
+      continue;
+    }
+    if (r.type === 'dns' && r.dns) {
+      edge.dns.queries++;
+      if (r.dns.rcode !== undefined && r.dns.rcode !== 'NOERROR') edge.dns.errors++;
+      continue;
+    }
+    const key = connectionKey(r);
+    const dropped = r.verdict === 'dropped';
+    state.connections.set(key, (state.connections.get(key) ?? false) || dropped);
+    if (r.drop) edge.dropReasons[r.drop.reason] = (edge.dropReasons[r.drop.reason] ?? 0) + 1;
+    if (r.destination.port !== 0) state.ports.add(r.destination.port);
+    if (r.protocol !== 'unknown') state.protocols.add(r.protocol);
+  }
+
+  let flows = 0;
+  const name = (id: number) => nodes.get(id)!.name;
+  const edgeList = [...edges.values()].map(({ edge, connections, ports, protocols }) => {
+    for (const dropped of connections.values()) {
+      if (dropped) edge.dropped++;
+      else edge.forwarded++;
+    }
+    edge.flows = connections.size;
+    edge.flowsPerSecond = ratio(edge.flows, windowSeconds);
+    edge.ports = [...ports].sort((a, b) => a - b).slice(0, MAX_EDGE_PORTS);
+    edge.protocols = [...protocols].sort();
+    edge.http.errorRatio = ratio(edge.http.errors, edge.http.requests);
+    edge.dns.errorRatio = ratio(edge.dns.errors, edge.dns.queries);
+    flows += edge.flows;
+    return edge;
+  });
+  edgeList.sort((a, b) => name(a.source).localeCompare(name(b.source)) || name(a.destination).localeCompare(name(b.destination)));
+  return {
+    windowSeconds,
+    from: new Date(fromMs).toISOString(),
+    to: new Date(nowMs).toISOString(),
+    nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name) || a.identity - b.identity),
+    edges: edgeList,
+    records: count,
+    flows,
+    flowsPerSecond: ratio(flows, windowSeconds),
+    reportingNodes: [...reporting].sort(),
+  };
+}

@@ -1,0 +1,27 @@
+// The recent-flow store's own health: how full it is, what it holds in memory,
+// what it evicted, and records live streams skipped for slow clients.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { FlowStoreStatus } from './types.js';
+
+export const FLOW_STORE_RECORDS = 'flowlens_flow_store_records';
+export const FLOW_STORE_CAPACITY = 'flowlens_flow_store_capacity';
+export const FLOW_STORE_MEMORY_BYTES = 'flowlens_flow_store_memory_bytes';
+export const FLOW_STORE_RECORDS_TOTAL = 'flowlens_flow_store_records_total';
+export const FLOW_STORE_EVICTED_TOTAL = 'flowlens_flow_store_evicted_total';
+export const FLOW_STREAMS = 'flowlens_flow_streams';
+export const FLOW_STREAM_SKIPPED_TOTAL = 'flowlens_flow_stream_skipped_total';
+
+export function registerFlowStore(registers: Registry[], status: FlowStoreStatus): void {
+  const gauge = (name: string, help: string, value: () => number) =>
+    new Gauge({ name, help, registers, collect() { this.set(value()); } });
+  const counter = (name: string, help: string, value: () => number) =>
+    new Counter({ name, help, registers, collect() { this.reset(); this.inc(value()); } });
+  gauge(FLOW_STORE_RECORDS, 'Records held in the recent-flow store (/api/flows, observe, the UI).', () => status.store().records);
+  gauge(FLOW_STORE_CAPACITY, 'Records the recent-flow store holds at most (flows.capacity); the oldest are evicted beyond.', () => status.store().capacity);
+  gauge(FLOW_STORE_MEMORY_BYTES, 'Estimated heap bytes of the records in the recent-flow store.', () => status.store().bytes);
+  counter(FLOW_STORE_RECORDS_TOTAL, 'Records added to the recent-flow store since start.', () => status.store().received);
+  counter(FLOW_STORE_EVICTED_TOTAL, 'Records the recent-flow store evicted (oldest first) to make room.', () => status.store().evicted);
+  gauge(FLOW_STREAMS, 'Live /api/flows?follow=true streams.', () => status.streams());
+  counter(FLOW_STREAM_SKIPPED_TOTAL, 'Records not sent to a live stream because its client did not keep up.', () => status.streamSkipped());
+}

@@ -1,0 +1,36 @@
+// Self-metrics of span export. Present with value 0 when no OTLP endpoint is
+// configured, so alerts on them need no absent() guard.
+
+import { Counter, type Registry } from 'prom-client';
+import type { SpanStatus } from './types.js';
+
+export const SPANS_DROPPED_TOTAL = 'flowlens_spans_dropped_total';
+export const SPANS_EXPORTED_TOTAL = 'flowlens_spans_exported_total';
+
+/** Reasons a built span is dropped (SpanDropReason in src/traces). */
+const DROP_REASONS = ['queue_full', 'export_failed'] as const;
+
+export function registerSpans(registers: Registry[], status: SpanStatus | undefined): void {
+  new Counter({
+    name: SPANS_DROPPED_TOTAL,
+    help:
+      'Spans built but not delivered to the OTLP receiver: queue_full (the export queue was at its limit, as when ' +
+      'the receiver is slow or down) or export_failed (the receiver refused or could not be reached). Exchanges ' +
+      'never sent by the kernel are in flowlens_events_lost_total; unsampled ones are not dropped.',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const reason of DROP_REASONS) this.inc({ reason }, status?.dropped[reason] ?? 0);
+    },
+  });
+  new Counter({
+    name: SPANS_EXPORTED_TOTAL,
+    help: 'Spans the OTLP receiver accepted.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(status?.exported ?? 0);
+    },
+  });
+}

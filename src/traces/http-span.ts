@@ -1,0 +1,145 @@
+// One HTTP exchange observed by the kernel (an HttpEvent) as the span an
+// OTLP exporter sends: pure data, no SDK, so the mapping is tested alone and
+// the span sink (src/traces) only has to start and end it.
+//
+// Attribute names follow OpenTelemetry's stable HTTP semantic conventions;
+// flowlens' own (identities, reporter) are under `flowlens.`.
+
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
+import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../bpf/codecs.js';
+import type { IdentityContext } from '../metrics/types.js';
+
+/** Semantic-convention attribute names (stable), spelt out: @opentelemetry/semantic-conventions is not a dependency. */
+export const ATTR = {
+  HTTP_REQUEST_METHOD: 'http.request.method',
+  HTTP_RESPONSE_STATUS_CODE: 'http.response.status_code',
+  URL_PATH: 'url.path',
+  SERVER_ADDRESS: 'server.address',
+  SERVER_PORT: 'server.port',
+  CLIENT_ADDRESS: 'client.address',
+  CLIENT_PORT: 'client.port',
+  NETWORK_PROTOCOL_NAME: 'network.protocol.name',
+  NETWORK_PROTOCOL_VERSION: 'network.protocol.version',
+  NETWORK_TRANSPORT: 'network.transport',
+  NETWORK_TYPE: 'network.type',
+  ERROR_TYPE: 'error.type',
+} as const;
+
+/** A path redaction: every match of pattern in url.path is replaced (e.g. ids: /\/\d+/g -> '/{id}'). */
+export interface PathRedaction {
+  pattern: RegExp;
+  replacement: string;
+}
+
+export interface HttpSpanInput {
+  event: HttpEvent;
+  /** Identity contexts of the client (source) and server (destination). */
+  client: IdentityContext;
+  server: IdentityContext;
+  /** Wall-clock nanoseconds minus CLOCK_MONOTONIC nanoseconds: turns the kernel's clock into span times. */
+  monotonicToEpochNs: bigint;
+  pathRedactions?: readonly PathRedaction[];
+}
+
+export interface HttpSpanData {
+  name: string;
+  kind: SpanKind;
+  startTime: HrTime;
+  endTime: HrTime;
+  attributes: Attributes;
+  status: { code: SpanStatusCode; message?: string };
+  /** The request's traceparent, when it carried one: the span is its child, in its trace. */
+  parent: SpanContext | undefined;
+}
+
+/** OpenTelemetry's name for a method outside the known set. */
+const OTHER_METHOD = '_OTHER';
+
+function hrTime(epochNs: bigint): HrTime {
+  return [Number(epochNs / 1_000_000_000n), Number(epochNs % 1_000_000_000n)];
+}
+
+/** Dotted IPv4 or RFC 5952 IPv6 text of a 4- or 16-byte address. */
+export function addressText(addr: Buffer): string {
+  if (addr.length === 4) return [...addr].join('.');
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(addr.readUInt16BE(i));
+  // the longest run of two or more zero groups becomes "::"
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (best < 0) return hex(groups);
+  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+function endAttributes(prefix: string, ctx: IdentityContext): Attributes {
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(ctx)) if (value !== '') out[`${prefix}.${key}`] = value;
+  return out;
+}
+
+/**
+ * Server spans are errors for 5xx only (a 4xx is the client's mistake, not
+ * the server's); client spans for 4xx and 5xx, as the HTTP conventions say.
+ */
+function spanStatus(kind: SpanKind, status: number): HttpSpanData['status'] {
+  const limit = kind === SpanKind.SERVER ? 500 : 400;
+  return status >= limit ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET };
+}
+
+export function httpSpan(input: HttpSpanInput): HttpSpanData {
+  const { event } = input;
+  const kind = event.reporter === Reporter.SERVER ? SpanKind.SERVER : SpanKind.CLIENT;
+  const known = event.method !== 0 && HTTP_METHOD_NAMES[event.method] !== undefined;
+  const method = known ? HTTP_METHOD_NAMES[event.method]! : OTHER_METHOD;
+  const endNs = event.timestampNs + input.monotonicToEpochNs;
+  const attributes: Attributes = {
+    [ATTR.HTTP_REQUEST_METHOD]: method,
+    [ATTR.HTTP_RESPONSE_STATUS_CODE]: event.status,
+    [ATTR.SERVER_ADDRESS]: addressText(event.daddr),
+    [ATTR.SERVER_PORT]: event.dport,
+    [ATTR.CLIENT_ADDRESS]: addressText(event.saddr),
+    [ATTR.CLIENT_PORT]: event.sport,
+    [ATTR.NETWORK_PROTOCOL_NAME]: 'http',
+    [ATTR.NETWORK_PROTOCOL_VERSION]: event.protocolVersion,
+    [ATTR.NETWORK_TRANSPORT]: 'tcp',
+    [ATTR.NETWORK_TYPE]: event.family === 6 ? 'ipv6' : 'ipv4',
+    'flowlens.reporter': REPORTER_NAMES[event.reporter] ?? 'unknown',
+    ...endAttributes('flowlens.client', input.client),
+    ...endAttributes('flowlens.server', input.server),
+  };
+  if (event.path !== undefined) {
+    // the kernel never keeps the query string; configured patterns hide the rest
+    let path = event.path;
+    for (const r of input.pathRedactions ?? []) path = path.replace(r.pattern, r.replacement);
+    attributes[ATTR.URL_PATH] = path;
+    if (event.pathTruncated) attributes['flowlens.http.path_truncated'] = true;
+  }
+  if (!known) attributes['http.request.method_original'] = 'unknown';
+  const status = spanStatus(kind, event.status);
+  if (status.code === SpanStatusCode.ERROR) attributes[ATTR.ERROR_TYPE] = String(event.status);
+  const parent: SpanContext | undefined =
+    event.traceId && event.parentSpanId
+      ? { traceId: event.traceId, spanId: event.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }
+      : undefined;
+  return {
+    // no route is known from the wire: the method alone, as the conventions name such spans
+    name: known ? method : 'HTTP',
+    kind,
+    startTime: hrTime(endNs - event.durationNs),
+    endTime: hrTime(endNs),
+    attributes,
+    status,
+    parent,
+  };
+}

@@ -1,0 +1,129 @@
+import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import { EventType, Reporter, type HttpEvent } from '../../src/bpf/codecs.js';
+import { addressText, httpSpan } from '../../src/traces/http-span.js';
+import type { IdentityContext } from '../../src/metrics/types.js';
+import { ip4, ip6 } from '../common/packets.js';
+
+const client: IdentityContext = { identity: '70001', namespace: 'shop', workload: 'frontend', app: 'frontend', pod: '' };
+const server: IdentityContext = { identity: '70002', namespace: 'shop', workload: 'cart', app: '', pod: 'cart-1' };
+
+function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
+  return {
+    type: EventType.HTTP,
+    family: 4,
+    method: 1,
+    reporter: Reporter.SERVER,
+    ifindex: 3,
+    timestampNs: 5_000_000_000n,
+    durationNs: 1_500_000n,
+    srcIdentity: 70001,
+    dstIdentity: 70002,
+    saddr: ip4('10.0.1.5'),
+    daddr: ip4('10.0.2.7'),
+    sport: 40000,
+    dport: 8080,
+    status: 200,
+    protocolVersion: '1.1',
+    path: '/cart/42',
+    pathTruncated: false,
+    traceId: undefined,
+    parentSpanId: undefined,
+    ...overrides,
+  };
+}
+
+// wall clock = monotonic + 1,700,000,000 s
+const OFFSET = 1_700_000_000_000_000_000n;
+
+describe('httpSpan', () => {
+  it('a server-side exchange: SERVER span named by method, HTTP semantic-convention attributes, both identities', () => {
+    const span = httpSpan({ event: event(), client, server, monotonicToEpochNs: OFFSET });
+    expect(span).toEqual({
+      name: 'GET',
+      kind: SpanKind.SERVER,
+      startTime: [1_700_000_004, 998_500_000],
+      endTime: [1_700_000_005, 0],
+      attributes: {
+        'http.request.method': 'GET',
+        'http.response.status_code': 200,
+        'url.path': '/cart/42',
+        'server.address': '10.0.2.7',
+        'server.port': 8080,
+        'client.address': '10.0.1.5',
+        'client.port': 40000,
+        'network.protocol.name': 'http',
+        'network.protocol.version': '1.1',
+        'network.transport': 'tcp',
+        'network.type': 'ipv4',
+        'flowlens.reporter': 'server',
+        'flowlens.client.identity': '70001',
+        'flowlens.client.namespace': 'shop',
+        'flowlens.client.workload': 'frontend',
+        'flowlens.client.app': 'frontend',
+        'flowlens.server.identity': '70002',
+        'flowlens.server.namespace': 'shop',
+        'flowlens.server.workload': 'cart',
+        'flowlens.server.pod': 'cart-1',
+      },
+      status: { code: SpanStatusCode.UNSET },
+      parent: undefined,
+    });
+  });
+
+  it('client-side exchanges are CLIENT spans; 4xx is an error for the client only, 5xx for both', () => {
+    const at = (reporter: number, status: number) => httpSpan({ event: event({ reporter, status }), client, server, monotonicToEpochNs: 0n });
+    expect(at(Reporter.CLIENT, 200).kind).toBe(SpanKind.CLIENT);
+    expect(at(Reporter.CLIENT, 404).status).toEqual({ code: SpanStatusCode.ERROR });
+    expect(at(Reporter.CLIENT, 404).attributes['error.type']).toBe('404');
+    expect(at(Reporter.SERVER, 404).status).toEqual({ code: SpanStatusCode.UNSET });
+    expect(at(Reporter.SERVER, 404).attributes['error.type']).toBeUndefined();
+    expect(at(Reporter.SERVER, 503).status).toEqual({ code: SpanStatusCode.ERROR });
+    expect(at(Reporter.CLIENT, 500).attributes['error.type']).toBe('500');
+  });
+
+  it('joins the trace of a traceparent as a child of its span', () => {
+    const span = httpSpan({
+      event: event({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' }),
+      client,
+      server,
+      monotonicToEpochNs: 0n,
+    });
+    expect(span.parent).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+  });
+
+  it('redacts paths by pattern, marks truncated paths, leaves url.path out when the path was not kept', () => {
+    const redact = [{ pattern: /\/\d+/g, replacement: '/{id}' }];
+    expect(httpSpan({ event: event({ path: '/cart/42/item/7' }), client, server, monotonicToEpochNs: 0n, pathRedactions: redact }).attributes['url.path']).toBe(
+      '/cart/{id}/item/{id}',
+    );
+    const cut = httpSpan({ event: event({ path: '/a'.repeat(32), pathTruncated: true }), client, server, monotonicToEpochNs: 0n });
+    expect(cut.attributes['flowlens.http.path_truncated']).toBe(true);
+    const none = httpSpan({ event: event({ path: undefined }), client, server, monotonicToEpochNs: 0n });
+    expect('url.path' in none.attributes).toBe(false);
+  });
+
+  it('IPv6 addresses, HTTP/1.0, and an unknown method', () => {
+    const span = httpSpan({
+      event: event({ family: 6, saddr: ip6('fd00::5'), daddr: ip6('2001:db8:0:1::7'), protocolVersion: '1.0', method: 0 }),
+      client,
+      server,
+      monotonicToEpochNs: 0n,
+    });
+    expect(span.name).toBe('HTTP');
+    expect(span.attributes).toMatchObject({
+      'http.request.method': '_OTHER',
+      'client.address': 'fd00::5',
+      'server.address': '2001:db8:0:1::7',
+      'network.type': 'ipv6',
+      'network.protocol.version': '1.0',
+    });
+    expect(addressText(ip6('1:0:0:2:0:0:0:3'))).toBe('1:0:0:2::3');
+    expect(addressText(ip6('1:2:3:4:5:6:7:8'))).toBe('1:2:3:4:5:6:7:8');
+  });
+});
