@@ -166,6 +166,8 @@ const kubernetesSchema = z.strictObject(
     enabled: z.enum(KUBERNETES_MODES, { error: `expected one of ${KUBERNETES_MODES.join('|')}` }).default('auto'),
     // a deleted pod's address keeps its identity this long, for late packets
     staleGraceSeconds: z.number({ error: 'expected a number of seconds >= 0' }).min(0, { error: 'expected a number of seconds >= 0' }).default(60),
+    // watch NetworkPolicies to explain policy-class drops (needs list/watch on networkpolicies)
+    networkPolicies: z.boolean({ error: 'expected true or false' }).default(true),
   },
   { error: 'expected a mapping' },
 );

@@ -16,6 +16,7 @@ import { identityResolver } from './flows/identities.js';
 import type { FlowsApiStats } from './server/flows.js';
 import { parseCidr } from './identity/cidr.js';
 import { identityContexts } from './identity/contexts.js';
+import { DropExplainer, dropTuple, type ExplainedDropEvent } from './identity/drop-explainer.js';
 import { IpcacheSync } from './identity/ipcache-sync.js';
 import { inCluster, loadKubeConfig, serverOf } from './identity/kube-client.js';
 import { KubernetesIdentitySource, KUBERNETES_SOURCE } from './identity/kubernetes.js';
@@ -125,6 +126,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         nodeName,
         exclude: config.identityLabels.exclude,
         staleGraceMs: config.kubernetes.staleGraceSeconds * 1000,
+        networkPolicies: config.kubernetes.networkPolicies,
         log,
       });
       kubeSource.start();
@@ -197,6 +199,17 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     for (const name of Object.keys(config.drops.reasonClasses)) {
       if (reasons.valueOf(name) === undefined) log.warn(`drops.reasonClasses: this kernel has no drop reason "${name}"`);
     }
+    // Drop events reach their consumers enriched: a policy-class drop carries
+    // the NetworkPolicy explanation (`policy`) when NetworkPolicies are watched.
+    const explainer = kubeSource && config.kubernetes.networkPolicies
+      ? new DropExplainer({ policies: kubeSource, reasonClass: (r) => reasons.get(r).reasonClass, resolve: (id) => store.resolve(id) })
+      : undefined;
+    const dropConsumers: Array<(event: ExplainedDropEvent) => void> = [
+      (event) => flows.push(records.fromDrop(event)),
+      (event) => {
+        if (event.policy) log.debug(`policy drop ${dropTuple(event)} (${reasons.get(event.reason).name}): ${event.policy.explanation}`);
+      },
+    ];
     let drops: DropDatapath;
     try {
       drops = DropDatapath.load({
@@ -205,7 +218,10 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         eventsPerSecond: config.datapath.eventsPerSecond,
         ringBufferBytes: config.datapath.ringBufferBytes,
         mapEntries: config.datapath.mapEntries,
-        onDropEvent: (event) => flows.push(records.fromDrop(event)),
+        onDropEvent: (event) => {
+          const enriched = explainer ? explainer.explain(event) : event;
+          for (const consume of dropConsumers) consume(enriched);
+        },
       });
     } catch (err) {
       throw loadError(err, 'drop.bpf.o', log);

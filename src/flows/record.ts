@@ -20,6 +20,8 @@ import {
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
 import { formatAddress } from '../identity/cidr.js';
+import type { ExplainedDropEvent } from '../identity/drop-explainer.js';
+import type { DropPolicyExplanation } from '../identity/network-policy.js';
 import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
 import { protocolLabel } from '../metrics/labels.js';
 
@@ -89,6 +91,8 @@ export interface FlowRecord {
   tcp?: { outcome: 'established' | 'refused' | 'unanswered' };
   /** Kernel drop reason (named from the kernel's BTF) and its class. */
   drop?: { reason: string; reasonClass: string };
+  /** For a policy-class drop, with NetworkPolicies watched: which policies explain it (README, Policy drops explained). */
+  policy?: DropPolicyExplanation;
   dns?: DnsFields;
   http?: HttpFields;
   /** One short human sentence: what happened, and why for drops. */
@@ -294,14 +298,17 @@ export class RecordBuilder {
     return record;
   }
 
-  fromDrop(e: DropEvent): FlowRecord {
+  /** A kernel drop; a policy drop the DropExplainer explained carries its explanation as `policy` and in the summary. */
+  fromDrop(e: DropEvent | ExplainedDropEvent): FlowRecord {
     const { name, reasonClass } = this.opts.dropReason(e.reason);
+    const policy = 'policy' in e ? e.policy : undefined;
     return {
       ...this.base(e),
       type: 'drop',
       verdict: 'dropped',
       drop: { reason: name, reasonClass },
-      summary: `dropped by the kernel: ${name} (${reasonExplanation(reasonClass)})`,
+      ...(policy ? { policy } : {}),
+      summary: policy ? `dropped by the kernel: ${name}; ${policy.explanation}` : `dropped by the kernel: ${name} (${reasonExplanation(reasonClass)})`,
     };
   }
 }
@@ -337,6 +344,11 @@ export function recordBytes(r: FlowRecord): number {
   if (r.tcpFlags) bytes += OPTIONAL + r.tcpFlags.length * 8;
   if (r.tcp) bytes += OPTIONAL;
   if (r.drop) bytes += OPTIONAL + str(r.drop.reason) + str(r.drop.reasonClass);
+  if (r.policy) {
+    // the explanation is shared with the summary's text only in part: counted whole, with each listed policy
+    const refs = r.policy.egress.policies.length + r.policy.ingress.policies.length + r.policy.egress.allowedBy.length + r.policy.ingress.allowedBy.length;
+    bytes += 3 * OPTIONAL + str(r.policy.explanation) + refs * (OPTIONAL + 2 * STRING + 24);
+  }
   if (r.dns) bytes += OPTIONAL + str(r.dns.qname) + str(r.dns.qtype) + (r.dns.rcode ? str(r.dns.rcode) : 0);
   if (r.http) bytes += OPTIONAL + str(r.http.method) + str(r.http.path);
   return bytes;

@@ -23,3 +23,7 @@ export type { ChangeListener, IdentityEntry, IdentityStoreOptions, PrefixMapping
 export { inCluster, loadKubeConfig } from './kube-client.js';
 export { KUBERNETES_SOURCE, KubernetesIdentitySource } from './kubernetes.js';
 export type { KubernetesSourceOptions } from './kubernetes.js';
+export { DropExplainer, dropTuple } from './drop-explainer.js';
+export type { DropExplainerOptions, ExplainedDropEvent, PolicyContext } from './drop-explainer.js';
+export { describeIdentity, explainPolicyDrop, policyDirections, selectorMatches } from './network-policy.js';
+export type { DirectionVerdict, DropPolicyExplanation, NetworkPolicy, PolicyFlow, PolicyPod } from './network-policy.js';

@@ -3,7 +3,7 @@
 // informers start from, and the owner GETs of workload resolution.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { createError, wrapError } from '../errors.js';
 import type { KubeObject } from './kube-objects.js';
 import type { ListPage, ResourceSpec } from './kube-watch.js';
@@ -118,6 +118,16 @@ export function resourceSpecs(kc: KubeConfig): Record<'pods' | 'namespaces' | 'n
       list: (limit, token) =>
         page(discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: apiserverSelector, limit, _continue: token })),
     },
+  };
+}
+
+/** NetworkPolicies of every namespace, for the explanation of policy drops. */
+export function networkPolicySpec(kc: KubeConfig): ResourceSpec {
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  return {
+    name: 'networkpolicies',
+    path: '/apis/networking.k8s.io/v1/networkpolicies',
+    list: (limit, token) => networking.listNetworkPolicyForAllNamespaces({ limit, _continue: token }) as Promise<unknown> as Promise<ListPage>,
   };
 }
 

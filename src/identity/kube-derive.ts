@@ -9,6 +9,7 @@
 import { makeCidr, parseAddress, type Cidr } from './cidr.js';
 import { deriveIdentityId, relevantLabels, reservedIdentity, RESERVED, type Identity } from './identity.js';
 import type { KubeEndpointSlice, KubeNode, KubePod, KubeService } from './kube-objects.js';
+import type { ContainerPort, PolicyPod } from './network-policy.js';
 
 export const KUBERNETES_SOURCE = 'kubernetes';
 
@@ -107,6 +108,23 @@ function uniquePrefixes(texts: Array<string | undefined>): Cidr[] {
     if (cidr) out.set(cidr.text, cidr);
   }
   return [...out.values()];
+}
+
+/** A pod as NetworkPolicies see it: its own labels (all of them), its namespace's, its containers' ports. */
+export function policyPod(pod: KubePod, namespaceLabels: Record<string, string> | undefined): PolicyPod {
+  const containerPorts: ContainerPort[] = [];
+  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
+    for (const p of c.ports ?? []) {
+      if (typeof p.containerPort === 'number') containerPorts.push({ name: p.name, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' });
+    }
+  }
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    labels: { ...(pod.metadata?.labels ?? {}) },
+    namespaceLabels: { ...(namespaceLabels ?? {}) },
+    containerPorts,
+  };
 }
 
 export const HOST_IDENTITY = reservedIdentity(RESERVED.host)!;

@@ -24,8 +24,20 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
+export interface KubeContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+
 export interface KubePod extends KubeObject {
-  spec?: { nodeName?: string; hostNetwork?: boolean };
+  spec?: {
+    nodeName?: string;
+    hostNetwork?: boolean;
+    /** Named ports of NetworkPolicies resolve against these. */
+    containers?: Array<{ ports?: KubeContainerPort[] }>;
+    initContainers?: Array<{ ports?: KubeContainerPort[] }>;
+  };
   status?: { phase?: string; podIP?: string; podIPs?: Array<{ ip?: string }> };
 }
 

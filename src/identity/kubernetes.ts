@@ -11,6 +11,11 @@
 //   service ClusterIPs             -> the service's identity (default/kubernetes: kube-apiserver)
 //   Node.spec.podCIDRs             -> cluster ranges: addresses in them with no pod are 'unmanaged'
 //
+// With `networkPolicies`, NetworkPolicies are watched as well (not for
+// identities: for the explanation of policy drops, see drop-explainer.ts);
+// their watch does not hold back the first sync nor count in `up`, so a
+// cluster that refuses them (RBAC) still gets its identities.
+//
 // Nothing is published before every resource has been listed once, so a pod
 // never shows briefly without its namespace's labels. After that, changes
 // are gathered for `batchMs` and published together. When the API server is
@@ -18,10 +23,10 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Cidr } from './cidr.js';
-import { tryParseCidr } from './cidr.js';
+import { formatAddress, tryParseCidr } from './cidr.js';
 import type { Identity } from './identity.js';
 import { RESERVED } from './identity.js';
-import { ownerReader, resourceSpecs } from './kube-client.js';
+import { networkPolicySpec, ownerReader, resourceSpecs } from './kube-client.js';
 import {
   endpointSliceAddresses,
   HOST_IDENTITY,
@@ -30,6 +35,7 @@ import {
   nodeInternalAddresses,
   podAddresses,
   podIdentity,
+  policyPod,
   REMOTE_NODE_IDENTITY,
   serviceIdentity,
   servicePrefixes,
@@ -46,6 +52,7 @@ import {
 import { StaleAddresses, type AddressClaim } from './kube-stale.js';
 import { ResourceWatch, type ChangeType, type ResourceSpec } from './kube-watch.js';
 import { WorkloadResolver, type OwnerReader } from './kube-workloads.js';
+import type { NetworkPolicy, PolicyPod } from './network-policy.js';
 import type { IdentityEntry, IdentityStore } from './store.js';
 
 export { KUBERNETES_SOURCE } from './kube-derive.js';
@@ -66,6 +73,8 @@ export type KubernetesSourceOptions = {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   pageSize?: number;
+  /** Also watch NetworkPolicies (for drop explanations); off by default. */
+  networkPolicies?: boolean;
   /** Overrides for tests: the resources and owner reads (default: from the kubeconfig). */
   resources?: Partial<ReturnType<typeof resourceSpecs>>;
   readOwner?: OwnerReader;
@@ -81,6 +90,13 @@ export class KubernetesIdentitySource {
   private readonly services = new Map<string, KubeService>();
   private readonly apiserverSlices = new Map<string, KubeEndpointSlice>();
   private readonly watches: ResourceWatch[] = [];
+  private readonly policies = new Map<string, NetworkPolicy>();
+  private readonly policyWatch: ResourceWatch | undefined;
+  private policyList: NetworkPolicy[] | undefined;
+  /** Policies by namespace, rebuilt on demand after a policy changed. */
+  private policyIndex: Map<string, NetworkPolicy[]> | undefined;
+  /** Pod key by address, rebuilt on demand after pods change. */
+  private podIndex: Map<string, string> | undefined;
   private readonly workloads: WorkloadResolver;
   private readonly stale: StaleAddresses;
   private readonly now: () => number;
@@ -112,11 +128,13 @@ export class KubernetesIdentitySource {
     for (const [resource, map] of Object.entries(targets) as Array<[Resource, Map<string, KubeObject>]>) {
       this.watches.push(this.watchOf(specs[resource], map));
     }
+    if (options.networkPolicies) this.policyWatch = this.policyWatchOf(networkPolicySpec(options.kubeconfig));
   }
 
   start(): void {
     this.stopped = false;
     for (const w of this.watches) w.start();
+    this.policyWatch?.start();
   }
 
   async stop(): Promise<void> {
@@ -124,7 +142,49 @@ export class KubernetesIdentitySource {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.batchTimer = this.expiryTimer = undefined;
-    await Promise.all(this.watches.map((w) => w.stop()));
+    await Promise.all([...this.watches, ...(this.policyWatch ? [this.policyWatch] : [])].map((w) => w.stop()));
+  }
+
+  /** NetworkPolicies have been listed once (false when they are not watched). */
+  get networkPoliciesSynced(): boolean {
+    return this.policyWatch?.synced ?? false;
+  }
+
+  /** The NetworkPolicy watch stream is open now. */
+  get networkPoliciesUp(): boolean {
+    return this.policyWatch?.connected ?? false;
+  }
+
+  /** Every NetworkPolicy known, as last seen. */
+  networkPolicies(): readonly NetworkPolicy[] {
+    this.policyList ??= [...this.policies.values()];
+    return this.policyList;
+  }
+
+  /** The NetworkPolicies of these namespaces (a policy only ever selects pods of its own). */
+  networkPoliciesIn(namespaces: readonly string[]): NetworkPolicy[] {
+    if (!this.policyIndex) {
+      this.policyIndex = new Map();
+      for (const p of this.policies.values()) {
+        const ns = p.metadata?.namespace ?? '';
+        const list = this.policyIndex.get(ns);
+        if (list) list.push(p);
+        else this.policyIndex.set(ns, [p]);
+      }
+    }
+    return [...new Set(namespaces)].flatMap((ns) => this.policyIndex!.get(ns) ?? []);
+  }
+
+  /** The pod (not host-network, not finished) whose address this is, as policies see it. */
+  policyPodAt(address: string): PolicyPod | undefined {
+    if (!this.podIndex) {
+      this.podIndex = new Map();
+      for (const [key, pod] of this.pods) for (const cidr of podAddresses(pod)) this.podIndex.set(formatAddress(cidr.addr), key);
+    }
+    const key = this.podIndex.get(address);
+    const pod = key === undefined ? undefined : this.pods.get(key);
+    if (!pod) return undefined;
+    return policyPod(pod, this.namespaces.get(pod.metadata?.namespace ?? '')?.metadata?.labels);
   }
 
   /** Every resource has been listed once and the result published. */
@@ -197,6 +257,7 @@ export class KubernetesIdentitySource {
       onChange: (type: ChangeType, obj: KubeObject) => {
         if (type === 'delete') map.delete(objectKey(obj));
         else map.set(objectKey(obj), obj);
+        if (map === this.pods) this.podIndex = undefined;
         this.schedule();
       },
       onSynced: () => {
@@ -217,6 +278,30 @@ export class KubernetesIdentitySource {
         const e = err as { message?: string; statusCode?: number; code?: number | string };
         const status = e.statusCode ?? e.code;
         this.options.log?.warn(`kubernetes: watching ${spec.name} failed${status ? ` (${status})` : ''}: ${e.message ?? String(err)}; retrying, the last known identities stay in use`);
+      },
+    });
+  }
+
+  private policyWatchOf(spec: ResourceSpec): ResourceWatch {
+    return new ResourceWatch({
+      kubeconfig: this.options.kubeconfig,
+      spec,
+      pageSize: this.options.pageSize,
+      backoffBaseMs: this.options.backoffBaseMs,
+      backoffMaxMs: this.options.backoffMaxMs,
+      onChange: (type: ChangeType, obj: KubeObject) => {
+        if (type === 'delete') this.policies.delete(objectKey(obj));
+        else this.policies.set(objectKey(obj), obj as NetworkPolicy);
+        this.policyList = undefined;
+        this.policyIndex = undefined;
+      },
+      onSynced: () => this.options.log?.info(`kubernetes: listed ${this.policies.size} NetworkPolicies`),
+      onState: () => undefined,
+      onError: (err) => {
+        const e = err as { message?: string; statusCode?: number; code?: number | string };
+        const status = e.statusCode ?? e.code;
+        this.options.log?.warn(`kubernetes: watching networkpolicies failed${status ? ` (${status})` : ''}: ${e.message ?? String(err)}; ` +
+          'retrying; policy drops are explained with the last known policies (or not at all before the first list)');
       },
     });
   }

@@ -41,9 +41,32 @@ const recordSchema = {
     tcpFlags: { type: 'array', items: str },
     tcp: { type: 'object', properties: { outcome: { ...str, enum: ['established', 'refused', 'unanswered'] } } },
     drop: { type: 'object', properties: { reason: str, reasonClass: str } },
+    policy: {
+      type: 'object',
+      description: 'policy-class drops, with NetworkPolicies watched: which NetworkPolicies select the source (egress) and destination (ingress) pods and whether one allows the packet',
+      properties: {
+        verdict: { ...str, enum: ['denied', 'unexplained', 'unknown'] },
+        explanation: { ...str, description: '"denied: namespace N has default-deny policy P selecting pod X (ingress); no rule allows identity I (...) on tcp/8080", or "no NetworkPolicy explains this drop: ..."' },
+        egress: { $ref: '#/components/schemas/PolicyDirection' },
+        ingress: { $ref: '#/components/schemas/PolicyDirection' },
+      },
+    },
     dns: { type: 'object', properties: { qname: str, qtype: str, rcode: str, latencySeconds: num } },
     http: { type: 'object', properties: { method: str, path: str, status: int, latencySeconds: num } },
     summary: str,
+  },
+};
+
+const policyRef = { type: 'object', properties: { namespace: str, name: str } };
+
+const policyDirectionSchema = {
+  type: 'object',
+  properties: {
+    direction: { ...str, enum: ['ingress', 'egress'] },
+    pod: { type: ['object', 'null'], properties: { namespace: str, name: str } },
+    policies: { type: 'array', items: { ...policyRef, properties: { ...policyRef.properties, defaultDeny: { type: 'boolean' } } } },
+    allowedBy: { type: 'array', items: { ...policyRef, properties: { ...policyRef.properties, rule: int } } },
+    verdict: { ...str, enum: ['denied', 'allowed', 'not-selected', 'no-pod'] },
   },
 };
 
@@ -153,7 +176,7 @@ export function openApiDocument(version: string): unknown {
       },
     },
     components: {
-      schemas: { Endpoint: endpointSchema, FlowRecord: recordSchema, ServiceGraph: graphSchema },
+      schemas: { Endpoint: endpointSchema, FlowRecord: recordSchema, PolicyDirection: policyDirectionSchema, ServiceGraph: graphSchema },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'when api.token is set' } },
     },
   };

@@ -199,6 +199,7 @@ describe.each(SCENARIOS)('chart rendered with $name', ({ values: files }) => {
         'core/nodes: get,list,watch',
         'core/services: get,list,watch',
         'discovery.k8s.io/endpointslices: get,list,watch',
+        'networking.k8s.io/networkpolicies: get,list,watch',
         'apps/replicasets: get',
         'batch/jobs: get',
       ]),

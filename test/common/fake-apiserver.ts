@@ -40,6 +40,7 @@ const RESOURCES: Record<string, { kind: string; apiVersion: string; group: strin
   daemonsets: { kind: 'DaemonSet', apiVersion: 'apps/v1', group: '/apis/apps/v1', namespaced: true },
   jobs: { kind: 'Job', apiVersion: 'batch/v1', group: '/apis/batch/v1', namespaced: true },
   cronjobs: { kind: 'CronJob', apiVersion: 'batch/v1', group: '/apis/batch/v1', namespaced: true },
+  networkpolicies: { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', group: '/apis/networking.k8s.io/v1', namespaced: true },
 };
 
 export type RequestRecord = { method: string; path: string; query: Record<string, string> };
@@ -55,6 +56,8 @@ export class FakeApiServer {
   /** 'event': 200 then an ERROR event with a 410 Status (what the API server does); 'http': an HTTP 410. */
   goneMode: 'event' | 'http' = 'event';
   readonly requests: RequestRecord[] = [];
+  /** Resources answered with 403 Forbidden, as without RBAC for them. */
+  readonly forbidden = new Set<string>();
   port = 0;
 
   constructor() {
@@ -184,6 +187,9 @@ export class FakeApiServer {
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query });
     const target = this.parsePath(url.pathname);
     if (!target || req.method !== 'GET') return this.status(res, 404, 'NotFound', `no route for ${req.method} ${url.pathname}`);
+    if (this.forbidden.has(target.resource)) {
+      return this.status(res, 403, 'Forbidden', `${target.resource} is forbidden: User "fake" cannot list resource "${target.resource}"`);
+    }
     const c = this.collection(target.resource);
     if (target.name !== undefined) {
       const obj = c.objects.get(c.namespaced ? `${target.namespace}/${target.name}` : target.name);
@@ -334,6 +340,8 @@ export type PodSpec = {
   hostNetwork?: boolean;
   owner?: { kind: string; name: string };
   phase?: string;
+  /** Container ports, for NetworkPolicy named ports. */
+  ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
 };
 
 export function podObj(p: PodSpec): Obj {
@@ -347,7 +355,11 @@ export function podObj(p: PodSpec): Obj {
         ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: p.owner.kind, name: p.owner.name, uid: `uid-${p.owner.name}`, controller: true }] }
         : {}),
     },
-    spec: { nodeName: p.node ?? 'node-a', hostNetwork: p.hostNetwork ?? false, containers: [{ name: 'c', image: 'x' }] },
+    spec: {
+      nodeName: p.node ?? 'node-a',
+      hostNetwork: p.hostNetwork ?? false,
+      containers: [{ name: 'c', image: 'x', ...(p.ports ? { ports: p.ports } : {}) }],
+    },
     status: {
       phase: p.phase ?? 'Running',
       ...(p.ips?.length ? { podIP: p.ips[0], podIPs: p.ips.map((ip) => ({ ip })) } : {}),
@@ -377,4 +389,8 @@ export function apiserverSliceObj(addresses: string[]): Obj {
     endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
     ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
   };
+}
+
+export function networkPolicyObj(namespace: string, name: string, spec: Record<string, unknown>): Obj {
+  return { metadata: { name, namespace, uid: uid() }, spec };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RecordBuilder, WallClock, formatTimeNs } from '../../src/flows/record.js';
+import { RecordBuilder, WallClock, formatTimeNs, recordBytes } from '../../src/flows/record.js';
+import type { DropPolicyExplanation } from '../../src/identity/network-policy.js';
 import { identityResolver } from '../../src/flows/identities.js';
 import { IdentityStore } from '../../src/identity/store.js';
 import { parseCidr } from '../../src/identity/cidr.js';
@@ -68,6 +69,21 @@ describe('RecordBuilder', () => {
     expect(r.drop).toEqual({ reason: 'netfilter_drop', reasonClass: 'policy' });
     expect(r.summary).toBe('dropped by the kernel: netfilter_drop (policy: a firewall rule, TC or cgroup program, IPsec policy or LSM decided to drop)');
     expect(r.source).toMatchObject({ identity: 99999, identityName: '99999', namespace: '', workload: '' });
+  });
+
+  it('a policy drop the DropExplainer explained carries the explanation, in `policy` and at the end of the summary', () => {
+    const policy: DropPolicyExplanation = {
+      verdict: 'denied',
+      explanation: 'denied: namespace web has default-deny policy deny-all selecting pod web-1 (ingress); no rule allows identity 70001 (ns shop, app=frontend) on tcp/443',
+      egress: { direction: 'egress', pod: { namespace: 'shop', name: 'frontend-1' }, policies: [], allowedBy: [], verdict: 'not-selected' },
+      ingress: { direction: 'ingress', pod: { namespace: 'web', name: 'web-1' }, policies: [{ namespace: 'web', name: 'deny-all', defaultDeny: true }], allowedBy: [], verdict: 'denied' },
+    };
+    const plain = builder().fromDrop({ ...common, type: EventType.DROP, reason: 11 });
+    const r = builder().fromDrop({ ...common, type: EventType.DROP, reason: 11, policy });
+    expect(r.policy).toEqual(policy);
+    expect(r.summary).toBe(`dropped by the kernel: netfilter_drop; ${policy.explanation}`);
+    expect(plain.policy).toBeUndefined();
+    expect(recordBytes(r) - recordBytes(plain)).toBeGreaterThan(policy.explanation.length);
   });
 
   it('a drop without a readable IP header has no addresses and protocol unknown', () => {

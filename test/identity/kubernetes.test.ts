@@ -106,29 +106,42 @@ let store: IdentityStore;
 let ipcache: MemoryIpcache;
 let source: KubernetesIdentitySource | undefined;
 
-function startSource(options: { staleGraceMs?: number; pageSize?: number } = {}): KubernetesIdentitySource {
-  store = new IdentityStore({ clusterCidrs: [parseCidr('10.227.100.0/24')] });
-  ipcache = new MemoryIpcache();
+type SourceOptions = { staleGraceMs?: number; pageSize?: number; backoffBaseMs?: number; backoffMaxMs?: number };
+
+/** A source on `kubeconfigPath` feeding its own store and in-memory ipcache, started. */
+function createSource(kubeconfigPath: string, options: SourceOptions = {}) {
+  const store = new IdentityStore({ clusterCidrs: [parseCidr('10.227.100.0/24')] });
+  const ipcache = new MemoryIpcache();
   const sync = new IpcacheSync(ipcache);
   store.subscribe(() => sync.sync(store.prefixes()));
-  source = new KubernetesIdentitySource({
-    kubeconfig: loadKubeConfig({ path: kubeconfig, context: null }),
+  const source = new KubernetesIdentitySource({
+    kubeconfig: loadKubeConfig({ path: kubeconfigPath, context: null }),
     store,
     nodeName: 'node-a',
     exclude: DEFAULT_EXCLUDED_LABELS,
     staleGraceMs: options.staleGraceMs ?? 60_000,
     now: () => clock,
     batchMs: 5,
-    backoffBaseMs: 50,
-    backoffMaxMs: 200,
+    backoffBaseMs: options.backoffBaseMs ?? 50,
+    backoffMaxMs: options.backoffMaxMs ?? 200,
     pageSize: options.pageSize ?? 3, // several pages per list
   });
   source.start();
-  return source;
+  return { source, store, ipcache };
+}
+
+function startSource(options: SourceOptions = {}): KubernetesIdentitySource {
+  ({ source, store, ipcache } = createSource(kubeconfig, options));
+  return source!;
+}
+
+function sortedEntries(map: Map<string, number> | Record<string, number>): Record<string, number> {
+  const entries = map instanceof Map ? [...map] : Object.entries(map);
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function cache(): Record<string, number> {
-  return Object.fromEntries([...ipcache.entries].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return sortedEntries(ipcache.entries);
 }
 
 /** Polls (50 ms steps, bounded) until the ipcache equals `want`. */
@@ -336,4 +349,103 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
     // a figure for the report, not an assertion
     console.log(`BENCH kubernetes sync: 5006 pods in ${ms.toFixed(0)} ms (pages of 500), rss +${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(1)} MiB`);
   });
+
+  // The case issue 3 names: the API server gone for 30 s of wall time while
+  // the cluster changes. Two sources watch two servers through the same 30 s:
+  // one server keeps its event history (the source resumes its watches from
+  // their resourceVersions), the other compacts it while away (410 Gone: the
+  // source relists). Both must keep every identity throughout, report down
+  // then up, and end with exactly the changes made meanwhile, each written
+  // to the ipcache once.
+  it('keeps its identities through a 30 s API server outage and applies exactly the changes made meanwhile', async () => {
+    const OUTAGE_MS = 30_000;
+    const backoff = { backoffBaseMs: 500, backoffMaxMs: 4000 }; // the production base, a cap that fits the test
+    const api2 = new FakeApiServer();
+    await api2.start();
+    const kubeconfig2 = join(tmp, 'kubeconfig2');
+    api2.writeKubeconfig(kubeconfig2);
+    seed(api2);
+    const resumed = createSource(kubeconfig, backoff);
+    const relisted = createSource(kubeconfig2, backoff);
+    const both = [resumed, relisted];
+    try {
+      await Promise.all(both.map((x) => x.source.whenSynced()));
+      await waitFor('both up', 5000, () => '', async () => (both.every((x) => x.source.up) ? true : undefined));
+      for (const x of both) expect(sortedEntries(x.ipcache.entries)).toEqual(sortedEntries(SEEDED));
+
+      await Promise.all([api.stop(), api2.stop()]);
+      const wentAway = Date.now();
+      await waitFor('both down', 5000, () => '', async () => (both.every((x) => !x.source.up) ? true : undefined));
+
+      // the cluster changes while the exporter cannot see it, spread over the outage
+      const canary = deriveIdentityId('shop', { app: 'debug', track: 'canary', ...NS_LABELS.shop }, []);
+      const cart = deriveIdentityId('shop', { 'service:name': 'cart' }, []);
+      const changes: Array<[number, (s: FakeApiServer) => void]> = [
+        [2, (s) => s.apply('pods', podObj({
+          namespace: 'shop', name: 'frontend-7d9f8-kl3mn', ips: ['10.227.2.40'], node: 'node-b',
+          labels: { app: 'frontend', 'pod-template-hash': '7d9f8' }, owner: { kind: 'ReplicaSet', name: 'frontend-7d9f8' },
+        }))],
+        [10, (s) => s.remove('pods', 'report-28999-xk2p', 'data')],
+        [18, (s) => {
+          const pod = s.get('pods', 'debug', 'shop')!;
+          s.apply('pods', { ...pod, metadata: { ...pod.metadata, labels: { app: 'debug', track: 'canary' } } });
+        }],
+        [25, (s) => s.apply('services', serviceObj('shop', 'cart', ['10.227.100.20']))],
+      ];
+      let polls = 0;
+      for (let second = 1; second <= OUTAGE_MS / 1000; second++) {
+        await new Promise((r) => setTimeout(r, Math.max(0, wentAway + second * 1000 - Date.now())));
+        for (const [at, change] of changes) if (at === second) for (const s of [api, api2]) change(s);
+        // every second of the outage: down, and every identity still in place
+        for (const x of both) {
+          expect(x.source.up).toBe(false);
+          expect(sortedEntries(x.ipcache.entries)).toEqual(sortedEntries(SEEDED));
+          expect(x.store.counts().get(KUBERNETES_SOURCE)).toBe(5);
+        }
+        polls++;
+      }
+      expect(polls).toBe(30);
+      expect(Date.now() - wentAway).toBeGreaterThanOrEqual(OUTAGE_MS);
+      api2.compact(); // the second server lost its history while away
+
+      for (const x of both) x.ipcache.clearCalls();
+      await Promise.all([api.start(), api2.start()]);
+      const after = { ...SEEDED, '10.227.2.40/32': FRONTEND, '10.227.1.9/32': canary, 'fd00:227:1::9/128': canary, '10.227.100.20/32': cart };
+      for (const x of both) {
+        await waitFor('the changes', 15_000, () => `have ${JSON.stringify(sortedEntries(x.ipcache.entries))}`, async () =>
+          JSON.stringify(sortedEntries(x.ipcache.entries)) === JSON.stringify(sortedEntries(after)) ? true : undefined);
+        await waitFor('source up again', 15_000, () => '', async () => (x.source.up ? true : undefined));
+        x.source.flush();
+        // each change written once; the deleted pod's address is still in its grace period
+        const byPrefix = (a: { cidr: string }, b: { cidr: string }) => (a.cidr < b.cidr ? -1 : 1);
+        expect([...x.ipcache.calls].sort(byPrefix)).toEqual([
+          { op: 'set', cidr: '10.227.1.9/32', identity: canary },
+          { op: 'set', cidr: '10.227.100.20/32', identity: cart },
+          { op: 'set', cidr: '10.227.2.40/32', identity: FRONTEND },
+          { op: 'set', cidr: 'fd00:227:1::9/128', identity: canary },
+        ]);
+        // frontend, db, report (stale), debug's canary identity, two services: no duplicates, the old debug identity gone
+        expect(x.store.counts().get(KUBERNETES_SOURCE)).toBe(6);
+        expect(x.store.resolve(DEBUG)).toBeUndefined();
+        expect(x.source.staleAddresses).toBe(1);
+      }
+      expect(resumed.source.relists).toBe(0);
+      expect(relisted.source.relists).toBe(5);
+      expect(resumed.source.watchRestarts).toBeGreaterThanOrEqual(5);
+
+      // the grace period of the pod deleted while away ends: its address goes, once
+      clock += 60_000;
+      for (const x of both) {
+        x.ipcache.clearCalls();
+        x.source.sweep();
+        expect(x.ipcache.calls).toEqual([{ op: 'delete', cidr: '10.227.2.8/32' }]);
+        const { '10.227.2.8/32': _report, ...rest } = after;
+        expect(sortedEntries(x.ipcache.entries)).toEqual(sortedEntries(rest));
+        expect(x.store.counts().get(KUBERNETES_SOURCE)).toBe(5);
+      }
+    } finally {
+      await Promise.all(both.map((x) => x.source.stop()));
+      await api2.stop();
+    }
+  }, 90_000);
 });
