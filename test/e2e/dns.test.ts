@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../src/flows/record.js';
 import { ExporterProcess, waitFor, writeIdentities } from '../common/exporter.js';
-import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
+import { dig, startDnsmasq } from '../common/dnsmasq.js';
+import { runTag, TestNetwork, type TestHost } from '../common/netns.js';
 import { OtlpReceiver, type ReceivedSpan } from '../common/otlp.js';
 import { sumOf, type Sample } from '../common/prom.js';
 
@@ -46,13 +47,8 @@ let exporter: ExporterProcess;
 let receiver: OtlpReceiver;
 let tmp: string;
 
-/** dig in the client namespace: one query, its status (NOERROR, NXDOMAIN, ...) from the header dig prints. */
-function dig(name: string, type: string, tcp: boolean): string {
-  const out = inNs(client.ns, 'dig', [`@${dns.address}`, '+tries=1', '+time=3', '+noall', '+comments', ...(tcp ? ['+tcp'] : []), name, type]);
-  const m = /status: (\w+)/.exec(out);
-  if (!m) throw new Error(`dig printed no status:\n${out}`);
-  return m[1]!;
-}
+/** dig in the client namespace to the test's dnsmasq. */
+const ask = (name: string, type: string, tcp: boolean): string => dig(client, dns, name, type, tcp);
 
 const pair = { source_namespace: 'e2e', source_workload: 'client', destination_namespace: 'e2e', destination_workload: 'dns' };
 
@@ -75,32 +71,8 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     const identities = join(tmp, 'identities.yaml');
     writeIdentities(identities, { client, dns });
 
-    const dnsmasq = net.spawnIn(dns.ns, 'dnsmasq', [
-      '--keep-in-foreground',
-      '--no-resolv',
-      '--no-hosts',
-      '--no-poll',
-      '--pid-file',
-      '--user=root',
-      '--bind-interfaces',
-      `--listen-address=${dns.address}`,
-      '--port=53',
-      `--local=/${ZONE}/`,
-      `--host-record=${WWW},10.221.0.50`,
-      `--host-record=${DB},10.221.0.51,fd00::51`,
-      '--log-facility=-',
-    ]);
-    let dnsmasqOutput = '';
-    dnsmasq.stderr!.on('data', (d) => (dnsmasqOutput += d));
-    // dnsmasq answers before the exporter starts: these lookups are not counted
-    await waitFor('dnsmasq', 10_000, () => dnsmasqOutput, async () => {
-      if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited:\n${dnsmasqOutput}`);
-      try {
-        return dig(WWW, 'A', false) === 'NOERROR' ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+    // dnsmasq answers before the exporter starts: its start-up lookups are not counted
+    await startDnsmasq(net, dns, { zone: ZONE, records: { [WWW]: ['10.221.0.50'], [DB]: ['10.221.0.51', 'fd00::51'] }, from: client, probe: WWW });
 
     receiver = await OtlpReceiver.start();
     const config = join(tmp, 'flowlens.yaml');
@@ -129,7 +101,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
   });
 
   it('dnsmasq answers as the zone says', () => {
-    for (const q of QUESTIONS) expect(dig(q.name, q.type, q.tcp), `${q.name} ${q.type}`).toBe(q.rcode);
+    for (const q of QUESTIONS) expect(ask(q.name, q.type, q.tcp), `${q.name} ${q.type}`).toBe(q.rcode);
   });
 
   it('counts every query and response once at each side, by qtype, rcode and reporter', async () => {
@@ -250,7 +222,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
   it('with the receiver stopped, spans are counted as dropped and the exporter keeps serving', async () => {
     receiver.stop();
     const before = receiver.spans.length;
-    for (let i = 0; i < LATE_QUESTIONS; i++) expect(dig(WWW, 'A', false)).toBe('NOERROR');
+    for (let i = 0; i < LATE_QUESTIONS; i++) expect(ask(WWW, 'A', false)).toBe('NOERROR');
     const dropped = LATE_QUESTIONS * SIDES.length;
     const m = await waitFor('dropped spans', 15_000, () => exporter.output, async () => {
       const samples = await exporter.samples();
