@@ -7,6 +7,7 @@
 
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../bpf/codecs.js';
+import { formatAddress } from '../identity/cidr.js';
 import type { IdentityContext } from '../metrics/types.js';
 
 /** Semantic-convention attribute names (stable), spelt out: @opentelemetry/semantic-conventions is not a dependency. */
@@ -59,29 +60,6 @@ function hrTime(epochNs: bigint): HrTime {
   return [Number(epochNs / 1_000_000_000n), Number(epochNs % 1_000_000_000n)];
 }
 
-/** Dotted IPv4 or RFC 5952 IPv6 text of a 4- or 16-byte address. */
-export function addressText(addr: Buffer): string {
-  if (addr.length === 4) return [...addr].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(addr.readUInt16BE(i));
-  // the longest run of two or more zero groups becomes "::"
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (best < 0) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
-}
-
 function endAttributes(prefix: string, ctx: IdentityContext): Attributes {
   const out: Attributes = {};
   for (const [key, value] of Object.entries(ctx)) if (value !== '') out[`${prefix}.${key}`] = value;
@@ -106,9 +84,9 @@ export function httpSpan(input: HttpSpanInput): HttpSpanData {
   const attributes: Attributes = {
     [ATTR.HTTP_REQUEST_METHOD]: method,
     [ATTR.HTTP_RESPONSE_STATUS_CODE]: event.status,
-    [ATTR.SERVER_ADDRESS]: addressText(event.daddr),
+    [ATTR.SERVER_ADDRESS]: formatAddress(event.daddr),
     [ATTR.SERVER_PORT]: event.dport,
-    [ATTR.CLIENT_ADDRESS]: addressText(event.saddr),
+    [ATTR.CLIENT_ADDRESS]: formatAddress(event.saddr),
     [ATTR.CLIENT_PORT]: event.sport,
     [ATTR.NETWORK_PROTOCOL_NAME]: 'http',
     [ATTR.NETWORK_PROTOCOL_VERSION]: event.protocolVersion,
