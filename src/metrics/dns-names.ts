@@ -191,7 +191,7 @@ export class TopNames {
       throw new RangeError(`top names: capacity must be an integer >= N (${n}), got ${this.capacity}`);
     }
     this.intervalMs = options.intervalMs ?? TOP_RANK_INTERVAL_MS;
-    this.nextRank = (options.start ?? Date.now()) + this.intervalMs;
+    this.nextRank = (options.start ?? monotonicMs()) + this.intervalMs;
   }
 
   /** Names reported now, best first. */
@@ -356,7 +356,12 @@ export class TopFolder implements NameFolder {
   }
 }
 
-export function nameFolder(config: QueryNamesConfig, now: number = Date.now()): NameFolder | null {
+/** Milliseconds on a clock that wall-clock changes do not move: rankings stay 60 s apart. */
+export function monotonicMs(): number {
+  return performance.now();
+}
+
+export function nameFolder(config: QueryNamesConfig, now: number = monotonicMs()): NameFolder | null {
   switch (config.mode) {
     case 'off':
       return null;
@@ -422,13 +427,13 @@ export class DnsQueryNames {
   constructor(
     readonly folder: NameFolder,
     readonly limit: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {
     if (!(Number.isInteger(limit) && limit >= 0)) throw new RangeError(`DNS names: limit must be an integer >= 0, got ${limit}`);
     this.seenGeneration = folder.generation;
   }
 
-  static fromConfig(config: QueryNamesConfig, limit: number, now: () => number = Date.now): DnsQueryNames | null {
+  static fromConfig(config: QueryNamesConfig, limit: number, now: () => number = monotonicMs): DnsQueryNames | null {
     const folder = nameFolder(config, now());
     return folder === null ? null : new DnsQueryNames(folder, limit, now);
   }
