@@ -13,6 +13,7 @@ import { createError, wrapError } from './errors.js';
 import { tryParseCidr } from './identity/cidr.js';
 import { formatPath, valueAt } from './config/issue-path.js';
 import { REASON_CLASSES } from './datapath/drop-reasons.js';
+import { normalizeSuffix, QUERY_NAME_MODES, QUERY_NAMES_MAX } from './metrics/dns-names.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const ATTACH_MODES = ['auto', 'tcx', 'clsact'] as const;
@@ -172,6 +173,35 @@ const kubernetesSchema = z.strictObject(
   { error: 'expected a mapping' },
 );
 
+const dnsSuffixSchema = z.string({ error: 'expected a domain name such as example.com' }).transform((v, ctx) => {
+  const r = normalizeSuffix(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.reason });
+    return z.NEVER;
+  }
+  return r.suffix;
+});
+
+// Query names as a label of flowlens_dns_queries_by_name_total: off, the
+// configured suffixes, or the top N names; everything else is folded into "other".
+const queryNamesSchema = refined(
+  z.strictObject(
+    {
+      mode: z.enum(QUERY_NAME_MODES, { error: `expected one of ${QUERY_NAME_MODES.join('|')}` }).default('off'),
+      suffixes: z
+        .array(dnsSuffixSchema, { error: 'expected a list of domain names' })
+        .max(QUERY_NAMES_MAX, { error: `expected at most ${QUERY_NAMES_MAX} suffixes` })
+        .transform((v) => [...new Set(v)])
+        .default([]),
+      top: positiveInt(`an integer from 1 to ${QUERY_NAMES_MAX}`)
+        .max(QUERY_NAMES_MAX, { error: `expected an integer from 1 to ${QUERY_NAMES_MAX}` })
+        .default(10),
+    },
+    { error: 'expected a mapping' },
+  ),
+  (v) => (v.mode === 'suffixes' && v.suffixes.length === 0 ? 'mode suffixes needs at least one name in suffixes' : undefined),
+);
+
 const dnsSchema = z.strictObject(
   {
     ports: z
@@ -181,6 +211,7 @@ const dnsSchema = z.strictObject(
       .pipe(z.array(z.number()).max(4, { error: 'expected 1 to 4 distinct ports' }))
       .default([53]),
     unansweredTimeoutSeconds: positiveInt().default(5),
+    queryNames: queryNamesSchema.prefault({}),
   },
   { error: 'expected a mapping' },
 );

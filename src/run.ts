@@ -23,7 +23,7 @@ import { KubernetesIdentitySource, KUBERNETES_SOURCE } from './identity/kubernet
 import { StaticIdentitySource, STATIC_SOURCE } from './identity/static-source.js';
 import { IdentityStore } from './identity/store.js';
 import type { Logger } from './log.js';
-import { createMetrics } from './metrics/index.js';
+import { createMetrics, DnsQueryNames } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
 import { createSpanSink, dnsExchange, httpExchange, pathRedactions, type SpanSink } from './traces/index.js';
@@ -164,6 +164,13 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       log.info(`sending spans to ${config.otlpEndpoint}`);
     }
 
+    // exchanges by query name, when dns.queryNames is on: counted from the exchange events
+    const dnsNames = DnsQueryNames.fromConfig(config.dns.queryNames, config.metrics.seriesLimit);
+    if (dnsNames) {
+      const { mode, suffixes, top } = config.dns.queryNames;
+      log.info(`DNS query names: ${mode === 'top' ? `the top ${top}` : `under ${suffixes.join(', ')}`}; the rest as "other"`);
+    }
+
     if (config.pinPath) preparePinPath(config.pinPath, log);
     let datapath: FlowDatapath;
     try {
@@ -182,6 +189,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         dnsUnansweredTimeoutSeconds: config.dns.unansweredTimeoutSeconds,
         onDnsEvent: (event) => {
           flows.push(records.fromDns(event));
+          dnsNames?.observe(event);
           spans?.record(dnsExchange(event, contexts));
         },
         http: config.http.enabled,
@@ -263,6 +271,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       config: config.metrics,
       identities: contexts,
       ...(spans ? { spans: spans.stats } : {}),
+      dnsNames,
       datapath: { snapshot: () => withDrops(datapath.snapshot(manager.attachedCount), drops.snapshot(), reasons) },
       identityStatus: {
         sources: (): IdentitySourceStatus[] => {

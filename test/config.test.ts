@@ -41,6 +41,7 @@ describe('defaults', () => {
       interfaceScanMilliseconds: 250, mapEntries: 16384, tcpUnansweredTimeoutSeconds: 3, programStats: false,
     });
     expect(c.http).toEqual({ enabled: true, redactPaths: [] });
+    expect(c.dns.queryNames).toEqual({ mode: 'off', suffixes: [], top: 10 });
     expect(c.metrics.contexts).toEqual(['namespace', 'workload', 'identity']);
     expect(c.metrics.seriesLimit).toBe(10000);
     expect(c.metrics.destinationPorts).toEqual([...DEFAULT_DESTINATION_PORTS]);
@@ -52,6 +53,12 @@ describe('defaults', () => {
     const a = defaultConfig();
     a.interfaces.push('x*');
     expect(defaultConfig().interfaces).not.toContain('x*');
+  });
+
+  it('normalises DNS name suffixes: lower case, no trailing dot, each once', () => {
+    const yaml = 'dns:\n  queryNames:\n    mode: suffixes\n    suffixes: [Example.COM., svc.cluster.local, example.com]\n';
+    const c = loadConfig({ flags: { config: 'c.yaml' }, readFile: fromFiles({ 'c.yaml': yaml }) });
+    expect(c.dns.queryNames).toEqual({ mode: 'suffixes', suffixes: ['example.com', 'svc.cluster.local'], top: 10 });
   });
 
   it('loads defaults when nothing is given, and for an empty file', () => {
@@ -137,6 +144,13 @@ describe('file', () => {
     ['identityLabels:\n  exclude: ["bad key!"]', 'identityLabels.exclude[0]: expected a Kubernetes label key'],
     ['identities: 5', 'identities: expected a path, got 5'],
     ['http:\n  redactPaths: ["/users/(["]', 'http.redactPaths[0]: expected a valid regular expression'],
+    ['dns:\n  queryNames: { mode: all }', 'dns.queryNames.mode: expected one of off|suffixes|top, got "all"'],
+    ['dns:\n  queryNames: { mode: suffixes }', 'dns.queryNames: mode suffixes needs at least one name in suffixes'],
+    ['dns:\n  queryNames: { mode: suffixes, suffixes: [example.com, "bad..com"] }', 'dns.queryNames.suffixes[1]: expected a domain name such as example.com (an empty label), got "bad..com"'],
+    ['dns:\n  queryNames: { suffixes: [other] }', 'dns.queryNames.suffixes[0]: "other" is the label of the names outside the list'],
+    ['dns:\n  queryNames: { suffixes: ["."] }', 'dns.queryNames.suffixes[0]: expected a domain name such as example.com (the root matches every name: use mode top)'],
+    ['dns:\n  queryNames: { mode: top, top: 0 }', 'dns.queryNames.top: expected an integer from 1 to 1000, got 0'],
+    ['dns:\n  queryNames: { mode: top, top: 1001 }', 'dns.queryNames.top: expected an integer from 1 to 1000, got 1001'],
   ])('rejects %j', (yaml, message) => {
     const err = fileError(yaml);
     expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
@@ -151,6 +165,9 @@ describe('file', () => {
     expect(nested.code).toBe('FLOWLENS_ERR_CONFIG_UNKNOWN_KEY');
     expect(nested.message).toContain('"metrics.series_limit"');
     expect(nested.exitStatus).toBe(2);
+    const names = fileError('dns:\n  queryNames: { mode: top, topN: 5 }\n');
+    expect(names.code).toBe('FLOWLENS_ERR_CONFIG_UNKNOWN_KEY');
+    expect(names.message).toContain('"dns.queryNames.topN"');
   });
 
   it('reports a missing file, non-YAML and a non-mapping top level with the path', () => {

@@ -20,6 +20,7 @@ import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
 import { registerDrops } from './drops.js';
 import { registerDns } from './dns.js';
+import { registerDnsQueryNames, type DnsQueryNames } from './dns-names.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
 import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
@@ -39,6 +40,8 @@ export interface CreateMetricsOptions {
   flowStore?: FlowStoreStatus;
   /** Span export counters; absent when no spans are built (the self-metrics then read 0). */
   spans?: SpanStatus;
+  /** Exchange counts by query name (dns.queryNames); without them there is no per-name family. */
+  dnsNames?: DnsQueryNames | null;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
   processMetrics?: boolean;
 }
@@ -72,6 +75,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
   registerDns(flowContext, registers);
+  if (options.dnsNames) registerDnsQueryNames(flowContext, options.dnsNames);
   registerHttp(flowContext);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.

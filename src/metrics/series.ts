@@ -53,6 +53,19 @@ export class SeriesTable {
     return this.admitted;
   }
 
+  /** The series every refused label set is summed into. */
+  get overflowSeries(): Series {
+    return this.overflow;
+  }
+
+  /**
+   * Counts label sets refused before they reached this table (a caller that
+   * bounds its own keys, as the DNS name counts do); their values go to overflowSeries.
+   */
+  refuseOutside(count: number): void {
+    this.refused += count;
+  }
+
   beginScrape(): void {
     this.epoch += 1;
     this.active = [];

@@ -19,6 +19,8 @@ export const METRICS_CONTRACT: Readonly<Record<string, ContractFamily>> = {
   flowlens_dns_queries_total: { labels: ['qtype', 'reporter'], contexts: true },
   flowlens_dns_responses_total: { labels: ['qtype', 'rcode', 'reporter'], contexts: true },
   flowlens_dns_response_duration_seconds: { labels: ['qtype', 'rcode', 'reporter'], contexts: true, histogram: true },
+  // off by default (dns.queryNames): DESIGN.md's "query names ... limited to a configured suffix list or top-N"
+  flowlens_dns_queries_by_name_total: { labels: ['qname', 'qtype', 'rcode', 'reporter'], contexts: true },
   flowlens_http_requests_total: { labels: ['method', 'reporter'], contexts: true },
   flowlens_http_responses_total: { labels: ['method', 'status', 'reporter'], contexts: true },
   flowlens_http_request_duration_seconds: { labels: ['method', 'status_class', 'reporter'], contexts: true, histogram: true },

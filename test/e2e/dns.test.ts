@@ -86,6 +86,8 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
         '  headers: { x-flowlens-test: e2e }',
         'dns:',
         '  unansweredTimeoutSeconds: 2',
+        // www and missing by name (written as an operator might), every other name as "other"
+        '  queryNames: { mode: suffixes, suffixes: [WWW.E2E.Test., missing.e2e.test] }',
         '',
       ].join('\n'),
     );
@@ -130,6 +132,29 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     expect(sumOf(m, 'flowlens_dns_malformed_messages_total')).toBe(0);
     expect(sumOf(m, 'flowlens_bpf_map_entries', { map: 'dns_pending' })).toBe(0);
     expect(sumOf(m, 'flowlens_events_lost_total')).toBe(0);
+  });
+
+  it('counts exchanges by query name: the listed suffixes exactly, everything else as other', async () => {
+    // exchanges reach user space as events: wait until the last has been read, then assert exactly
+    const m = await waitFor('per-name counts', 10_000, () => exporter.output, async () => {
+      const samples = await exporter.samples();
+      return sumOf(samples, 'flowlens_dns_queries_by_name_total') >= QUESTIONS.length * SIDES.length ? samples : undefined;
+    });
+    const perSide = {
+      'www.e2e.test A NOERROR': 3,
+      'missing.e2e.test A NXDOMAIN': 2,
+      'other AAAA NOERROR': 2, // db.e2e.test over UDP
+      'other A NOERROR': 1, // db.e2e.test over TCP
+    };
+    const expected: Record<string, number> = {};
+    for (const [k, n] of Object.entries(perSide)) for (const side of SIDES) expected[`client dns ${k} ${side}`] = n;
+    expect(byLabels(m, 'flowlens_dns_queries_by_name_total', ['source_workload', 'destination_workload', 'qname', 'qtype', 'rcode', 'reporter'])).toEqual(expected);
+    // no exchange lost: every query the kernel counted is in the per-name family, at each side
+    expect(sumOf(m, 'flowlens_events_lost_total')).toBe(0);
+    for (const reporter of SIDES) {
+      expect(sumOf(m, 'flowlens_dns_queries_by_name_total', { reporter })).toBe(sumOf(m, 'flowlens_dns_queries_total', { reporter }));
+    }
+    expect(sumOf(m, 'flowlens_series_limited_total', { family: 'flowlens_dns_queries_by_name_total' })).toBe(0);
   });
 
   it('puts every exchange, once per side, into the flows API with its name, type, rcode and latency', async () => {
@@ -235,5 +260,22 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     expect(sumOf(m, 'flowlens_dns_queries_total', { qtype: 'A', reporter: 'client' })).toBe(6 + LATE_QUESTIONS);
     expect(receiver.spans.length).toBe(before);
     expect(exporter.child.exitCode).toBeNull();
+  });
+
+  it('folds a name under a listed suffix into it, and a name that only ends in the same letters into other', async () => {
+    // dnsmasq is authoritative for e2e.test: both are NXDOMAIN
+    expect(dig(`a.b.${MISSING}`, 'A', false)).toBe('NXDOMAIN');
+    expect(dig(`x${WWW}`, 'A', false)).toBe('NXDOMAIN');
+    const m = await waitFor('per-name counts', 10_000, () => exporter.output, async () => {
+      const samples = await exporter.samples();
+      return sumOf(samples, 'flowlens_dns_queries_by_name_total', { rcode: 'NXDOMAIN' }) >= 8 ? samples : undefined;
+    });
+    for (const reporter of SIDES) {
+      expect(sumOf(m, 'flowlens_dns_queries_by_name_total', { qname: 'missing.e2e.test', rcode: 'NXDOMAIN', reporter })).toBe(3);
+      expect(sumOf(m, 'flowlens_dns_queries_by_name_total', { qname: 'other', qtype: 'A', rcode: 'NXDOMAIN', reporter })).toBe(1);
+      // the late questions of the previous test too
+      expect(sumOf(m, 'flowlens_dns_queries_by_name_total', { qname: 'www.e2e.test', reporter })).toBe(3 + LATE_QUESTIONS);
+      expect(sumOf(m, 'flowlens_dns_queries_by_name_total', { reporter })).toBe(sumOf(m, 'flowlens_dns_queries_total', { reporter }));
+    }
   });
 });
