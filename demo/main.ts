@@ -293,6 +293,9 @@ class Demo {
 
     await this.waitUntil('Alertmanager (/-/ready)', 30_000, () => httpOk(`${alertmanagerUrl}/-/ready`));
     await this.waitUntil('Prometheus (/-/ready)', 30_000, () => httpOk(`${prometheusUrl}/-/ready`));
+    // Debian's Prometheus is built without the React UI: its alerts page is the classic one
+    this.state.urls.prometheusAlerts = (await httpOk(`${prometheusUrl}/alerts`)) ? `${prometheusUrl}/alerts` : `${prometheusUrl}/classic/alerts`;
+    writeState(this.state);
   }
 
   /** A bridge in the root namespace, one namespace per workload joined to it by a veth whose host side the exporter watches. */
@@ -389,15 +392,15 @@ class Demo {
     say('');
     say(`  flowlens UI (service map, flows)   ${u.exporter}/`);
     say(`  metrics                            ${u.exporter}/metrics`);
-    say(`  Prometheus alerts                  ${u.prometheus}/alerts`);
+    say(`  Prometheus alerts                  ${u.prometheusAlerts}`);
     say(`  Alertmanager (API)                 ${u.alertmanager}/api/v2/alerts`);
     say('');
     say('  Try, from another shell in this directory:');
-    say(`    ${observe} --verdict dropped                      # client -> backend, denied by the policy`);
-    say(`    ${observe} --from-workload reserved:world         # the outsider's probes`);
-    say(`    ${observe} --type http --http-status 400-599      # 404s and 500s`);
-    say(`    ${observe} --type dns --dns-rcode NXDOMAIN        # names that do not exist`);
-    say(`    ${observe} --from-namespace management --follow   # the console's health checks, live`);
+    say(`    ${observe} --from-namespace client --to-namespace backend   # the client's direct calls, denied by the policy`);
+    say(`    ${observe} --from-workload reserved:world                   # the outsider's probes`);
+    say(`    ${observe} --type http --http-status 400-599                # 404s and 500s`);
+    say(`    ${observe} --type dns --dns-rcode NXDOMAIN                  # names that do not exist`);
+    say(`    ${observe} --from-namespace management --follow             # the console's health checks, live`);
     say('');
     say(`  Namespaces: ${this.placed.map((w) => w.netns).join(' ')}`);
     say(`  Identities: ${this.file('identities.yaml')}; configs and logs: ${this.state.workdir}`);
