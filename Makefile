@@ -26,7 +26,7 @@ APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	golang-go golang-github-masterminds-sprig-dev prometheus prometheus-alertmanager
 DEPS_STAMP := node_modules/.flowlens-deps
 
-.PHONY: all deps build bpf addon ts chart-renderer run test test-unit bench vmlinux clean alerts dashboards
+.PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards
 
 all: build
 
@@ -104,11 +104,29 @@ alerts: deps .codegen/.stamp
 dashboards: deps .codegen/.stamp
 	node .codegen/dashboards/src/main.js
 
-# The main job for now: the exporter on this host with the sample identities.
+# The exporter on this host with the sample identities.
 run: build
 	node dist/cli.js run --config demo/flowlens.yaml --identities demo/identities.yaml
 
-test: build chart-renderer $(FIXTURE_OBJS)
+# The demo (demo/*.ts): workloads in network namespaces, the exporter,
+# Prometheus with the rules (generated from alerts/src with demo-short windows),
+# Alertmanager paging a webhook receiver on the terminal. Ctrl-C or
+# `make demo-stop` (from another shell) removes everything it created.
+DEMO_SRCS := $(wildcard demo/*.ts alerts/src/*.ts)
+
+demo-ts: deps dist/demo/.stamp
+
+dist/demo/.stamp: $(DEMO_SRCS) tsconfig.json tsconfig.demo.json
+	npx tsc -p tsconfig.demo.json
+	@touch $@
+
+demo: build demo-ts
+	node dist/demo/demo/main.js
+
+demo-stop: demo-ts
+	node dist/demo/demo/stop.js
+
+test: build demo-ts chart-renderer $(FIXTURE_OBJS)
 	npx vitest run
 
 bench: build $(BENCH_OBJS)

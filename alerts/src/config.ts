@@ -148,3 +148,31 @@ export const DEFAULT_CONFIG: AlertsConfig = {
     noFlowsFor: '5m',
   },
 };
+
+/** Every `*For` duration of a config section replaced by one value. */
+function everyFor<T extends object>(section: T, forDuration: string): T {
+  return Object.fromEntries(Object.entries(section).map(([k, v]) => [k, k.endsWith('For') ? forDuration : v])) as T;
+}
+
+export interface ShortWindows {
+  /** Replaces rateWindow and health.noFlowsWindow. */
+  rateWindow: string;
+  /** Replaces every `for:` duration. */
+  forDuration: string;
+}
+
+/**
+ * The same rules with short windows and `for:` durations, for places where
+ * waiting minutes is not the point: the demo (`make demo`) and the end-to-end
+ * tests. Baselines, learning windows and thresholds stay as they are; callers
+ * override thresholds by spreading the result.
+ */
+export function withShortWindows(base: AlertsConfig, short: ShortWindows): AlertsConfig {
+  return {
+    ...base,
+    rateWindow: short.rateWindow,
+    security: everyFor(base.security, short.forDuration),
+    abnormal: everyFor(base.abnormal, short.forDuration),
+    health: { ...everyFor(base.health, short.forDuration), noFlowsWindow: short.rateWindow },
+  };
+}

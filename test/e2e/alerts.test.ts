@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type AlertsConfig } from '../../alerts/src/config.js';
+import { DEFAULT_CONFIG, withShortWindows, type AlertsConfig } from '../../alerts/src/config.js';
 import { renderRuleFile } from '../../alerts/src/render.js';
 import { buildRuleGroups, isAlert } from '../../alerts/src/rules.js';
 import { buildDashboards } from '../../dashboards/src/dashboards.js';
@@ -35,15 +35,11 @@ const FOR = '3s';
 
 /** The default config with test windows: 1 s scrapes, 20 s rates, 3 s `for:`. */
 function testConfig(): AlertsConfig {
-  const shorten = <T extends object>(section: T): T =>
-    Object.fromEntries(Object.entries(section).map(([k, v]) => [k, k.endsWith('For') ? FOR : v])) as T;
+  const short = withShortWindows(DEFAULT_CONFIG, { rateWindow: RATE_WINDOW, forDuration: FOR });
   return {
-    ...DEFAULT_CONFIG,
-    rateWindow: RATE_WINDOW,
+    ...short,
     publicFacing: [{ destination_namespace: 'e2e', destination_workload: 'web' }],
-    security: { ...shorten(DEFAULT_CONFIG.security), policyDropsPerSecond: 0.1 },
-    abnormal: shorten(DEFAULT_CONFIG.abnormal),
-    health: { ...shorten(DEFAULT_CONFIG.health), noFlowsWindow: RATE_WINDOW },
+    security: { ...short.security, policyDropsPerSecond: 0.1 },
   };
 }
 
