@@ -23,9 +23,10 @@ const CLASS_RULES: ReadonlyArray<[ReasonClass, RegExp]> = [
   ['policy', /^(netfilter_drop|tc_ingress|tc_egress|bpf_cgroup_egress|xfrm_policy|security_hook|ip_rpfilter)$/],
   ['no_socket', /^no_socket$/],
   ['malformed', /(^|_)csum$|^pkt_too_small$|^hdr_trunc$|^ip_inhdr$|^invalid_proto$|^ipv6_bad_exthdr$|^ipv6_ndisc_(frag|hop_limit|bad_code|bad_options)$|_invalid_(hdr|frame)$|^dev_hdr$|^mac_invalid_source$|^dup_frag$|^frag_too_far$/],
-  ['congestion', /^qdisc_|^cake_|^fq_|backlog$|^full_ring$|^nomem$|^neigh_queuefull$|^dualpi2_|^queue_purge$/],
+  ['congestion', /^qdisc_|^cake_|^fq_|backlog$|^full_ring$|^nomem$|^neigh_queuefull$|^dualpi2_/],
   ['routing', /^ip_(outnoroutes|innoroutes|inaddrerrors|local_source|invalid_source|invalid_dest|localnet)$|^otherhost$|^neigh_|^ipv6disabled$|^ipv6_ndisc_ns_otherhost$|^no_tx_target$|^pkt_too_big$/],
-  ['socket', /^socket_|^tcp_|^proto_mem$|^unix_|^packet_sock_error$/],
+  // queue_purge: a socket torn down with packets still queued (a FIN reaching a closed socket), not a full queue
+  ['socket', /^socket_|^tcp_|^proto_mem$|^unix_|^packet_sock_error$|^queue_purge$/],
 ];
 
 export function defaultReasonClass(name: string): ReasonClass {

@@ -38,6 +38,8 @@ describe('drop reasons from the running kernel', () => {
     expect(defaultReasonClass('hdr_trunc')).toBe('malformed');
     expect(defaultReasonClass('qdisc_drop')).toBe('congestion');
     expect(defaultReasonClass('cpu_backlog')).toBe('congestion');
+    // a socket torn down with a packet still queued: the socket's business, not a full queue
+    expect(defaultReasonClass('queue_purge')).toBe('socket');
     expect(defaultReasonClass('ip_outnoroutes')).toBe('routing');
     expect(defaultReasonClass('neigh_failed')).toBe('routing');
     expect(defaultReasonClass('tcp_invalid_sequence')).toBe('socket');
