@@ -20,10 +20,13 @@ TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
 # The web UI: plain browser files, copied next to the compiled server.
 UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
 
-# Debian packages the build, the exporter and the tests use.
+# Debian packages the build, the exporter, the tests and the benchmarks use.
+# nginx and haproxy are only run by bench/http.bench.ts, each with its own
+# config in a temp dir; nothing relies on (or stops) their system services.
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables iperf3 python3 make g++ procps chromium dnsmasq-base bind9-dnsutils \
-	golang-go golang-github-masterminds-sprig-dev prometheus prometheus-alertmanager
+	golang-go golang-github-masterminds-sprig-dev prometheus prometheus-alertmanager \
+	wrk nginx haproxy
 DEPS_STAMP := node_modules/.flowlens-deps
 
 .PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards
