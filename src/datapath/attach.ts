@@ -108,6 +108,12 @@ export class AttachManager {
         attached.push(iface.name);
         this.opts.log?.info(`attached to ${iface.name} (ifindex ${iface.ifindex}, ${role})`);
       } catch (err) {
+        // gone between the listing and the attach (a veth moved into its pod's namespace, a pod deleted): not a failure
+        if (!this.list().some((i) => i.name === iface.name && i.ifindex === iface.ifindex)) {
+          seen.delete(key);
+          this.opts.log?.info(`interface ${iface.name} (ifindex ${iface.ifindex}) went away while attaching`);
+          continue;
+        }
         this.attachFailures++;
         this.failedAttempts.set(key, attempts + 1);
         const giveUp = attempts + 1 >= MAX_ATTACH_ATTEMPTS ? '; giving up on it' : '; will retry';

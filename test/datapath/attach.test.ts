@@ -91,4 +91,27 @@ describe('AttachManager', () => {
     expect(mgr.attachedCount).toBe(0);
     mgr.stop();
   });
+
+  it('takes an interface that vanished while being attached as gone, not as a failure', () => {
+    const logged: string[] = [];
+    let ifaces = [{ name: 'veth5', ifindex: 6 }];
+    const mgr = new AttachManager({
+      endpointPatterns: ['veth*'],
+      nodePatterns: [],
+      // the attach fails because the interface left (moved into a namespace) meanwhile
+      attacher: {
+        attach(iface: NetInterface) {
+          ifaces = [];
+          throw new Error(`no such device: ${iface.name}`);
+        },
+      },
+      scanIntervalMs: 1_000_000,
+      list: () => ifaces,
+      log: { info: (m: string) => logged.push(`info ${m}`), warn: (m: string) => logged.push(`warn ${m}`) },
+    });
+    mgr.start();
+    expect(mgr.attachFailures).toBe(0);
+    expect(logged).toEqual(['info interface veth5 (ifindex 6) went away while attaching']);
+    mgr.stop();
+  });
 });
