@@ -23,7 +23,7 @@ import {
   type DnsEvent,
 } from '../../src/bpf/codecs.js';
 import { DnsTracker, setDnsPorts } from '../../src/datapath/dns.js';
-import { CLIENT, EventDrain, FLOW_OBJECT, SERVER, arrayCounts, countsByKey, loadFlowObject, runHook, type Hook } from '../common/bpf-maps.js';
+import { CLIENT, EventDrain, FLOW_OBJECT, SERVER, arrayCounts, countsByKey, decodedEntries, loadFlowObject, runHook, type Hook } from '../common/bpf-maps.js';
 import { OPCODE, QTYPE, RCODE, dnsMessage, dnsName, tcpFramed, type DnsMessageOptions } from '../common/dns.js';
 import { TCP_ACK, TCP_PSH, TCP_SYN, frame4, frame6, tcp, udp, type L4 } from '../common/packets.js';
 
@@ -113,12 +113,7 @@ function responseCounts(): Record<string, { responses: number; matched: number }
 
 const malformed = (): Record<string, number> => arrayCounts(obj!.map('dns_malformed'), DNS_MALFORMED_REASON_NAMES);
 
-function pending(): Array<{ key: ReturnType<typeof decodeDnsPendingKey>; value: ReturnType<typeof decodeDnsPendingValue> }> {
-  return obj!
-    .map('dns_pending')
-    .entries()
-    .map(({ key, value }) => ({ key: decodeDnsPendingKey(key), value: decodeDnsPendingValue(value) }));
-}
+const pending = () => decodedEntries(obj!.map('dns_pending'), decodeDnsPendingKey, decodeDnsPendingValue);
 
 function expectNothingCounted(): void {
   expect(queries()).toEqual({});
@@ -132,11 +127,7 @@ function expectNothingCounted(): void {
 function subscribe(): { drain(): Promise<DnsEvent[]> } {
   const events = new EventDrain(obj!, 61000);
   ring = events;
-  return {
-    async drain() {
-      return (await events.drain()).filter((b) => b[0] === EventType.DNS).map((b) => decodeDnsEvent(b));
-    },
-  };
+  return { drain: () => events.drainOf(EventType.DNS, decodeDnsEvent) };
 }
 
 // ---------------------------------------------------------------------------

@@ -44,6 +44,7 @@ import {
   WORLD_V4,
   arrayCounts,
   countsByKey,
+  decodedEntries,
   loadFlowObject,
   runHook,
   type Hook,
@@ -183,12 +184,8 @@ function tcpOutcomes(): Record<string, number> {
   });
 }
 
-function tcpPending(): Array<{ tuple: ReturnType<typeof decodeFlowTuple>; value: ReturnType<typeof decodeTcpPendingValue> }> {
-  return obj!
-    .map('tcp_pending')
-    .entries()
-    .map(({ key, value }) => ({ tuple: decodeFlowTuple(key), value: decodeTcpPendingValue(value) }));
-}
+/** tcp_pending: key the SYN's tuple. */
+const tcpPending = () => decodedEntries(obj!.map('tcp_pending'), decodeFlowTuple, decodeTcpPendingValue);
 
 function expectNothingAttributed(): void {
   expect(traffic()).toEqual({});
@@ -354,7 +351,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     const after = process.hrtime.bigint();
     const [entry, ...rest] = tcpPending();
     expect(rest).toEqual([]);
-    expect(entry!.tuple).toEqual({
+    expect(entry!.key).toEqual({
       family: 4,
       saddr: CLIENT.v4,
       daddr: SERVER.v4,
@@ -416,7 +413,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     run('to', answer(TCP_ACK)); // neither SYN nor RST: not an answer
     run('to', answer(TCP_FIN | TCP_ACK));
     expect(tcpOutcomes()).toEqual({});
-    expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40000]);
+    expect(tcpPending().map((p) => p.key.sport)).toEqual([40000]);
   });
 
   /** The one outcome event among the events after the SYN's flow event, with its clocks checked and zeroed. */
@@ -500,7 +497,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     run('to', answer(TCP_SYN | TCP_ACK, 40000));
     run('to', answer(TCP_RST | TCP_ACK, 40001));
     expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1, [`${C2S} 443 egress refused`]: 1 });
-    expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40002]);
+    expect(tcpPending().map((p) => p.key.sport)).toEqual([40002]);
   });
 });
 

@@ -22,7 +22,7 @@ import {
   decodeHttpResponseValue,
   type HttpEvent,
 } from '../../src/bpf/codecs.js';
-import { CLIENT, EventDrain, FLOW_OBJECT, SERVER, arrayCounts, countsByKey, loadFlowObject, runHook, sumU64, type Hook } from '../common/bpf-maps.js';
+import { CLIENT, EventDrain, FLOW_OBJECT, SERVER, arrayCounts, countsByKey, decodedEntries, loadFlowObject, runHook, sumU64, type Hook } from '../common/bpf-maps.js';
 import { TCP_ACK, TCP_PSH, frame4, frame6, tcp } from '../common/packets.js';
 
 let obj: BpfObject | undefined;
@@ -122,12 +122,7 @@ function responseCounts(): Record<string, number> {
 const messages = (): Record<string, number> => arrayCounts(obj!.map('http_messages'), HTTP_MESSAGE_REASON_NAMES);
 const mapUpdateErrors = (): Record<string, number> => arrayCounts(obj!.map('map_update_errors'), MAP_UPDATE_ERROR_MAPS);
 
-function connections(): Array<{ key: ReturnType<typeof decodeHttpConnKey>; conn: ReturnType<typeof decodeHttpConn> }> {
-  return obj!
-    .map('http_connections')
-    .entries()
-    .map(({ key, value }) => ({ key: decodeHttpConnKey(key), conn: decodeHttpConn(value) }));
-}
+const connections = () => decodedEntries(obj!.map('http_connections'), decodeHttpConnKey, decodeHttpConn);
 
 function expectNoHttp(): void {
   expect(requests()).toEqual({});
@@ -141,11 +136,7 @@ function expectNoHttp(): void {
 function subscribe(): { drain(): Promise<HttpEvent[]> } {
   const events = new EventDrain(obj!);
   ring = events;
-  return {
-    async drain() {
-      return (await events.drain()).filter((b) => b[0] === EventType.HTTP).map((b) => decodeHttpEvent(b));
-    },
-  };
+  return { drain: () => events.drainOf(EventType.HTTP, decodeHttpEvent) };
 }
 
 const C2S = `${CLIENT.id}>${SERVER.id}`;
@@ -241,7 +232,7 @@ describe('status lines and matching', () => {
     // every exchange was timed: one observation each, well under 1 ms here (bucket 0)
     for (const r of Object.values(responses())) expect(r.buckets).toEqual({ 0: 1 });
     const [c] = connections();
-    expect(c!.conn).toMatchObject({ pending: 0, untracked: 0 });
+    expect(c!.value).toMatchObject({ pending: 0, untracked: 0 });
   });
 
   it('at the server\'s interface the request enters (to) and the response leaves (from): reporter server', () => {
@@ -276,7 +267,7 @@ describe('status lines and matching', () => {
     const events = subscribe();
     run('from', request(get('/first')));
     run('from', request('POST /second HTTP/1.1\r\nContent-Length: 0\r\n\r\n'));
-    expect(connections()[0]!.conn).toMatchObject({ pending: 2, untracked: 0, methods: [1, 3, 0, 0], path: '/first' });
+    expect(connections()[0]!.value).toMatchObject({ pending: 2, untracked: 0, methods: [1, 3, 0, 0], path: '/first' });
     run('to', response(status(200)));
     run('to', response(status(201)));
     expect(responseCounts()).toEqual({ [`${C2S} GET 200 client`]: 1, [`${C2S} POST 201 client`]: 1 });
@@ -291,7 +282,7 @@ describe('status lines and matching', () => {
   it('beyond four outstanding requests, later ones are counted but answered as unknown, in order', () => {
     load();
     for (let i = 0; i < 6; i++) run('from', request(i === 4 ? 'PUT /5 HTTP/1.1\r\n\r\n' : get(`/${i}`)));
-    expect(connections()[0]!.conn).toMatchObject({ pending: 4, untracked: 2 });
+    expect(connections()[0]!.value).toMatchObject({ pending: 4, untracked: 2 });
     for (let i = 0; i < 6; i++) run('to', response(status(200 + i)));
     expect(requests()).toEqual({ [`${C2S} GET client`]: 5, [`${C2S} PUT client`]: 1 });
     expect(responseCounts()).toEqual({

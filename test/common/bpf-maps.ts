@@ -68,6 +68,11 @@ export function runHook(obj: BpfObject, hook: Hook, frame: Buffer): void {
   expect(res.data.equals(frame)).toBe(true);
 }
 
+/** The entries of a map (not per-CPU), key and value decoded. */
+export function decodedEntries<K, V>(map: BpfMap, decodeKey: (b: Buffer) => K, decodeValue: (b: Buffer) => V): Array<{ key: K; value: V }> {
+  return map.entries().map(({ key, value }) => ({ key: decodeKey(key), value: decodeValue(value) }));
+}
+
 // ---------------------------------------------------------------------------
 // per-CPU counters, summed over CPUs
 
@@ -142,6 +147,11 @@ export class EventDrain {
     const events = this.received.splice(0);
     expect(isSentinel(events.at(-1)!)).toBe(true);
     return events.slice(0, -1);
+  }
+
+  /** drain(), keeping the events of one type, decoded. */
+  async drainOf<T>(type: number, decode: (b: Buffer) => T): Promise<T[]> {
+    return (await this.drain()).filter((b) => b[0] === type).map((b) => decode(b));
   }
 
   close(): void {
