@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseListen } from './config/validators.js';
-import { createError, wrapError } from './errors.js';
+import { createError, readTextFile, wrapError } from './errors.js';
 import { tryParseCidr } from './identity/cidr.js';
 import { formatPath, valueAt } from './config/issue-path.js';
 import { REASON_CLASSES } from './datapath/drop-reasons.js';
@@ -422,13 +422,7 @@ function firstLine(text: string): string {
 }
 
 function readConfigFile(file: string, readFile: (path: string) => string): unknown {
-  let text: string;
-  try {
-    text = readFile(file);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw wrapError(err, 'FLOWLENS_ERR_CONFIG_FILE_UNREADABLE', file, reason);
-  }
+  const text = readTextFile(file, 'FLOWLENS_ERR_CONFIG_FILE_UNREADABLE', readFile);
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -3,6 +3,8 @@
 // that says what to do about it, and the process exit status it maps to, so
 // scripts and orchestrators can tell a bad config from a kernel without BTF.
 
+import { readFileSync } from 'node:fs';
+
 /** Exit statuses, grouped by what the operator has to fix. */
 export const EXIT = {
   /** Something failed while running (not a startup precondition). */
@@ -150,6 +152,23 @@ export function createError<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>)
 export function wrapError<C extends ErrorCode>(cause: unknown, code: C, ...args: ErrorArgs<C>): FlowlensError {
   const entry = ERRORS[code] as Definition<ErrorArgs<C>>;
   return new FlowlensError(code, entry.message(...args), entry.exitStatus, { cause });
+}
+
+/** The codes whose message takes (path, reason): a file that could not be read. */
+type FileErrorCode = { [C in ErrorCode]: ErrorArgs<C> extends [path: string, reason: string] ? C : never }[ErrorCode];
+
+/**
+ * A text file's content, or the registered error `code` for it: reason "no
+ * such file" when it is missing, else the system's message. `read` defaults
+ * to fs.readFileSync(path, 'utf8').
+ */
+export function readTextFile(path: string, code: FileErrorCode, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): string {
+  try {
+    return read(path);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw wrapError(err, code, path, reason);
+  }
 }
 
 export function isFlowlensError(value: unknown, code?: ErrorCode): value is FlowlensError {

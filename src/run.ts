@@ -9,7 +9,7 @@ import { DropDatapath } from './datapath/drop.js';
 import { FlowDatapath } from './datapath/flow.js';
 import { withDrops } from './datapath/snapshot.js';
 import { preparePinPath } from './datapath/pins.js';
-import { createError, wrapError } from './errors.js';
+import { createError, readTextFile, wrapError } from './errors.js';
 import { FlowStore } from './flows/store.js';
 import { RecordBuilder } from './flows/record.js';
 import { identityResolver } from './flows/identities.js';
@@ -39,14 +39,7 @@ function loadError(err: unknown, object: string, log: Logger): Error {
 
 /** The bearer token from its file: one token of visible characters; a trailing newline is fine. */
 export function readApiToken(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw wrapError(err, 'FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, reason);
-  }
-  const token = text.trim();
+  const token = readTextFile(path, 'FLOWLENS_ERR_API_TOKEN_UNREADABLE').trim();
   if (token === '') throw createError('FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, 'the file is empty');
   if (!/^[\x21-\x7e]+$/.test(token)) throw createError('FLOWLENS_ERR_API_TOKEN_UNREADABLE', path, 'the token must be visible ASCII characters without spaces');
   return token;

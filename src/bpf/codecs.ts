@@ -552,7 +552,8 @@ function camel(name: string): string {
  * family field all 16 bytes are kept), and fields named *name, which are raw
  * bytes (a Buffer of the field's size). The
  * property is the field's C name in camelCase; padding is written as zeros and
- * not decoded.
+ * not decoded. Each struct exports its pair as
+ * `export const { encode: encodeX, decode: decodeX } = structCodec<X>(X_LAYOUT)`.
  */
 function structCodec<T extends object>(l: StructLayout): Codec<T> {
   const fields = Object.entries(l.fields)
@@ -694,10 +695,7 @@ export interface IpcacheValue {
   flags: number;
 }
 
-
-const ipcacheValueCodec = structCodec<IpcacheValue>(IPCACHE_VALUE);
-export const encodeIpcacheValue = (value: IpcacheValue): Buffer => ipcacheValueCodec.encode(value);
-export const decodeIpcacheValue = (buf: Buffer, offset = 0): IpcacheValue => ipcacheValueCodec.decode(buf, offset);
+export const { encode: encodeIpcacheValue, decode: decodeIpcacheValue } = structCodec<IpcacheValue>(IPCACHE_VALUE);
 
 // ---------------------------------------------------------------------------
 // counters
@@ -712,10 +710,7 @@ export interface FlowKey {
   verdict: number;
 }
 
-
-const flowKeyCodec = structCodec<FlowKey>(FLOW_KEY);
-export const encodeFlowKey = (value: FlowKey): Buffer => flowKeyCodec.encode(value);
-export const decodeFlowKey = (buf: Buffer, offset = 0): FlowKey => flowKeyCodec.decode(buf, offset);
+export const { encode: encodeFlowKey, decode: decodeFlowKey } = structCodec<FlowKey>(FLOW_KEY);
 
 export interface FlowTrafficValue {
   packets: bigint;
@@ -724,10 +719,7 @@ export interface FlowTrafficValue {
   tcpFlags: bigint[];
 }
 
-
-const flowTrafficValueCodec = structCodec<FlowTrafficValue>(FLOW_TRAFFIC_VALUE);
-export const encodeFlowTrafficValue = (value: FlowTrafficValue): Buffer => flowTrafficValueCodec.encode(value);
-export const decodeFlowTrafficValue = (buf: Buffer, offset = 0): FlowTrafficValue => flowTrafficValueCodec.decode(buf, offset);
+export const { encode: encodeFlowTrafficValue, decode: decodeFlowTrafficValue } = structCodec<FlowTrafficValue>(FLOW_TRAFFIC_VALUE);
 
 // ---------------------------------------------------------------------------
 // flow_conntrack
@@ -743,10 +735,7 @@ export interface FlowTuple {
   direction: number;
 }
 
-
-const flowTupleCodec = structCodec<FlowTuple>(FLOW_TUPLE);
-export const encodeFlowTuple = (value: FlowTuple): Buffer => flowTupleCodec.encode(value);
-export const decodeFlowTuple = (buf: Buffer, offset = 0): FlowTuple => flowTupleCodec.decode(buf, offset);
+export const { encode: encodeFlowTuple, decode: decodeFlowTuple } = structCodec<FlowTuple>(FLOW_TUPLE);
 
 // ---------------------------------------------------------------------------
 // TCP connection attempts (tcp_pending, tcp_outcomes)
@@ -762,10 +751,7 @@ export interface TcpPendingValue {
   unanswered: number;
 }
 
-
-const tcpPendingValueCodec = structCodec<TcpPendingValue>(TCP_PENDING_VALUE);
-export const encodeTcpPendingValue = (value: TcpPendingValue): Buffer => tcpPendingValueCodec.encode(value);
-export const decodeTcpPendingValue = (buf: Buffer, offset = 0): TcpPendingValue => tcpPendingValueCodec.decode(buf, offset);
+export const { encode: encodeTcpPendingValue, decode: decodeTcpPendingValue } = structCodec<TcpPendingValue>(TCP_PENDING_VALUE);
 
 export interface TcpOutcomeKey {
   srcIdentity: number;
@@ -777,10 +763,7 @@ export interface TcpOutcomeKey {
   direction: number;
 }
 
-
-const tcpOutcomeKeyCodec = structCodec<TcpOutcomeKey>(TCP_OUTCOME_KEY);
-export const encodeTcpOutcomeKey = (value: TcpOutcomeKey): Buffer => tcpOutcomeKeyCodec.encode(value);
-export const decodeTcpOutcomeKey = (buf: Buffer, offset = 0): TcpOutcomeKey => tcpOutcomeKeyCodec.decode(buf, offset);
+export const { encode: encodeTcpOutcomeKey, decode: decodeTcpOutcomeKey } = structCodec<TcpOutcomeKey>(TCP_OUTCOME_KEY);
 
 // ---------------------------------------------------------------------------
 // events
@@ -804,10 +787,7 @@ export interface FlowEvent {
   verdict: number;
 }
 
-
-const flowEventCodec = structCodec<FlowEvent>(FLOW_EVENT);
-export const encodeFlowEvent = (value: FlowEvent): Buffer => flowEventCodec.encode(value);
-export const decodeFlowEvent = (buf: Buffer, offset = 0): FlowEvent => flowEventCodec.decode(buf, offset);
+export const { encode: encodeFlowEvent, decode: decodeFlowEvent } = structCodec<FlowEvent>(FLOW_EVENT);
 
 /**
  * How one TCP connection attempt ended. Addresses, ports and direction are the
@@ -834,10 +814,7 @@ export interface TcpOutcomeEvent {
   outcome: number;
 }
 
-
-const tcpOutcomeEventCodec = structCodec<TcpOutcomeEvent>(TCP_OUTCOME_EVENT);
-export const encodeTcpOutcomeEvent = (value: TcpOutcomeEvent): Buffer => tcpOutcomeEventCodec.encode(value);
-export const decodeTcpOutcomeEvent = (buf: Buffer, offset = 0): TcpOutcomeEvent => tcpOutcomeEventCodec.decode(buf, offset);
+export const { encode: encodeTcpOutcomeEvent, decode: decodeTcpOutcomeEvent } = structCodec<TcpOutcomeEvent>(TCP_OUTCOME_EVENT);
 
 // ---------------------------------------------------------------------------
 // drops (drop.bpf.c)
@@ -854,10 +831,7 @@ export interface DropKey {
   direction: number;
 }
 
-
-const dropKeyCodec = structCodec<DropKey>(DROP_KEY);
-export const encodeDropKey = (value: DropKey): Buffer => dropKeyCodec.encode(value);
-export const decodeDropKey = (buf: Buffer, offset = 0): DropKey => dropKeyCodec.decode(buf, offset);
+export const { encode: encodeDropKey, decode: decodeDropKey } = structCodec<DropKey>(DROP_KEY);
 
 export interface DropEvent {
   type: number;
@@ -878,10 +852,7 @@ export interface DropEvent {
   dport: number;
 }
 
-
-const dropEventCodec = structCodec<DropEvent>(DROP_EVENT);
-export const encodeDropEvent = (value: DropEvent): Buffer => dropEventCodec.encode(value);
-export const decodeDropEvent = (buf: Buffer, offset = 0): DropEvent => dropEventCodec.decode(buf, offset);
+export const { encode: encodeDropEvent, decode: decodeDropEvent } = structCodec<DropEvent>(DROP_EVENT);
 
 /** Type byte of a ring-buffer record, to pick its decoder. */
 export function eventType(buf: Buffer): number {
@@ -894,10 +865,7 @@ export interface EventsBudget {
   sent: bigint;
 }
 
-
-const eventsBudgetCodec = structCodec<EventsBudget>(EVENTS_BUDGET);
-export const encodeEventsBudget = (value: EventsBudget): Buffer => eventsBudgetCodec.encode(value);
-export const decodeEventsBudget = (buf: Buffer, offset = 0): EventsBudget => eventsBudgetCodec.decode(buf, offset);
+export const { encode: encodeEventsBudget, decode: decodeEventsBudget } = structCodec<EventsBudget>(EVENTS_BUDGET);
 
 // ---------------------------------------------------------------------------
 // DNS (protocols/dns.bpf.h)
@@ -912,9 +880,7 @@ export interface DnsQueryKey {
   reporter: number;
 }
 
-const dnsQueryKeyCodec = structCodec<DnsQueryKey>(DNS_QUERY_KEY);
-export const encodeDnsQueryKey = (value: DnsQueryKey): Buffer => dnsQueryKeyCodec.encode(value);
-export const decodeDnsQueryKey = (buf: Buffer, offset = 0): DnsQueryKey => dnsQueryKeyCodec.decode(buf, offset);
+export const { encode: encodeDnsQueryKey, decode: decodeDnsQueryKey } = structCodec<DnsQueryKey>(DNS_QUERY_KEY);
 
 export interface DnsResponseKey {
   srcIdentity: number;
@@ -925,9 +891,7 @@ export interface DnsResponseKey {
   reporter: number;
 }
 
-const dnsResponseKeyCodec = structCodec<DnsResponseKey>(DNS_RESPONSE_KEY);
-export const encodeDnsResponseKey = (value: DnsResponseKey): Buffer => dnsResponseKeyCodec.encode(value);
-export const decodeDnsResponseKey = (buf: Buffer, offset = 0): DnsResponseKey => dnsResponseKeyCodec.decode(buf, offset);
+export const { encode: encodeDnsResponseKey, decode: decodeDnsResponseKey } = structCodec<DnsResponseKey>(DNS_RESPONSE_KEY);
 
 export interface DnsResponseValue {
   responses: bigint;
@@ -936,9 +900,7 @@ export interface DnsResponseValue {
   latencyBuckets: bigint[];
 }
 
-const dnsResponseValueCodec = structCodec<DnsResponseValue>(DNS_RESPONSE_VALUE);
-export const encodeDnsResponseValue = (value: DnsResponseValue): Buffer => dnsResponseValueCodec.encode(value);
-export const decodeDnsResponseValue = (buf: Buffer, offset = 0): DnsResponseValue => dnsResponseValueCodec.decode(buf, offset);
+export const { encode: encodeDnsResponseValue, decode: decodeDnsResponseValue } = structCodec<DnsResponseValue>(DNS_RESPONSE_VALUE);
 
 export interface DnsPendingKey {
   family: AddressFamily;
@@ -949,9 +911,7 @@ export interface DnsPendingKey {
   reporter: number;
 }
 
-const dnsPendingKeyCodec = structCodec<DnsPendingKey>(DNS_PENDING_KEY);
-export const encodeDnsPendingKey = (value: DnsPendingKey): Buffer => dnsPendingKeyCodec.encode(value);
-export const decodeDnsPendingKey = (buf: Buffer, offset = 0): DnsPendingKey => dnsPendingKeyCodec.decode(buf, offset);
+export const { encode: encodeDnsPendingKey, decode: decodeDnsPendingKey } = structCodec<DnsPendingKey>(DNS_PENDING_KEY);
 
 /** A query awaiting its response. serverAddr has all 16 bytes: its family is the key's. */
 export interface DnsPendingValue {
@@ -970,9 +930,7 @@ export interface DnsPendingValue {
   qname: Buffer;
 }
 
-const dnsPendingValueCodec = structCodec<DnsPendingValue>(DNS_PENDING_VALUE);
-export const encodeDnsPendingValue = (value: DnsPendingValue): Buffer => dnsPendingValueCodec.encode(value);
-export const decodeDnsPendingValue = (buf: Buffer, offset = 0): DnsPendingValue => dnsPendingValueCodec.decode(buf, offset);
+export const { encode: encodeDnsPendingValue, decode: decodeDnsPendingValue } = structCodec<DnsPendingValue>(DNS_PENDING_VALUE);
 
 /** One DNS exchange: from the kernel when a response matched its query, from the sweep when none came. */
 export interface DnsEvent {
@@ -1007,9 +965,7 @@ export interface DnsEvent {
   qname: Buffer;
 }
 
-const dnsEventCodec = structCodec<DnsEvent>(DNS_EVENT);
-export const encodeDnsEvent = (value: DnsEvent): Buffer => dnsEventCodec.encode(value);
-export const decodeDnsEvent = (buf: Buffer, offset = 0): DnsEvent => dnsEventCodec.decode(buf, offset);
+export const { encode: encodeDnsEvent, decode: decodeDnsEvent } = structCodec<DnsEvent>(DNS_EVENT);
 
 /**
  * A question name from its wire format (length-prefixed labels), as text
@@ -1048,9 +1004,7 @@ export interface HttpRequestKey {
   reporter: number;
 }
 
-const httpRequestKeyCodec = structCodec<HttpRequestKey>(HTTP_REQUEST_KEY);
-export const encodeHttpRequestKey = (value: HttpRequestKey): Buffer => httpRequestKeyCodec.encode(value);
-export const decodeHttpRequestKey = (buf: Buffer, offset = 0): HttpRequestKey => httpRequestKeyCodec.decode(buf, offset);
+export const { encode: encodeHttpRequestKey, decode: decodeHttpRequestKey } = structCodec<HttpRequestKey>(HTTP_REQUEST_KEY);
 
 export interface HttpResponseKey {
   srcIdentity: number;
@@ -1060,9 +1014,7 @@ export interface HttpResponseKey {
   reporter: number;
 }
 
-const httpResponseKeyCodec = structCodec<HttpResponseKey>(HTTP_RESPONSE_KEY);
-export const encodeHttpResponseKey = (value: HttpResponseKey): Buffer => httpResponseKeyCodec.encode(value);
-export const decodeHttpResponseKey = (buf: Buffer, offset = 0): HttpResponseKey => httpResponseKeyCodec.decode(buf, offset);
+export const { encode: encodeHttpResponseKey, decode: decodeHttpResponseKey } = structCodec<HttpResponseKey>(HTTP_RESPONSE_KEY);
 
 export interface HttpResponseValue {
   /** Responses, timed or not (method unknown: no request to time from). */
@@ -1072,10 +1024,7 @@ export interface HttpResponseValue {
   buckets: bigint[];
 }
 
-const httpResponseValueCodec = structCodec<HttpResponseValue>(HTTP_RESPONSE_VALUE);
-export const encodeHttpResponseValue = (value: HttpResponseValue): Buffer => httpResponseValueCodec.encode(value);
-export const decodeHttpResponseValue = (buf: Buffer, offset = 0): HttpResponseValue =>
-  httpResponseValueCodec.decode(buf, offset);
+export const { encode: encodeHttpResponseValue, decode: decodeHttpResponseValue } = structCodec<HttpResponseValue>(HTTP_RESPONSE_VALUE);
 
 /** Key of http_connections; decoded for tests and debugging only. */
 export interface HttpConnKey {

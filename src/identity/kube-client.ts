@@ -2,9 +2,9 @@
 // (a file and context by flag, in-cluster by default), the lists the
 // informers start from, and the owner GETs of workload resolution.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { createError, wrapError } from '../errors.js';
+import { createError, readTextFile, wrapError } from '../errors.js';
 import type { KubeObject } from './kube-objects.js';
 import type { ListPage, ResourceSpec } from './kube-watch.js';
 import type { OwnerReader } from './kube-workloads.js';
@@ -45,13 +45,7 @@ export function loadKubeConfig(options: KubeConfigOptions): KubeConfig {
     return kc;
   }
   const path = options.path;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw wrapError(err, 'FLOWLENS_ERR_KUBECONFIG_UNREADABLE', path, reason);
-  }
+  const text = readTextFile(path, 'FLOWLENS_ERR_KUBECONFIG_UNREADABLE');
   try {
     kc.loadFromFile(path);
   } catch (err) {

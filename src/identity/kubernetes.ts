@@ -50,7 +50,7 @@ import {
   type KubeService,
 } from './kube-objects.js';
 import { StaleAddresses, type AddressClaim } from './kube-stale.js';
-import { ResourceWatch, type ChangeType, type ResourceSpec } from './kube-watch.js';
+import { ResourceWatch, type ChangeType, type ResourceSpec, type ResourceWatchOptions } from './kube-watch.js';
 import { WorkloadResolver, type OwnerReader } from './kube-workloads.js';
 import type { NetworkPolicy, PolicyPod } from './network-policy.js';
 import type { IdentityEntry, IdentityStore } from './store.js';
@@ -247,13 +247,30 @@ export class KubernetesIdentitySource {
     }
   }
 
-  private watchOf(spec: ResourceSpec, map: Map<string, KubeObject>): ResourceWatch {
+  /**
+   * A watch of one resource with this source's connection settings. Failures
+   * are retried by the watch; each is logged with `consequence`, what it means
+   * meanwhile.
+   */
+  private watch(spec: ResourceSpec, consequence: string, handlers: Pick<ResourceWatchOptions, 'onChange' | 'onSynced'>): ResourceWatch {
     return new ResourceWatch({
       kubeconfig: this.options.kubeconfig,
       spec,
       pageSize: this.options.pageSize,
       backoffBaseMs: this.options.backoffBaseMs,
       backoffMaxMs: this.options.backoffMaxMs,
+      ...handlers,
+      onState: () => undefined,
+      onError: (err) => {
+        const e = err as { message?: string; statusCode?: number; code?: number | string };
+        const status = e.statusCode ?? e.code;
+        this.options.log?.warn(`kubernetes: watching ${spec.name} failed${status ? ` (${status})` : ''}: ${e.message ?? String(err)}; ${consequence}`);
+      },
+    });
+  }
+
+  private watchOf(spec: ResourceSpec, map: Map<string, KubeObject>): ResourceWatch {
+    return this.watch(spec, 'retrying, the last known identities stay in use', {
       onChange: (type: ChangeType, obj: KubeObject) => {
         if (type === 'delete') map.delete(objectKey(obj));
         else map.set(objectKey(obj), obj);
@@ -273,22 +290,12 @@ export class KubernetesIdentitySource {
           for (const resolve of this.lastSyncWaiters.splice(0)) resolve();
         }
       },
-      onState: () => undefined,
-      onError: (err) => {
-        const e = err as { message?: string; statusCode?: number; code?: number | string };
-        const status = e.statusCode ?? e.code;
-        this.options.log?.warn(`kubernetes: watching ${spec.name} failed${status ? ` (${status})` : ''}: ${e.message ?? String(err)}; retrying, the last known identities stay in use`);
-      },
     });
   }
 
   private policyWatchOf(spec: ResourceSpec): ResourceWatch {
-    return new ResourceWatch({
-      kubeconfig: this.options.kubeconfig,
-      spec,
-      pageSize: this.options.pageSize,
-      backoffBaseMs: this.options.backoffBaseMs,
-      backoffMaxMs: this.options.backoffMaxMs,
+    const consequence = 'retrying; policy drops are explained with the last known policies (or not at all before the first list)';
+    return this.watch(spec, consequence, {
       onChange: (type: ChangeType, obj: KubeObject) => {
         if (type === 'delete') this.policies.delete(objectKey(obj));
         else this.policies.set(objectKey(obj), obj as NetworkPolicy);
@@ -296,13 +303,6 @@ export class KubernetesIdentitySource {
         this.policyIndex = undefined;
       },
       onSynced: () => this.options.log?.info(`kubernetes: listed ${this.policies.size} NetworkPolicies`),
-      onState: () => undefined,
-      onError: (err) => {
-        const e = err as { message?: string; statusCode?: number; code?: number | string };
-        const status = e.statusCode ?? e.code;
-        this.options.log?.warn(`kubernetes: watching networkpolicies failed${status ? ` (${status})` : ''}: ${e.message ?? String(err)}; ` +
-          'retrying; policy drops are explained with the last known policies (or not at all before the first list)');
-      },
     });
   }
 

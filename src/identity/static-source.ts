@@ -3,11 +3,11 @@
 // reloaded when it changes; a bad edit never takes identities away, it keeps
 // the last good set and is reported (reload failures, source up = 0).
 
-import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { createError, FlowlensError, wrapError } from '../errors.js';
+import { createError, FlowlensError, readTextFile, wrapError } from '../errors.js';
 import { tryParseCidr, type Cidr } from './cidr.js';
 import { deriveIdentityId, identityKey, relevantLabels, type Identity } from './identity.js';
 import type { IdentityEntry, IdentityStore } from './store.js';
@@ -143,14 +143,7 @@ export function parseStaticIdentities(text: string, path: string, exclude: reado
 
 /** Reads and parses the file. */
 export function loadStaticIdentities(path: string, exclude: readonly string[] = []): IdentityEntry[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw wrapError(err, 'FLOWLENS_ERR_IDENTITY_FILE_UNREADABLE', path, reason);
-  }
-  return parseStaticIdentities(text, path, exclude);
+  return parseStaticIdentities(readTextFile(path, 'FLOWLENS_ERR_IDENTITY_FILE_UNREADABLE'), path, exclude);
 }
 
 export type StaticIdentitySourceOptions = {
@@ -237,12 +230,7 @@ export class StaticIdentitySource {
     let entries: IdentityEntry[];
     try {
       this.lastStamp = this.stamp();
-      try {
-        text = readFileSync(this.path, 'utf8');
-      } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-        throw wrapError(err, 'FLOWLENS_ERR_IDENTITY_FILE_UNREADABLE', this.path, reason);
-      }
+      text = readTextFile(this.path, 'FLOWLENS_ERR_IDENTITY_FILE_UNREADABLE');
       // Unchanged content (a touch, a watch event for a sibling file) is not a reload.
       if (!initial && this.ok && text === this.lastText) return true;
       // The same bad content seen again (a sibling's watch event) is one failure, not two.

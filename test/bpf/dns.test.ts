@@ -5,14 +5,13 @@
  * bpf/.output/flow.bpf.o (make bpf).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BpfObject, RingBuffer, type BpfMap } from '../../src/bpf/index.js';
+import { BpfObject } from '../../src/bpf/index.js';
 import {
   DNS_LATENCY_BUCKETS,
   DNS_MALFORMED_REASON_NAMES,
   DNS_NAME_MAX,
   DnsFlag,
   EventType,
-  Identity,
   REPORTER_NAMES,
   decodeDnsEvent,
   decodeDnsPendingKey,
@@ -20,29 +19,18 @@ import {
   decodeDnsQueryKey,
   decodeDnsResponseKey,
   decodeDnsResponseValue,
-  decodeFlowEvent,
-  decodeU64,
   dnsNameFromWire,
-  encodeIpcacheValue,
-  encodeU32,
-  ipcacheKey,
   type DnsEvent,
 } from '../../src/bpf/codecs.js';
 import { DnsTracker, setDnsPorts } from '../../src/datapath/dns.js';
+import { CLIENT, EventDrain, FLOW_OBJECT, SERVER, arrayCounts, countsByKey, decodedEntries, loadFlowObject, runHook, type Hook } from '../common/bpf-maps.js';
 import { OPCODE, QTYPE, RCODE, dnsMessage, dnsName, tcpFramed, type DnsMessageOptions } from '../common/dns.js';
-import { TCP_ACK, TCP_PSH, TCP_SYN, frame4, frame6, ip4, ip6, tcp, udp, type L4 } from '../common/packets.js';
+import { TCP_ACK, TCP_PSH, TCP_SYN, frame4, frame6, tcp, udp, type L4 } from '../common/packets.js';
 
-const OBJECT = 'bpf/.output/flow.bpf.o';
-const TC_ACT_UNSPEC = -1;
-
-const CLIENT = { v4: ip4('10.0.1.5'), v6: ip6('fd00::5'), id: 1001, id6: 1003 };
-const SERVER = { v4: ip4('10.0.2.7'), v6: ip6('fd00::7'), id: 1002, id6: 1004 };
-const UNMANAGED_V4 = ip4('10.0.9.9');
-const WORLD_V4 = ip4('192.0.2.1');
 const CLIENT_PORT = 40000;
 
 let obj: BpfObject | undefined;
-let ring: RingBuffer | undefined;
+let ring: EventDrain | undefined;
 
 afterEach(() => {
   ring?.close();
@@ -52,22 +40,9 @@ afterEach(() => {
 });
 
 function load(ports?: number[]): BpfObject {
-  const o = BpfObject.open(OBJECT);
-  obj = o;
-  if (ports) setDnsPorts(o, ports);
-  o.load();
-  const ipcache = o.map('ipcache');
-  const put = (family: 4 | 6, addr: Buffer, prefix: number, identity: number): void =>
-    ipcache.update(ipcacheKey(family, addr, prefix), encodeIpcacheValue({ identity, flags: 0 }));
-  put(4, ip4('10.0.0.0'), 16, Identity.UNMANAGED);
-  put(4, CLIENT.v4, 32, CLIENT.id);
-  put(4, SERVER.v4, 32, SERVER.id);
-  put(6, CLIENT.v6, 128, CLIENT.id6);
-  put(6, SERVER.v6, 128, SERVER.id6);
-  return o;
+  obj = loadFlowObject({ setup: ports ? (o) => setDnsPorts(o, ports) : undefined });
+  return obj;
 }
-
-type Hook = 'from' | 'to';
 
 /**
  * The hooks where each message is seen. At the client's interface a query
@@ -79,11 +54,7 @@ const AT = {
   server: { query: 'to', response: 'from' },
 } as const satisfies Record<string, { query: Hook; response: Hook }>;
 
-function run(hook: Hook, frame: Buffer): void {
-  const res = obj!.program(hook === 'from' ? 'flow_from_endpoint' : 'flow_to_endpoint').testRun(frame);
-  expect(res.retval | 0).toBe(TC_ACT_UNSPEC);
-  expect(res.data.equals(frame)).toBe(true);
-}
+const run = (hook: Hook, frame: Buffer): void => runHook(obj!, hook, frame);
 
 const queryFrame = (l4: L4): Buffer => frame4(l4, { src: CLIENT.v4, dst: SERVER.v4 });
 const responseFrame = (l4: L4): Buffer => frame4(l4, { src: SERVER.v4, dst: CLIENT.v4 });
@@ -95,22 +66,12 @@ const response = (o: Omit<DnsMessageOptions, 'response'>): Buffer => dnsMessage(
 // ---------------------------------------------------------------------------
 // map contents, summed over CPUs, keyed by readable strings
 
-function sumU64(map: BpfMap, value: Buffer): bigint[] {
-  const words = map.valueSize / 8;
-  const sums = new Array<bigint>(words).fill(0n);
-  for (const cpu of map.perCpu(value)) for (let i = 0; i < words; i++) sums[i]! += decodeU64(cpu, i * 8);
-  return sums;
-}
-
 /** dns_queries as `client>server qtype reporter`. */
 function queries(): Record<string, number> {
-  const map = obj!.map('dns_queries');
-  const out: Record<string, number> = {};
-  for (const { key, value } of map.entries()) {
+  return countsByKey(obj!.map('dns_queries'), (key) => {
     const k = decodeDnsQueryKey(key);
-    out[`${k.srcIdentity}>${k.dstIdentity} ${k.qtype} ${REPORTER_NAMES[k.reporter]}`] = Number(sumU64(map, value)[0]);
-  }
-  return out;
+    return `${k.srcIdentity}>${k.dstIdentity} ${k.qtype} ${REPORTER_NAMES[k.reporter]}`;
+  });
 }
 
 interface ResponseCounts {
@@ -150,23 +111,9 @@ function responseCounts(): Record<string, { responses: number; matched: number }
   return Object.fromEntries(Object.entries(responses()).map(([k, v]) => [k, { responses: v.responses, matched: v.matched }]));
 }
 
-function malformed(): Record<string, number> {
-  const map = obj!.map('dns_malformed');
-  const out: Record<string, number> = {};
-  DNS_MALFORMED_REASON_NAMES.forEach((name, i) => {
-    const value = map.lookup(encodeU32(i));
-    const n = value ? Number(sumU64(map, value)[0]) : 0;
-    if (n !== 0) out[name] = n;
-  });
-  return out;
-}
+const malformed = (): Record<string, number> => arrayCounts(obj!.map('dns_malformed'), DNS_MALFORMED_REASON_NAMES);
 
-function pending(): Array<{ key: ReturnType<typeof decodeDnsPendingKey>; value: ReturnType<typeof decodeDnsPendingValue> }> {
-  return obj!
-    .map('dns_pending')
-    .entries()
-    .map(({ key, value }) => ({ key: decodeDnsPendingKey(key), value: decodeDnsPendingValue(value) }));
-}
+const pending = () => decodedEntries(obj!.map('dns_pending'), decodeDnsPendingKey, decodeDnsPendingValue);
 
 function expectNothingCounted(): void {
   expect(queries()).toEqual({});
@@ -175,33 +122,12 @@ function expectNothingCounted(): void {
 }
 
 // ---------------------------------------------------------------------------
-// events: a sentinel flow (a new UDP flow from the unmanaged address) closes
-// each drain; the ring is FIFO, so every earlier event is in once it is.
+// events: a sentinel flow closes each drain (see EventDrain)
 
 function subscribe(): { drain(): Promise<DnsEvent[]> } {
-  const received: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  ring = new RingBuffer(obj!.map('events'), (events) => {
-    received.push(...events);
-    wake?.();
-  });
-  let sentinelPort = 61000;
-  return {
-    async drain() {
-      const port = sentinelPort++;
-      run('to', frame4(udp(9, port), { src: UNMANAGED_V4, dst: WORLD_V4 }));
-      const isSentinel = (b: Buffer): boolean => b[0] === EventType.FLOW && decodeFlowEvent(b).dport === port;
-      const deadline = Date.now() + 10_000;
-      while (!received.some(isSentinel)) {
-        if (Date.now() > deadline) throw new Error('sentinel event never arrived');
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
-        });
-      }
-      return received.splice(0).filter((b) => b[0] === EventType.DNS).map((b) => decodeDnsEvent(b));
-    },
-  };
+  const events = new EventDrain(obj!, 61000);
+  ring = events;
+  return { drain: () => events.drainOf(EventType.DNS, decodeDnsEvent) };
 }
 
 // ---------------------------------------------------------------------------
@@ -552,7 +478,7 @@ describe('ports', () => {
   });
 
   it('rejects port lists it cannot hold', () => {
-    const o = BpfObject.open(OBJECT);
+    const o = BpfObject.open(FLOW_OBJECT);
     try {
       expect(() => setDnsPorts(o, [])).toThrow(RangeError);
       expect(() => setDnsPorts(o, [1, 2, 3, 4, 5])).toThrow(RangeError);

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BpfObject, RingBuffer, type BpfMap } from '../../src/bpf/index.js';
+import type { BpfObject } from '../../src/bpf/index.js';
 import {
   DIRECTION_NAMES,
   Direction,
@@ -35,6 +35,21 @@ import {
   type FlowEvent,
   type TcpOutcomeEvent,
 } from '../../src/bpf/codecs.js';
+import {
+  CLIENT,
+  EventDrain,
+  IPCACHE,
+  SERVER,
+  UNMANAGED_V4,
+  WORLD_V4,
+  arrayCounts,
+  countsByKey,
+  decodedEntries,
+  loadFlowObject,
+  runHook,
+  type Hook,
+  type LoadOptions,
+} from '../common/bpf-maps.js';
 import {
   ETH_HLEN,
   ETH_P_8021AD,
@@ -75,22 +90,12 @@ import {
   type L4,
 } from '../common/packets.js';
 
-const OBJECT = 'bpf/.output/flow.bpf.o';
-const TC_ACT_UNSPEC = -1;
-
-// Identities the tests put into the ipcache.
-const CLIENT = { v4: ip4('10.0.1.5'), v6: ip6('fd00::5'), id: 1001 };
-const SERVER = { v4: ip4('10.0.2.7'), v6: ip6('fd00::7'), id: 1002 };
-const SERVER6_ID = 1004;
-const CLIENT6_ID = 1003;
-const UNMANAGED_V4 = ip4('10.0.9.9'); // inside 10.0.0.0/16, no workload
-const WORLD_V4 = ip4('192.0.2.1'); // in no entry
 const WORLD_V6 = ip6('2001:db8::1');
 
 const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 58: 'icmpv6', 132: 'sctp' };
 
 let obj: BpfObject | undefined;
-let ring: RingBuffer | undefined;
+let ring: EventDrain | undefined;
 
 afterEach(() => {
   ring?.close();
@@ -99,27 +104,9 @@ afterEach(() => {
   obj = undefined;
 });
 
-interface LoadOptions {
-  globals?: Record<string, number | bigint>;
-  maxEntries?: Record<string, number>;
-}
-
-function load(opts: LoadOptions = {}): BpfObject {
-  const o = BpfObject.open(OBJECT);
-  obj = o;
-  for (const [name, value] of Object.entries(opts.globals ?? {})) o.setGlobal(name, value);
-  for (const [name, n] of Object.entries(opts.maxEntries ?? {})) o.setMapMaxEntries(name, n);
-  o.load();
-  const ipcache = o.map('ipcache');
-  const put = (family: 4 | 6, addr: Buffer, prefix: number, identity: number): void =>
-    ipcache.update(ipcacheKey(family, addr, prefix), encodeIpcacheValue({ identity, flags: 0 }));
-  put(4, ip4('10.0.0.0'), 16, Identity.UNMANAGED);
-  put(4, CLIENT.v4, 32, CLIENT.id);
-  put(4, SERVER.v4, 32, SERVER.id);
-  put(6, ip6('fd00::'), 64, Identity.UNMANAGED);
-  put(6, CLIENT.v6, 128, CLIENT6_ID);
-  put(6, SERVER.v6, 128, SERVER6_ID);
-  return o;
+function load(opts: Pick<LoadOptions, 'globals' | 'maxEntries'> = {}): BpfObject {
+  obj = loadFlowObject({ ...opts, ipcache: [...IPCACHE, [6, ip6('fd00::'), 64, Identity.UNMANAGED]] });
+  return obj;
 }
 
 /** What FlowDatapath.ipcacheWriter does: write the trie, then bump ipcache_generation. */
@@ -129,26 +116,10 @@ function setIdentity(family: 4 | 6, addr: Buffer, prefix: number, identity: numb
   generation.update(encodeU32(0), encodeU64(decodeU64(generation.lookup(encodeU32(0))!) + 1n));
 }
 
-type Hook = 'from' | 'to';
-
-/** Runs one frame through flow_from_endpoint (egress) or flow_to_endpoint (ingress). */
-function run(hook: Hook, frame: Buffer): void {
-  const prog = obj!.program(hook === 'from' ? 'flow_from_endpoint' : 'flow_to_endpoint');
-  const res = prog.testRun(frame);
-  // never changes the packet's fate or content
-  expect(res.retval | 0).toBe(TC_ACT_UNSPEC);
-  expect(res.data.equals(frame)).toBe(true);
-}
+const run = (hook: Hook, frame: Buffer): void => runHook(obj!, hook, frame);
 
 // ---------------------------------------------------------------------------
 // map snapshots, summed over CPUs, keyed by readable strings
-
-function sumU64(map: BpfMap, value: Buffer): bigint[] {
-  const words = map.valueSize / 8;
-  const sums = new Array<bigint>(words).fill(0n);
-  for (const cpu of map.perCpu(value)) for (let i = 0; i < words; i++) sums[i]! += decodeU64(cpu, i * 8);
-  return sums;
-}
 
 function proto(p: number): string {
   return PROTOCOLS[p] ?? String(p);
@@ -176,14 +147,10 @@ function traffic(): Record<string, { packets: number; bytes: number }> {
 }
 
 function flowStarts(): Record<string, number> {
-  const map = obj!.map('flow_starts');
-  const out: Record<string, number> = {};
-  for (const { key, value } of map.entries()) {
+  return countsByKey(obj!.map('flow_starts'), (key) => {
     const k = decodeFlowKey(key);
-    out[`${k.srcIdentity}>${k.dstIdentity} ${proto(k.protocol)}/${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${VERDICT_NAMES[k.verdict]}`] =
-      Number(sumU64(map, value)[0]);
-  }
-  return out;
+    return `${k.srcIdentity}>${k.dstIdentity} ${proto(k.protocol)}/${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${VERDICT_NAMES[k.verdict]}`;
+  });
 }
 
 /** The flag counters of flow_traffic, summed by identity pair, flag and direction; flags never seen are absent. */
@@ -205,41 +172,20 @@ function tcpFlags(): Record<string, number> {
   return out;
 }
 
-/** Non-zero slots of a per-CPU counter array, by name. */
-function arrayCounts(mapName: string, names: readonly string[]): Record<string, number> {
-  const map = obj!.map(mapName);
-  const out: Record<string, number> = {};
-  names.forEach((name, i) => {
-    const value = map.lookup(encodeU32(i));
-    const n = value ? Number(sumU64(map, value)[0]) : 0;
-    if (n !== 0) out[name] = n;
-  });
-  return out;
-}
-
-const parsePackets = (): Record<string, number> => arrayCounts('parse_packets', PARSE_REASON_NAMES);
-const eventsLost = (): Record<string, number> => arrayCounts('events_lost', LOST_REASON_NAMES);
-const mapUpdateErrors = (): Record<string, number> => arrayCounts('map_update_errors', MAP_UPDATE_ERROR_MAPS);
+const parsePackets = (): Record<string, number> => arrayCounts(obj!.map('parse_packets'), PARSE_REASON_NAMES);
+const eventsLost = (): Record<string, number> => arrayCounts(obj!.map('events_lost'), LOST_REASON_NAMES);
+const mapUpdateErrors = (): Record<string, number> => arrayCounts(obj!.map('map_update_errors'), MAP_UPDATE_ERROR_MAPS);
 
 /** tcp_outcomes summed over CPUs, as `src>dst port direction outcome`. */
 function tcpOutcomes(): Record<string, number> {
-  const map = obj!.map('tcp_outcomes');
-  const out: Record<string, number> = {};
-  for (const { key, value } of map.entries()) {
+  return countsByKey(obj!.map('tcp_outcomes'), (key) => {
     const k = decodeTcpOutcomeKey(key);
-    out[`${k.srcIdentity}>${k.dstIdentity} ${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${TCP_OUTCOME_NAMES[k.outcome]}`] = Number(
-      sumU64(map, value)[0],
-    );
-  }
-  return out;
+    return `${k.srcIdentity}>${k.dstIdentity} ${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${TCP_OUTCOME_NAMES[k.outcome]}`;
+  });
 }
 
-function tcpPending(): Array<{ tuple: ReturnType<typeof decodeFlowTuple>; value: ReturnType<typeof decodeTcpPendingValue> }> {
-  return obj!
-    .map('tcp_pending')
-    .entries()
-    .map(({ key, value }) => ({ tuple: decodeFlowTuple(key), value: decodeTcpPendingValue(value) }));
-}
+/** tcp_pending: key the SYN's tuple. */
+const tcpPending = () => decodedEntries(obj!.map('tcp_pending'), decodeFlowTuple, decodeTcpPendingValue);
 
 function expectNothingAttributed(): void {
   expect(traffic()).toEqual({});
@@ -260,36 +206,13 @@ function decodeEvent(buf: Buffer): RingEvent {
 }
 
 /**
- * Subscribes to the events ring. drainAll() appends a sentinel flow (one more
- * new UDP flow, from the unmanaged address) and waits for it: the ring is
- * FIFO, so once the sentinel is in, every earlier event is too, and the count
- * is exact without sleeping. drain() keeps only the flow events.
+ * Subscribes to the events ring (see EventDrain): drainAll() has every event
+ * up to a sentinel flow; drain() keeps only the flow events.
  */
 function subscribe(): { drain(): Promise<FlowEvent[]>; drainAll(): Promise<RingEvent[]> } {
-  const received: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  ring = new RingBuffer(obj!.map('events'), (events) => {
-    received.push(...events);
-    wake?.();
-  });
-  let sentinelPort = 60000;
-  const drainAll = async (): Promise<RingEvent[]> => {
-    const port = sentinelPort++;
-    run('to', frame4(udp(9, port), { src: UNMANAGED_V4, dst: WORLD_V4 }));
-    const isSentinel = (e: RingEvent): boolean =>
-      e.type === EventType.FLOW && e.dport === port && e.srcIdentity === Identity.UNMANAGED;
-    const deadline = Date.now() + 10_000;
-    while (!received.map(decodeEvent).some(isSentinel)) {
-      if (Date.now() > deadline) throw new Error('sentinel event never arrived');
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 50);
-      });
-    }
-    const events = received.splice(0).map(decodeEvent);
-    expect(isSentinel(events.at(-1)!)).toBe(true);
-    return events.slice(0, -1);
-  };
+  const events = new EventDrain(obj!);
+  ring = events;
+  const drainAll = async (): Promise<RingEvent[]> => (await events.drain()).map(decodeEvent);
   return {
     drainAll,
     async drain() {
@@ -314,7 +237,7 @@ const v6 = (l4: L4, extra: Partial<Parameters<typeof frame6>[1]> = {}): Buffer =
 
 const C2S = `${CLIENT.id}>${SERVER.id}`;
 const S2C = `${SERVER.id}>${CLIENT.id}`;
-const C2S6 = `${CLIENT6_ID}>${SERVER6_ID}`;
+const C2S6 = `${CLIENT.id6}>${SERVER.id6}`;
 
 // ---------------------------------------------------------------------------
 
@@ -428,7 +351,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     const after = process.hrtime.bigint();
     const [entry, ...rest] = tcpPending();
     expect(rest).toEqual([]);
-    expect(entry!.tuple).toEqual({
+    expect(entry!.key).toEqual({
       family: 4,
       saddr: CLIENT.v4,
       daddr: SERVER.v4,
@@ -490,7 +413,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     run('to', answer(TCP_ACK)); // neither SYN nor RST: not an answer
     run('to', answer(TCP_FIN | TCP_ACK));
     expect(tcpOutcomes()).toEqual({});
-    expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40000]);
+    expect(tcpPending().map((p) => p.key.sport)).toEqual([40000]);
   });
 
   /** The one outcome event among the events after the SYN's flow event, with its clocks checked and zeroed. */
@@ -574,7 +497,7 @@ describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
     run('to', answer(TCP_SYN | TCP_ACK, 40000));
     run('to', answer(TCP_RST | TCP_ACK, 40001));
     expect(tcpOutcomes()).toEqual({ [`${C2S} 443 egress established`]: 1, [`${C2S} 443 egress refused`]: 1 });
-    expect(tcpPending().map((p) => p.tuple.sport)).toEqual([40002]);
+    expect(tcpPending().map((p) => p.key.sport)).toEqual([40002]);
   });
 });
 
@@ -661,7 +584,7 @@ describe('UDP, ICMP, SCTP: flows from the conntrack LRU', () => {
     expect(flowStarts()).toEqual({ [`${C2S6} icmpv6/0 egress forwarded`]: 1 });
     expect(traffic()).toEqual({
       [`${C2S6} icmpv6 egress forwarded`]: { packets: 1, bytes: 14 + 40 + 16 },
-      [`${SERVER6_ID}>${CLIENT6_ID} icmpv6 ingress forwarded`]: { packets: 1, bytes: 14 + 40 + 16 },
+      [`${SERVER.id6}>${CLIENT.id6} icmpv6 ingress forwarded`]: { packets: 1, bytes: 14 + 40 + 16 },
     });
   });
 

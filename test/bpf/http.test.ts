@@ -5,14 +5,13 @@
  * loads a fresh object. Needs root and bpf/.output/flow.bpf.o (make bpf).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BpfObject, RingBuffer, type BpfMap } from '../../src/bpf/index.js';
+import { BpfObject } from '../../src/bpf/index.js';
 import {
   EventType,
   HTTP_DURATION_BOUNDS_SECONDS,
   HTTP_DURATION_BUCKETS,
   HTTP_MESSAGE_REASON_NAMES,
   HTTP_METHOD_NAMES,
-  Identity,
   MAP_UPDATE_ERROR_MAPS,
   REPORTER_NAMES,
   decodeHttpConn,
@@ -21,26 +20,13 @@ import {
   decodeHttpRequestKey,
   decodeHttpResponseKey,
   decodeHttpResponseValue,
-  decodeU64,
-  encodeIpcacheValue,
-  encodeU32,
-  ipcacheKey,
   type HttpEvent,
 } from '../../src/bpf/codecs.js';
-import { TCP_ACK, TCP_PSH, frame4, frame6, ip4, ip6, tcp, udp } from '../common/packets.js';
-
-const OBJECT = 'bpf/.output/flow.bpf.o';
-const TC_ACT_UNSPEC = -1;
-
-const CLIENT = { v4: ip4('10.0.1.5'), v6: ip6('fd00::5'), id: 1001 };
-const SERVER = { v4: ip4('10.0.2.7'), v6: ip6('fd00::7'), id: 1002 };
-const CLIENT6_ID = 1003;
-const SERVER6_ID = 1004;
-const SENTINEL_SRC = ip4('10.0.9.9'); // unmanaged
-const SENTINEL_DST = ip4('192.0.2.1'); // world
+import { CLIENT, EventDrain, FLOW_OBJECT, SERVER, arrayCounts, countsByKey, decodedEntries, loadFlowObject, runHook, sumU64, type Hook } from '../common/bpf-maps.js';
+import { TCP_ACK, TCP_PSH, frame4, frame6, tcp } from '../common/packets.js';
 
 let obj: BpfObject | undefined;
-let ring: RingBuffer | undefined;
+let ring: EventDrain | undefined;
 
 afterEach(() => {
   ring?.close();
@@ -50,28 +36,11 @@ afterEach(() => {
 });
 
 function load(globals: Record<string, number | bigint | boolean> = {}): BpfObject {
-  const o = BpfObject.open(OBJECT);
-  obj = o;
-  for (const [name, value] of Object.entries(globals)) o.setGlobal(name, value);
-  o.load();
-  const ipcache = o.map('ipcache');
-  const put = (family: 4 | 6, addr: Buffer, prefix: number, identity: number): void =>
-    ipcache.update(ipcacheKey(family, addr, prefix), encodeIpcacheValue({ identity, flags: 0 }));
-  put(4, ip4('10.0.0.0'), 16, Identity.UNMANAGED);
-  put(4, CLIENT.v4, 32, CLIENT.id);
-  put(4, SERVER.v4, 32, SERVER.id);
-  put(6, CLIENT.v6, 128, CLIENT6_ID);
-  put(6, SERVER.v6, 128, SERVER6_ID);
-  return o;
+  obj = loadFlowObject({ globals });
+  return obj;
 }
 
-type Hook = 'from' | 'to';
-
-function run(hook: Hook, frame: Buffer): void {
-  const res = obj!.program(hook === 'from' ? 'flow_from_endpoint' : 'flow_to_endpoint').testRun(frame);
-  expect(res.retval | 0).toBe(TC_ACT_UNSPEC);
-  expect(res.data.equals(frame)).toBe(true);
-}
+const run = (hook: Hook, frame: Buffer): void => runHook(obj!, hook, frame);
 
 // ---------------------------------------------------------------------------
 // segments of one connection: client 10.0.1.5:40000 -> server 10.0.2.7:8080
@@ -112,23 +81,12 @@ function exchangeAtClient(req: string, res: string): void {
 // ---------------------------------------------------------------------------
 // maps, summed over CPUs
 
-function sumU64(map: BpfMap, value: Buffer, words: number): bigint[] {
-  const sums = new Array<bigint>(words).fill(0n);
-  for (const cpu of map.perCpu(value)) for (let i = 0; i < words; i++) sums[i]! += decodeU64(cpu, i * 8);
-  return sums;
-}
-
 /** http_requests as `client>server METHOD reporter`. */
 function requests(): Record<string, number> {
-  const map = obj!.map('http_requests');
-  const out: Record<string, number> = {};
-  for (const { key, value } of map.entries()) {
+  return countsByKey(obj!.map('http_requests'), (key) => {
     const k = decodeHttpRequestKey(key);
-    out[`${k.srcIdentity}>${k.dstIdentity} ${HTTP_METHOD_NAMES[k.method]} ${REPORTER_NAMES[k.reporter]}`] = Number(
-      sumU64(map, value, 1)[0],
-    );
-  }
-  return out;
+    return `${k.srcIdentity}>${k.dstIdentity} ${HTTP_METHOD_NAMES[k.method]} ${REPORTER_NAMES[k.reporter]}`;
+  });
 }
 
 interface ResponseTotals {
@@ -161,32 +119,10 @@ function responseCounts(): Record<string, number> {
   return Object.fromEntries(Object.entries(responses()).map(([k, v]) => [k, v.count]));
 }
 
-function messages(): Record<string, number> {
-  const map = obj!.map('http_messages');
-  const out: Record<string, number> = {};
-  HTTP_MESSAGE_REASON_NAMES.forEach((name, i) => {
-    const n = Number(sumU64(map, map.lookup(encodeU32(i))!, 1)[0]);
-    if (n) out[name] = n;
-  });
-  return out;
-}
+const messages = (): Record<string, number> => arrayCounts(obj!.map('http_messages'), HTTP_MESSAGE_REASON_NAMES);
+const mapUpdateErrors = (): Record<string, number> => arrayCounts(obj!.map('map_update_errors'), MAP_UPDATE_ERROR_MAPS);
 
-function mapUpdateErrors(): Record<string, number> {
-  const map = obj!.map('map_update_errors');
-  const out: Record<string, number> = {};
-  MAP_UPDATE_ERROR_MAPS.forEach((name, i) => {
-    const n = Number(sumU64(map, map.lookup(encodeU32(i))!, 1)[0]);
-    if (n) out[name] = n;
-  });
-  return out;
-}
-
-function connections(): Array<{ key: ReturnType<typeof decodeHttpConnKey>; conn: ReturnType<typeof decodeHttpConn> }> {
-  return obj!
-    .map('http_connections')
-    .entries()
-    .map(({ key, value }) => ({ key: decodeHttpConnKey(key), conn: decodeHttpConn(value) }));
-}
+const connections = () => decodedEntries(obj!.map('http_connections'), decodeHttpConnKey, decodeHttpConn);
 
 function expectNoHttp(): void {
   expect(requests()).toEqual({});
@@ -195,26 +131,12 @@ function expectNoHttp(): void {
 }
 
 // ---------------------------------------------------------------------------
-// events: a sentinel flow event marks the end of what was sent (the ring is FIFO)
+// events: a sentinel flow closes each drain (see EventDrain)
 
 function subscribe(): { drain(): Promise<HttpEvent[]> } {
-  const received: Buffer[] = [];
-  ring = new RingBuffer(obj!.map('events'), (events) => received.push(...events));
-  let sentinelPort = 60000;
-  return {
-    async drain() {
-      const port = sentinelPort++;
-      run('to', frame4(udp(9, port), { src: SENTINEL_SRC, dst: SENTINEL_DST }));
-      const isSentinel = (b: Buffer): boolean => b[0] === EventType.FLOW && b.readUInt16LE(58) === port;
-      const deadline = Date.now() + 10_000;
-      while (!received.some(isSentinel)) {
-        if (Date.now() > deadline) throw new Error('sentinel event never arrived');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const all = received.splice(0);
-      return all.filter((b) => b[0] === EventType.HTTP).map((b) => decodeHttpEvent(b));
-    },
-  };
+  const events = new EventDrain(obj!);
+  ring = events;
+  return { drain: () => events.drainOf(EventType.HTTP, decodeHttpEvent) };
 }
 
 const C2S = `${CLIENT.id}>${SERVER.id}`;
@@ -310,7 +232,7 @@ describe('status lines and matching', () => {
     // every exchange was timed: one observation each, well under 1 ms here (bucket 0)
     for (const r of Object.values(responses())) expect(r.buckets).toEqual({ 0: 1 });
     const [c] = connections();
-    expect(c!.conn).toMatchObject({ pending: 0, untracked: 0 });
+    expect(c!.value).toMatchObject({ pending: 0, untracked: 0 });
   });
 
   it('at the server\'s interface the request enters (to) and the response leaves (from): reporter server', () => {
@@ -345,7 +267,7 @@ describe('status lines and matching', () => {
     const events = subscribe();
     run('from', request(get('/first')));
     run('from', request('POST /second HTTP/1.1\r\nContent-Length: 0\r\n\r\n'));
-    expect(connections()[0]!.conn).toMatchObject({ pending: 2, untracked: 0, methods: [1, 3, 0, 0], path: '/first' });
+    expect(connections()[0]!.value).toMatchObject({ pending: 2, untracked: 0, methods: [1, 3, 0, 0], path: '/first' });
     run('to', response(status(200)));
     run('to', response(status(201)));
     expect(responseCounts()).toEqual({ [`${C2S} GET 200 client`]: 1, [`${C2S} POST 201 client`]: 1 });
@@ -360,7 +282,7 @@ describe('status lines and matching', () => {
   it('beyond four outstanding requests, later ones are counted but answered as unknown, in order', () => {
     load();
     for (let i = 0; i < 6; i++) run('from', request(i === 4 ? 'PUT /5 HTTP/1.1\r\n\r\n' : get(`/${i}`)));
-    expect(connections()[0]!.conn).toMatchObject({ pending: 4, untracked: 2 });
+    expect(connections()[0]!.value).toMatchObject({ pending: 4, untracked: 2 });
     for (let i = 0; i < 6; i++) run('to', response(status(200 + i)));
     expect(requests()).toEqual({ [`${C2S} GET client`]: 5, [`${C2S} PUT client`]: 1 });
     expect(responseCounts()).toEqual({
@@ -409,7 +331,7 @@ describe('status lines and matching', () => {
     expect(responseCounts()).toEqual({
       [`${C2S} GET 200 client`]: 1,
       [`${C2S} DELETE 204 client`]: 1,
-      [`${CLIENT6_ID}>${SERVER6_ID} GET 301 client`]: 1,
+      [`${CLIENT.id6}>${SERVER.id6} GET 301 client`]: 1,
     });
   });
 
@@ -463,7 +385,7 @@ describe('status lines and matching', () => {
   });
 
   it('a full http_requests map is counted as an update error', () => {
-    const o = BpfObject.open(OBJECT);
+    const o = BpfObject.open(FLOW_OBJECT);
     obj = o;
     o.setMapMaxEntries('http_requests', 1);
     o.load();

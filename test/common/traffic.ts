@@ -1,4 +1,5 @@
-import { inNs, type TestHost } from './netns.js';
+import type { ChildProcess } from 'node:child_process';
+import { inNs, type TestHost, type TestNetwork } from './netns.js';
 
 /**
  * Traffic with known packet counts between test hosts, sent by short node
@@ -52,4 +53,28 @@ export function dropTcpPort(host: TestHost, port: number): void {
   nft('add', 'table', 'inet', 'flowlens_test');
   nft('add', 'chain', 'inet', 'flowlens_test', 'input', '{ type filter hook input priority 0; policy accept; }');
   nft('add', 'rule', 'inet', 'flowlens_test', 'input', 'tcp', 'dport', String(port), 'drop');
+}
+
+/** A TCP server on `host`:`port` that closes every connection it accepts; resolves once it listens. net.cleanup() ends it. */
+export function tcpListener(net: TestNetwork, host: TestHost, port: number): Promise<void> {
+  return firstOutput(
+    net.spawnIn(host.ns, process.execPath, [
+      '-e',
+      `require('net').createServer((c) => c.end()).listen(${port}, '${host.address}', () => console.log('up'));`,
+    ]),
+  );
+}
+
+/** A UDP socket bound to `host`:`port` that leaves what it gets unread; resolves once bound. net.cleanup() ends it. */
+export function udpListener(net: TestNetwork, host: TestHost, port: number): Promise<void> {
+  return firstOutput(
+    net.spawnIn(host.ns, process.execPath, [
+      '-e',
+      `require('dgram').createSocket('${host.address.includes(':') ? 'udp6' : 'udp4'}').bind(${port}, '${host.address}', () => console.log('up'));`,
+    ]),
+  );
+}
+
+function firstOutput(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => child.stdout!.once('data', () => resolve()));
 }

@@ -13,7 +13,7 @@ import { dig, startDnsmasq } from '../common/dnsmasq.js';
 import { ExporterProcess, waitFor, writeIdentities } from '../common/exporter.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../common/netns.js';
 import { selectors } from '../common/promql.js';
-import { connects, dropTcpPort } from '../common/traffic.js';
+import { connects, dropTcpPort, tcpListener } from '../common/traffic.js';
 
 /**
  * The shipped rules and dashboards against the real thing: Prometheus (Debian's
@@ -106,21 +106,15 @@ describe('alert rules and dashboards against Prometheus and a real exporter (net
     const identities = join(tmp, 'identities.yaml');
     writeIdentities(identities, { client, server, web, dns });
     dropTcpPort(server, FILTERED_PORT);
-    const listeners = [server, web].map((h) =>
-      net.spawnIn(h.ns, process.execPath, [
-        '-e',
-        `require('net').createServer((c) => c.end()).listen(${OPEN_PORT}, '${h.address}', () => console.log('up'));`,
-      ]),
-    );
+    const listening = [server, web].map((h) => tcpListener(net, h, OPEN_PORT));
     // HTTP for the dashboards' HTTP panels: /ok answers 200, anything else 500
-    listeners.push(
-      net.spawnIn(server.ns, process.execPath, [
-        '-e',
-        `require('http').createServer((q, r) => { r.statusCode = q.url === '/ok' ? 200 : 500; r.end(); }).listen(${HTTP_PORT}, '${server.address}', () => console.log('up'));`,
-      ]),
-    );
+    const http = net.spawnIn(server.ns, process.execPath, [
+      '-e',
+      `require('http').createServer((q, r) => { r.statusCode = q.url === '/ok' ? 200 : 500; r.end(); }).listen(${HTTP_PORT}, '${server.address}', () => console.log('up'));`,
+    ]);
+    listening.push(new Promise((r) => http.stdout!.once('data', () => r())));
     await startDnsmasq(net, dns, { zone: ZONE, records: { [`www.${ZONE}`]: ['10.228.0.50'] }, from: client, probe: `www.${ZONE}` });
-    await Promise.all(listeners.map((c) => new Promise((r) => c.stdout!.once('data', r))));
+    await Promise.all(listening);
 
     exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities]);
     await exporter.ready();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExporterProcess, writeIdentities, waitFor } from '../common/exporter.js';
 import { runTag, TestNetwork, type TestHost } from '../common/netns.js';
-import { connects, dropTcpPort, tcpRetransmits } from '../common/traffic.js';
+import { connects, dropTcpPort, tcpListener, tcpRetransmits } from '../common/traffic.js';
 import { sumOf, type Sample } from '../common/prom.js';
 
 /**
@@ -60,11 +60,7 @@ describe('TCP connection attempts by outcome (network namespaces, real kernel)',
     writeIdentities(identities, { client, server });
     dropTcpPort(server, FILTERED_PORT);
 
-    const listener = net.spawnIn(server.ns, process.execPath, [
-      '-e',
-      `require('net').createServer((c) => c.end()).listen(${OPEN_PORT}, '${server.address}', () => console.log('up'));`,
-    ]);
-    await new Promise((r) => listener.stdout!.once('data', r));
+    await tcpListener(net, server, OPEN_PORT);
 
     exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities]);
     await exporter.ready();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, type TcAttachment } from '../../src/bpf/index.js';
 import { ExporterProcess, writeIdentities, REPO } from '../common/exporter.js';
 import { runTag, TestNetwork, type TestHost } from '../common/netns.js';
-import { connects, dropTcpPort, tcpRetransmits, udpDatagrams } from '../common/traffic.js';
+import { connects, dropTcpPort, tcpListener, tcpRetransmits, udpDatagrams, udpListener } from '../common/traffic.js';
 import { sumOf, type Sample } from '../common/prom.js';
 
 /**
@@ -50,15 +50,7 @@ describe('drops by kernel reason (network namespaces, real kernel)', () => {
     writeIdentities(identities, { client, server, blocked });
     dropTcpPort(server, FILTERED_PORT);
 
-    const http = net.spawnIn(server.ns, process.execPath, [
-      '-e',
-      `require('net').createServer((c) => c.end()).listen(${OPEN_PORT}, '${server.address}', () => console.log('up'));`,
-    ]);
-    const udp = net.spawnIn(server.ns, process.execPath, [
-      '-e',
-      `require('dgram').createSocket('udp4').bind(${UDP_PORT}, '${server.address}', () => console.log('up'));`,
-    ]);
-    await Promise.all([http, udp].map((c) => new Promise((r) => c.stdout!.once('data', r))));
+    await Promise.all([tcpListener(net, server, OPEN_PORT), udpListener(net, server, UDP_PORT)]);
 
     exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities]);
     await exporter.ready();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ExporterProcess, REPO, waitFor, writeIdentities } from '../common/exporter.js';
 import { runTag, TestNetwork, type TestHost } from '../common/netns.js';
-import { connects, dropTcpPort, udpDatagrams } from '../common/traffic.js';
+import { connects, dropTcpPort, tcpListener, udpDatagrams, udpListener } from '../common/traffic.js';
 import { deriveIdentityId } from '../../src/identity/identity.js';
 import type { FlowRecord } from '../../src/flows/record.js';
 import type { ServiceGraph } from '../../src/flows/graph.js';
@@ -70,9 +70,7 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
     const config = join(tmp, 'flowlens.yaml');
     writeFileSync(config, 'datapath:\n  eventsPerSecond: 1000000\napi:\n  requestsPerSecond: 0\n');
     dropTcpPort(server, FILTERED);
-    const tcp = net.spawnIn(server.ns, process.execPath, ['-e', `require('net').createServer((c) => c.end()).listen(${OPEN}, '${server.address}', () => console.log('up'));`]);
-    const udp = net.spawnIn(server.ns, process.execPath, ['-e', `require('dgram').createSocket('udp4').bind(${UDP}, '${server.address}', () => console.log('up'));`]);
-    await Promise.all([tcp, udp].map((c) => new Promise((r) => c.stdout!.once('data', r))));
+    await Promise.all([tcpListener(net, server, OPEN), udpListener(net, server, UDP)]);
     exporter = new ExporterProcess(['--config', config, '--interface', `${prefix}*`, '--identities', identities]);
     await exporter.ready();
 
