@@ -229,8 +229,8 @@ describe('status lines and matching', () => {
       [`${C2S} GET 503 client`]: 1,
       [`${C2S} HEAD 204 client`]: 1,
     });
-    // every exchange was timed: one observation each, well under 1 ms here (bucket 0)
-    for (const r of Object.values(responses())) expect(r.buckets).toEqual({ 0: 1 });
+    // every exchange was timed: one observation each (which bucket depends on the machine's load; the bucket bounds have their own test)
+    for (const r of Object.values(responses())) expect(Object.values(r.buckets)).toEqual([1]);
     const [c] = connections();
     expect(c!.value).toMatchObject({ pending: 0, untracked: 0 });
   });
