@@ -24,6 +24,13 @@
 
 /* A UDP/ICMP/SCTP tuple idle this long starts a new flow when seen again. */
 const volatile __u64 flow_idle_timeout_ns = 30ULL * FLOWLENS_NSEC_PER_SEC;
+/*
+ * Events wake no reader: user space reads the ring on a timer (EVENTS_READ_MS
+ * in src/datapath/events.ts). A wakeup per event costs the packet path an
+ * irq_work and a scheduler wakeup, more than the event itself.
+ */
+#define FLOWLENS_EVENT_SUBMIT_FLAGS BPF_RB_NO_WAKEUP
+
 /* Per-CPU ceiling of flow events per second; the rest count as FLOWLENS_LOST_RATE_LIMIT. */
 const volatile __u32 events_per_second = 1000;
 
@@ -284,7 +291,7 @@ static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct 
 	event->verdict = key->verdict;
 	event->_pad[0] = 0;
 	event->_pad[1] = 0;
-	bpf_ringbuf_submit(event, 0);
+	bpf_ringbuf_submit(event, FLOWLENS_EVENT_SUBMIT_FLAGS);
 }
 
 /*
@@ -374,7 +381,7 @@ static __always_inline void emit_tcp_outcome_event(const struct flow_tuple *syn,
 	event->_pad[0] = 0;
 	event->_pad[1] = 0;
 	event->_pad[2] = 0;
-	bpf_ringbuf_submit(event, 0);
+	bpf_ringbuf_submit(event, FLOWLENS_EVENT_SUBMIT_FLAGS);
 }
 
 /*

@@ -260,7 +260,7 @@ static __always_inline void emit_dns_event(struct __sk_buff *skb, const struct f
 	event->qname_len = msg->name_len > FLOWLENS_DNS_NAME_MAX ? FLOWLENS_DNS_NAME_MAX : msg->name_len;
 	event->_pad[0] = 0;
 	__builtin_memcpy(event->qname, scratch->question, FLOWLENS_DNS_NAME_MAX);
-	bpf_ringbuf_submit(event, 0);
+	bpf_ringbuf_submit(event, FLOWLENS_EVENT_SUBMIT_FLAGS);
 }
 
 /*

@@ -515,7 +515,7 @@ static __always_inline void http_emit(struct __sk_buff *skb, const struct flowle
 		__builtin_memset(event->trace_id, 0, 16);
 		__builtin_memset(event->parent_span_id, 0, 8);
 	}
-	bpf_ringbuf_submit(event, 0);
+	bpf_ringbuf_submit(event, FLOWLENS_EVENT_SUBMIT_FLAGS);
 }
 
 /*

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { BpfObject, RingBuffer, type BpfLink } from '../bpf/index.js';
+import { EVENTS_READ_MS } from './events.js';
 import {
   DROP_MAP_ERROR_MAPS,
   LOST_REASON_NAMES,
@@ -21,8 +22,6 @@ export const DROP_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/drop.bp
 
 const PROGRAM = 'drop_skb';
 
-/** How often drop events are read: they carry no wakeup, so this bounds their delay. */
-export const DROP_EVENTS_READ_MS = 100;
 
 /** Hash maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
 const REPORTED_MAPS = ['drops', 'drop_flow_starts'];
@@ -79,7 +78,7 @@ export class DropDatapath {
   ) {
     this.ringBuffer = new RingBuffer(object.map('drop_events'), (events) => this.onEvents(events));
     // drop.bpf.c submits without wakeups (see emit_drop_event): read on a timer
-    this.consumeTimer = setInterval(() => this.ringBuffer.consume(), DROP_EVENTS_READ_MS);
+    this.consumeTimer = setInterval(() => this.ringBuffer.consume(), EVENTS_READ_MS);
     this.consumeTimer.unref();
     try {
       this.link = object.program(PROGRAM).attach();

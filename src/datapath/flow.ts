@@ -52,6 +52,7 @@ import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
 import type { NetInterface } from './interfaces.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 import { DEFAULT_DNS_PORTS, DEFAULT_DNS_UNANSWERED_TIMEOUT_SECONDS, DNS_REPORTED_MAPS, DnsTracker, setDnsPorts } from './dns.js';
+import { EVENTS_READ_MS } from './events.js';
 
 /** bpf/.output/flow.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bpf.o', import.meta.url));
@@ -181,6 +182,7 @@ export class FlowDatapath implements InterfaceAttacher {
   private readonly object: BpfObject;
   private readonly programs: Record<(typeof PROGRAMS)[number], BpfProgram>;
   private readonly ringBuffer: RingBuffer;
+  private readonly consumeTimer: NodeJS.Timeout;
   private readonly stats: { disable(): void } | undefined;
   private closed = false;
   /** Last value written to ipcache_generation; this process is its only writer (the map is not pinned). */
@@ -222,6 +224,8 @@ export class FlowDatapath implements InterfaceAttacher {
       this.sweepDnsPending();
     }, TCP_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    this.consumeTimer = setInterval(() => this.consumeEvents(), EVENTS_READ_MS);
+    this.consumeTimer.unref();
   }
 
   static load(opts: FlowDatapathOptions): FlowDatapath {
@@ -368,6 +372,7 @@ export class FlowDatapath implements InterfaceAttacher {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    clearInterval(this.consumeTimer);
     this.ringBuffer.close();
     this.stats?.disable();
     this.object.close();
@@ -431,6 +436,11 @@ export class FlowDatapath implements InterfaceAttacher {
     }
     for (const record of this.unanswered.values()) out.push({ ...record });
     return out;
+  }
+
+  /** Reads what the programs sent since the last read (events carry no wakeup: see EVENTS_READ_MS). */
+  consumeEvents(): void {
+    if (!this.closed) this.ringBuffer.consume();
   }
 
   private onEvents(events: Buffer[]): void {

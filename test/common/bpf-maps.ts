@@ -137,12 +137,15 @@ export class EventDrain {
       return e.dport === port && e.srcIdentity === Identity.UNMANAGED;
     };
     const deadline = Date.now() + 10_000;
+    // events carry no wakeup: read the ring as the exporter does, on each turn
+    this.ring.consume();
     while (!this.received.some(isSentinel)) {
       if (Date.now() > deadline) throw new Error('sentinel event never arrived');
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         setTimeout(resolve, 50);
       });
+      this.ring.consume();
     }
     const events = this.received.splice(0);
     expect(isSentinel(events.at(-1)!)).toBe(true);

@@ -158,9 +158,13 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
   });
 
   it('puts every exchange, once per side, into the flows API with its name, type, rcode and latency', async () => {
-    const res = await fetch(`${exporter.base}/api/flows?type=dns&from_ip=${client.address}&limit=1000`);
-    expect(res.status).toBe(200);
-    const { flows } = (await res.json()) as { flows: FlowRecord[] };
+    // events are read every 100 ms: wait for one record per question and side, then check them exactly
+    const flows = await waitFor('DNS records', 5_000, () => exporter.output, async () => {
+      const res = await fetch(`${exporter.base}/api/flows?type=dns&from_ip=${client.address}&limit=1000`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { flows: FlowRecord[] };
+      return body.flows.length >= 2 * QUESTIONS.length ? body.flows : undefined;
+    });
     const seen: Record<string, number> = {};
     for (const f of flows) {
       const key = `${f.direction} ${f.source.workload}>${f.destination.workload} ${f.protocol} ${f.dns!.qtype} ${f.dns!.qname} ${f.dns!.rcode}`;

@@ -212,8 +212,12 @@ describe('HTTP/1.x exchanges by identity, status and reporter (network namespace
   });
 
   it('puts each exchange into the flows API once per side, the path redacted as configured', async () => {
-    const res = await fetch(`${exporter.base}/api/flows?type=http&from_ip=${alpha.address},${beta.address}&limit=1000`);
-    const { flows } = (await res.json()) as { flows: FlowRecord[] };
+    // events are read every 100 ms: wait for all 20 (10 exchanges, 2 sides), then check them exactly
+    const flows = await waitFor('HTTP records', 5_000, () => exporter.output, async () => {
+      const res = await fetch(`${exporter.base}/api/flows?type=http&from_ip=${alpha.address},${beta.address}&limit=1000`);
+      const body = (await res.json()) as { flows: FlowRecord[] };
+      return body.flows.length >= 20 ? body.flows : undefined;
+    });
     const seen: Record<string, number> = {};
     for (const f of flows) {
       const key = `${f.direction} ${f.source.workload}>${f.destination.workload}:${f.destination.port} ${f.http!.method} ${f.http!.path} ${f.http!.status}`;
