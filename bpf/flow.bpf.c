@@ -480,7 +480,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 direction)
 		tcp_answer(&pkt, direction, skb->ifindex);
 	flowlens_dns(skb, &pkt, &key, direction);
 	/* a request or status line needs four bytes to be told; payload_off is set for TCP and UDP */
-	if (pkt.protocol == FLOWLENS_PROTO_TCP && pkt.payload_off && pkt.payload_off + 4 <= skb->len)
+	if (pkt.protocol == FLOWLENS_PROTO_TCP && pkt.payload_off && pkt.payload_off + 4 <= skb->len &&
+	    http_gate_open(&pkt, skb->len - pkt.payload_off))
 		http_observe(skb, &pkt, &key);
 	return FLOWLENS_TC_ACT_UNSPEC;
 }

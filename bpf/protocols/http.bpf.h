@@ -624,8 +624,30 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 }
 
 /*
+ * Whether http_observe has anything to do with a TCP segment of payload_len
+ * bytes: false for the segments of a connection the gate has closed (see
+ * http_gate). Inlined into flow.bpf.c's handle(), so that the bulk of a
+ * transfer pays for a hash and an array read, not for a call as well.
+ */
+static __always_inline bool http_gate_open(const struct flowlens_packet *pkt, __u32 payload_len)
+{
+	struct http_gate *gate;
+	__u64 conn;
+	__u32 slot;
+
+	if (!http_enabled)
+		return false;
+	if (payload_len <= HTTP_GATE_SMALL)
+		return true;
+	conn = http_conn_hash(pkt);
+	slot = (__u32)(conn >> 32) & (HTTP_GATE_SLOTS - 1);
+	gate = bpf_map_lookup_elem(&http_gate, &slot);
+	return !gate || gate->conn != conn || gate->misses < HTTP_GATE_MISSES;
+}
+
+/*
  * flow.bpf.c's one call, for every TCP segment with at least four payload
- * bytes. A request leaving an endpoint, or a response entering it, is seen at
+ * bytes that http_gate_open lets through. A request leaving an endpoint, or a response entering it, is seen at
  * the client's interface; the reverse at the server's.
  */
 static __noinline int http_observe(struct __sk_buff *skb, const struct flowlens_packet *pkt, const struct flow_key *key)
