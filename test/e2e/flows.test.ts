@@ -231,11 +231,15 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
       await page.dispatchEvent('#filters', 'change');
       const edge = page.locator('g.edge[data-source="e2e/client"][data-destination="e2e/server"]');
       await edge.waitFor({ timeout: 10_000 });
-      expect(await page.locator('g.node').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-name')).sort())).toEqual(['e2e/client', 'e2e/other', 'e2e/server', 'reserved:world']);
+      // this test's workloads and the stranger; the drop tracer sees the whole machine, so a drop elsewhere that
+      // touches an e2e address may add a node (once in five runs: a reserved:unknown one), never remove one
+      expect(await page.locator('g.node').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-name')).sort())).toEqual(
+        expect.arrayContaining(['e2e/client', 'e2e/other', 'e2e/server', 'reserved:world']),
+      );
       expect(await page.locator('g.node.unknown').getAttribute('data-name')).toBe('reserved:world');
       expect(await edge.getAttribute('class')).toBe('edge dropped');
       expect([await edge.getAttribute('data-forwarded'), await edge.getAttribute('data-dropped')]).toEqual(['3', '2']);
-      expect(await page.locator('g.edge.dropped').count()).toBe(1);
+      expect(await page.locator('g.edge.dropped[data-source^="e2e/"]').count()).toBe(1);
       expect(await page.locator('g.edge[data-source="reserved:world"]').getAttribute('data-destination')).toBe('e2e/server');
       expect(await page.locator('#node-count').textContent()).toBe('1');
 
@@ -251,11 +255,13 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
 
     it('filtering by verdict leaves only dropped rows', async () => {
       await page.selectOption('#f-verdict', 'dropped');
-      const rows = page.locator('#flows tbody tr');
+      // the client -> server records (a drop elsewhere on the machine may add rows of its own)
+      const rows = page.locator('#flows tbody tr', { hasText: 'e2e/client' }).filter({ hasText: 'e2e/server' });
       await waitFor('dropped rows', 10_000, () => '', async () => ((await rows.count()) === 6 ? true : undefined));
-      expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-verdict')))).toEqual(Array(6).fill('dropped'));
-      expect(await page.locator('g.edge').count()).toBe(1);
-      expect(await page.locator('g.edge').getAttribute('data-dropped')).toBe('2');
+      expect(await page.locator('#flows tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-verdict')))).not.toContain('forwarded');
+      expect(await rows.count()).toBe(6);
+      expect(await page.locator('g.edge[data-source^="e2e/"]').count()).toBe(1);
+      expect(await page.locator('g.edge[data-source^="e2e/"]').getAttribute('data-dropped')).toBe('2');
       await page.screenshot({ path: join(ARTIFACTS, 'ui-dropped.png'), fullPage: true });
     });
   });
