@@ -26,7 +26,7 @@ import type { Logger } from './log.js';
 import { createMetrics, DnsQueryNames } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
-import { createSpanSink, dnsExchange, httpExchange, pathRedactions, type SpanSink } from './traces/index.js';
+import { createSpanSink, dnsExchange, httpExchange, pathRedactions, redactPath, type SpanSink } from './traces/index.js';
 
 /** The registered error for a failed load; a pinned map of another layout gets its own. */
 function loadError(err: unknown, object: string, log: Logger): Error {
@@ -142,7 +142,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
 
     const contexts = identityContexts(store);
     const redactions = pathRedactions(config.http.redactPaths);
-    const redactPath = (path: string) => redactions.reduce((p, r) => p.replace(r.pattern, r.replacement), path);
+    const redact = (path: string): string => redactPath(path, redactions);
     // no endpoint, no sink: exchanges are then never turned into spans
     const spans: SpanSink | null = createSpanSink(
       { endpoint: config.otlpEndpoint, ...config.traces },
@@ -187,7 +187,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         },
         http: config.http.enabled,
         onHttpEvent: (event) => {
-          flows.push(records.fromHttp(event, redactPath));
+          flows.push(records.fromHttp(event, redact));
           spans?.record(httpExchange(event, contexts, redactions));
         },
         log,

@@ -32,6 +32,11 @@ export interface PathRedaction {
   replacement: string;
 }
 
+/** A path with every match of every redaction replaced: what flow records and spans show. */
+export function redactPath(path: string, redactions: readonly PathRedaction[]): string {
+  return redactions.reduce((p, r) => p.replace(r.pattern, r.replacement), path);
+}
+
 export interface HttpSpanInput {
   event: HttpEvent;
   /** Identity contexts of the client (source) and server (destination). */
@@ -98,9 +103,7 @@ export function httpSpan(input: HttpSpanInput): HttpSpanData {
   };
   if (event.path !== undefined) {
     // the kernel never keeps the query string; configured patterns hide the rest
-    let path = event.path;
-    for (const r of input.pathRedactions ?? []) path = path.replace(r.pattern, r.replacement);
-    attributes[ATTR.URL_PATH] = path;
+    attributes[ATTR.URL_PATH] = redactPath(event.path, input.pathRedactions ?? []);
     if (event.pathTruncated) attributes['flowlens.http.path_truncated'] = true;
   }
   if (!known) attributes['http.request.method_original'] = 'unknown';

@@ -13,4 +13,4 @@ export {
 } from './sink.js';
 export { DNS_TIMEOUT_ERROR, dnsExchange } from './dns.js';
 export { httpExchange, pathRedactions } from './http.js';
-export { httpSpan, type PathRedaction } from './http-span.js';
+export { httpSpan, redactPath, type PathRedaction } from './http-span.js';
