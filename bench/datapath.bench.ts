@@ -7,6 +7,7 @@ import { ExporterProcess, REPO } from '../test/common/exporter.js';
 import { runTag, TestNetwork, type TestHost } from '../test/common/netns.js';
 import { parsePrometheusText, sumOf } from '../test/common/prom.js';
 import { report } from './report.js';
+import { settled } from './settle.js';
 
 /**
  * Cost of flowlens in the data path, as ratios measured in one run:
@@ -20,7 +21,6 @@ import { report } from './report.js';
 // alternating rounds and medians, client and server pinned to their own CPUs.
 const ROUNDS = 16;
 const SECONDS = 3;
-const SETTLE_MS = 4000;
 // after the exporter exits the kernel still frees its maps and programs (RCU,
 // workqueues): the arm without it waits for that, or it would pay for it
 const TEARDOWN_SETTLE_MS = 2000;
@@ -64,9 +64,9 @@ describe('datapath cost', () => {
     const startExporter = async () => {
       exporter = new ExporterProcess(['--interface', `${prefix}*`]);
       await exporter.ready();
-      // let start-up work (module compilation, GC on background threads) finish before
-      // measuring: it is not steady-state cost (with 1.5 s the ratio read 0.96 instead of 0.98-0.99 here)
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      // start-up work (loading, the memory reducer's full GC) is not steady-state cost
+      // (with 1.5 s of settling the ratio read 0.96 instead of 0.98-0.99 here)
+      await settled(exporter.pid);
       return exporter;
     };
     const stopExporter = async () => {

@@ -3,10 +3,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExporterProcess, waitFor, writeIdentities } from '../test/common/exporter.js';
+import { BpfObject } from '../src/bpf/index.js';
+import { ExporterProcess, REPO, waitFor, writeIdentities } from '../test/common/exporter.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../test/common/netns.js';
 import { sumOf } from '../test/common/prom.js';
 import { report } from './report.js';
+import { cpuSeconds, settled } from './settle.js';
 
 /**
  * Cost of HTTP/1.x parsing on the request path, as ratios measured in one run:
@@ -14,7 +16,7 @@ import { report } from './report.js';
  * the bridge, in three arms:
  * - baseline: nothing attached;
  * - exporter: flowlens running with its defaults (HTTP parsing on) and
- *   attached to both veths, settled after start;
+ *   attached to both veths, measured once past its start-up work (settle.ts);
  * - proxy: no exporter, the requests go through haproxy in the server's
  *   namespace (a sidecar stand-in) that forwards them over loopback to nginx.
  * Each arm is measured twice: saturated (wrk's connections each send the next
@@ -26,7 +28,7 @@ import { report } from './report.js';
  * order from round to round.
  */
 
-const ROUNDS = 10;
+const ROUNDS = 8;
 const SECONDS = 3;
 // wrk is closed-loop: this many connections, each with one request in flight
 const CONNECTIONS = 8;
@@ -34,7 +36,6 @@ const CONNECTIONS = 8;
 const PACE_MS = 1;
 const SERVER_PORT = 8080;
 const PROXY_PORT = 8081;
-const SETTLE_MS = 4000;
 // after the exporter exits the kernel still frees its maps and programs (RCU,
 // workqueues): the arms without it wait for that, or they would pay for it
 const TEARDOWN_SETTLE_MS = 2000;
@@ -44,6 +45,7 @@ const SERVER_CPU = '1';
 
 let net: TestNetwork | undefined;
 let exporter: ExporterProcess | undefined;
+let empty: BpfObject | undefined;
 let tmp: string | undefined;
 
 interface WrkResult {
@@ -137,19 +139,12 @@ async function listening(host: TestHost, port: number, child: ChildProcess, what
   });
 }
 
-/** user + system CPU seconds of a process so far, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the comm
-  return (Number(fields[11]) + Number(fields[12])) / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe('HTTP path cost', () => {
   afterAll(() => {
     exporter?.kill();
+    empty?.close();
     net?.cleanup();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
@@ -168,6 +163,8 @@ describe('HTTP path cost', () => {
     writeFileSync(paced, `delay = function() return ${PACE_MS} end\n${WRK_FIGURES}`);
     writeFileSync(join(tmp, 'nginx.conf'), nginxConfig(tmp));
     writeFileSync(join(tmp, 'haproxy.cfg'), haproxyConfig(server.address));
+    const noHttp = join(tmp, 'no-http.yaml');
+    writeFileSync(noHttp, 'http:\n  enabled: false\n');
 
     // -e: nginx opens its default error log before reading the config; keep it in tmp too
     const nginx = net.spawnIn(server.ns, 'taskset', ['-c', SERVER_CPU, 'nginx', '-p', tmp, '-c', join(tmp, 'nginx.conf'), '-e', join(tmp, 'nginx-error.log')]);
@@ -189,6 +186,8 @@ describe('HTTP path cost', () => {
     const baseline = arm();
     const withExporter = arm();
     const proxy = arm();
+    const hooksOnly = arm();
+    const flowOnly = arm();
     const measure = (into: Arm, url: string) => {
       into.saturated.push(wrk(client, url, saturated));
       into.paced.push(wrk(client, url, paced));
@@ -198,34 +197,50 @@ describe('HTTP path cost', () => {
     let countedRequests = 0;
     let completedRequests = 0;
 
-    const measureWithExporter = async () => {
-      // defaults, so HTTP parsing is on (http.enabled: true)
-      exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities]);
+    const measureWithExporter = async (into: Arm, args: string[]) => {
+      exporter = new ExporterProcess(['--interface', `${prefix}*`, '--identities', identities, ...args]);
       await exporter.ready();
-      // let start-up work (module compilation, GC on background threads) finish: it is not steady-state cost
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      // start-up work (loading, the memory reducer's full GC) is not steady-state cost
+      await settled(exporter.pid);
       const cpu0 = cpuSeconds(exporter.pid);
       const t0 = performance.now();
-      measure(withExporter, direct);
-      exporterCpu.push((cpuSeconds(exporter.pid) - cpu0) / ((performance.now() - t0) / 1000));
-      const m = await exporter.samples();
-      countedRequests += sumOf(m, 'flowlens_http_requests_total', { method: 'GET', reporter: 'server' });
-      completedRequests += withExporter.saturated.at(-1)!.requests + withExporter.paced.at(-1)!.requests;
+      measure(into, direct);
+      if (into === withExporter) {
+        exporterCpu.push((cpuSeconds(exporter.pid) - cpu0) / ((performance.now() - t0) / 1000));
+        const m = await exporter.samples();
+        countedRequests += sumOf(m, 'flowlens_http_requests_total', { method: 'GET', reporter: 'server' });
+        completedRequests += into.saturated.at(-1)!.requests + into.paced.at(-1)!.requests;
+      }
       expect(await exporter.terminate()).toBe(0);
       exporter = undefined;
       await new Promise((r) => setTimeout(r, TEARDOWN_SETTLE_MS));
     };
-    for (let round = 0; round < ROUNDS; round++) {
-      // alternate which arm goes first, so drift in the VM's speed favours none
-      if (round % 2 === 0) {
-        measure(baseline, direct);
-        measure(proxy, proxied);
-        await measureWithExporter();
-      } else {
-        await measureWithExporter();
-        measure(proxy, proxied);
-        measure(baseline, direct);
+    // the empty program where the exporter attaches: egress of each endpoint is ingress of its host-side veth
+    empty = BpfObject.open(join(REPO, 'bpf', '.output', 'empty.bpf.o'));
+    empty.load();
+    const measureHooksOnly = () => {
+      const program = empty!.program('empty');
+      const links = [client, server].flatMap((h) => {
+        const ifindex = Number(readFileSync(`/sys/class/net/${h.hostIf}/ifindex`, 'utf8'));
+        return [program.attachTc(ifindex, 'ingress', { mode: 'tcx' }), program.attachTc(ifindex, 'egress', { mode: 'tcx' })];
+      });
+      try {
+        measure(hooksOnly, direct);
+      } finally {
+        for (const link of links) link.detach();
       }
+    };
+    const runArms = [
+      () => measure(baseline, direct),
+      () => measure(proxy, proxied),
+      measureHooksOnly,
+      () => measureWithExporter(flowOnly, ['--config', noHttp]),
+      // defaults, so HTTP parsing is on (http.enabled: true)
+      () => measureWithExporter(withExporter, []),
+    ];
+    for (let round = 0; round < ROUNDS; round++) {
+      // alternate the arms' order, so drift in the VM's speed favours none
+      for (const run of round % 2 === 0 ? runArms : [...runArms].reverse()) await run();
     }
 
     // each round's arms ran back to back: their ratios cancel the VM's slow drift
@@ -237,6 +252,7 @@ describe('HTTP path cost', () => {
     const p99 = (r: WrkResult) => r.p99Us;
     const p50 = (r: WrkResult) => r.p50Us;
     const arms = [baseline, withExporter, proxy];
+    const split = [hooksOnly, flowOnly, withExporter];
     const figures = (runs: (a: Arm) => WrkResult[], f: (r: WrkResult) => number, fmt: (x: number) => string) =>
       arms.map((a) => fmt(median(runs(a).map(f)))).join(' / ');
     const perSecond = (x: number) => x.toFixed(0);
@@ -254,6 +270,12 @@ describe('HTTP path cost', () => {
     report('HTTP requests/s proxy/bare, saturated', ratio(sat, proxy, rps).toFixed(3));
     report('HTTP p99 latency proxy/bare, paced', ratio(pace, proxy, p99).toFixed(3));
     report('HTTP p99 latency proxy/bare, saturated', ratio(sat, proxy, p99).toFixed(3));
+    const splitFigures = (runs: (a: Arm) => WrkResult[], f: (r: WrkResult) => number, fmt: (x: number) => string) =>
+      split.map((a) => fmt(median(runs(a).map(f)))).join(' / ');
+    report('split: requests/s empty hooks / exporter without HTTP / exporter', splitFigures(sat, rps, perSecond));
+    report('split: requests/s ratios to bare (same order)', split.map((a) => ratio(sat, a, rps).toFixed(3)).join(' / '));
+    report('split: paced p99 ratios to bare (same order)', split.map((a) => ratio(pace, a, p99).toFixed(3)).join(' / '));
+    report('split: paced p50 ratios to bare (same order)', split.map((a) => ratio(pace, a, p50).toFixed(3)).join(' / '));
     report('exporter process CPU during its arm (% of one CPU, median)', (100 * median(exporterCpu)).toFixed(1));
 
     // the exporter parsed every exchange: wrk's completed requests, plus at most
@@ -261,5 +283,5 @@ describe('HTTP path cost', () => {
     expect(completedRequests).toBeGreaterThan(0);
     expect(countedRequests).toBeGreaterThanOrEqual(completedRequests);
     expect(countedRequests).toBeLessThanOrEqual(completedRequests + ROUNDS * 2 * CONNECTIONS);
-  });
+  }, 20 * 60_000); // five arms, each exporter arm settling ~13 s (settle.ts): ~9 min
 });

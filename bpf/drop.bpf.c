@@ -322,25 +322,26 @@ static __always_inline __u8 direction_of(struct sk_buff *skb, __u32 ifindex)
  */
 #define EVENTS_CLOCK_STRIDE 64
 
-/* Fixed one-second windows per CPU, as in flow.bpf.c: bounds the ring buffer's inflow. */
+/* Fixed windows per CPU (FLOWLENS_EVENTS_WINDOW_NS), as in flow.bpf.c: bounds the ring buffer's inflow. */
 static __always_inline bool events_budget_take(__u64 *now)
 {
 	__u32 zero = 0;
 	struct events_budget *budget = bpf_map_lookup_elem(&drop_events_budget, &zero);
+	__u64 per_window = FLOWLENS_EVENTS_PER_WINDOW(events_per_second);
 
 	if (!budget)
 		return false;
-	if (budget->sent >= events_per_second && (budget->sent - events_per_second) % EVENTS_CLOCK_STRIDE != 0) {
+	if (budget->sent >= per_window && (budget->sent - per_window) % EVENTS_CLOCK_STRIDE != 0) {
 		budget->sent += 1;
 		return false;
 	}
 	*now = bpf_ktime_get_ns();
-	if (*now - budget->window_start_ns >= FLOWLENS_NSEC_PER_SEC) {
+	if (*now - budget->window_start_ns >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
 		budget->window_start_ns = *now;
 		budget->sent = 0;
 	}
 	budget->sent += 1;
-	return budget->sent <= events_per_second;
+	return budget->sent <= per_window;
 }
 
 static __always_inline void emit_drop_event(const struct drop_packet *pkt, const struct drop_key *key, __u32 ifindex)

@@ -31,7 +31,7 @@ const volatile __u64 flow_idle_timeout_ns = 30ULL * FLOWLENS_NSEC_PER_SEC;
  */
 #define FLOWLENS_EVENT_SUBMIT_FLAGS BPF_RB_NO_WAKEUP
 
-/* Per-CPU ceiling of flow events per second; the rest count as FLOWLENS_LOST_RATE_LIMIT. */
+/* Per-CPU ceiling of events per second (in windows: flowlens.h); the rest count as FLOWLENS_LOST_RATE_LIMIT. */
 const volatile __u32 events_per_second = 1000;
 
 #include "identity.bpf.h"
@@ -230,7 +230,7 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
 	return true;
 }
 
-/* Fixed one-second windows per CPU: cheap, and bounds the ring buffer's inflow. */
+/* Fixed windows per CPU (FLOWLENS_EVENTS_WINDOW_NS): cheap, and bounds the ring buffer's inflow. */
 static __always_inline bool events_budget_take(__u64 now)
 {
 	__u32 zero = 0;
@@ -238,11 +238,11 @@ static __always_inline bool events_budget_take(__u64 now)
 
 	if (!budget)
 		return false;
-	if (now - budget->window_start_ns >= FLOWLENS_NSEC_PER_SEC) {
+	if (now - budget->window_start_ns >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
 		budget->window_start_ns = now;
 		budget->sent = 0;
 	}
-	if (budget->sent >= events_per_second)
+	if (budget->sent >= FLOWLENS_EVENTS_PER_WINDOW(events_per_second))
 		return false;
 	budget->sent += 1;
 	return true;

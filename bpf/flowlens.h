@@ -166,6 +166,21 @@ struct events_budget {
 	__u64 sent;
 };
 
+/*
+ * The rate limiter's windows: a budget of 10 or more events a second is
+ * granted a tenth at a time, in 100 ms windows (rounded down), so that under
+ * a flood the events that pass are spread over the second rather than all
+ * taken in its first milliseconds: a better sample for the flows API, and
+ * ten small batches a second for user space to read instead of one large
+ * one. Smaller budgets keep one-second windows.
+ */
+#define FLOWLENS_EVENTS_WINDOWS_PER_SEC 10
+#define FLOWLENS_EVENTS_WINDOW_NS(per_second)                                                    \
+	((per_second) >= FLOWLENS_EVENTS_WINDOWS_PER_SEC ? FLOWLENS_NSEC_PER_SEC / FLOWLENS_EVENTS_WINDOWS_PER_SEC \
+							   : FLOWLENS_NSEC_PER_SEC)
+#define FLOWLENS_EVENTS_PER_WINDOW(per_second)                                                   \
+	((per_second) >= FLOWLENS_EVENTS_WINDOWS_PER_SEC ? (per_second) / FLOWLENS_EVENTS_WINDOWS_PER_SEC : (per_second))
+
 /* ---- drop.bpf.c: packets the kernel freed as dropped (tp_btf/kfree_skb) ---- */
 
 #define FLOWLENS_EVENT_DROP 2

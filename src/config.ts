@@ -254,7 +254,7 @@ const identityLabelsSchema = z.strictObject(
 
 const flowsSchema = z.strictObject(
   {
-    // records kept for /api/flows, observe and the UI; about 1.3 KiB of heap each
+    // records kept for /api/flows, observe and the UI; about 0.8 KiB of heap each
     capacity: positiveInt().default(65535),
   },
   { error: 'expected a mapping' },

@@ -1112,37 +1112,43 @@ export interface HttpEvent {
   parentSpanId: string | undefined;
 }
 
+/* decodeHttpEvent runs for every HTTP event read: its offsets are looked up once */
+const HTTP_AT = Object.fromEntries(Object.keys(HTTP_EVENT.fields).map((f) => [f, off(HTTP_EVENT, f)])) as Record<string, number>;
+
 export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
   checkSize(HTTP_EVENT, buf, offset);
-  const at = (field: string): number => offset + off(HTTP_EVENT, field);
-  const family = buf.readUInt8(at('family'));
-  const pathKnown = buf.readUInt8(at('path_known')) !== 0;
-  const pathLen = Math.min(buf.readUInt8(at('path_len')), HTTP_PATH_MAX);
-  const traced = buf.readUInt8(at('has_trace')) !== 0;
-  const traceId = buf.subarray(at('trace_id'), at('trace_id') + 16).toString('hex');
-  const parentSpanId = buf.subarray(at('parent_span_id'), at('parent_span_id') + 8).toString('hex');
-  // all-zero ids are invalid (W3C trace context): such a header joins no trace
-  const valid = traced && /[^0]/.test(traceId) && /[^0]/.test(parentSpanId);
+  const at = HTTP_AT;
+  const family = buf.readUInt8(offset + at.family!);
+  const pathKnown = buf.readUInt8(offset + at.path_known!) !== 0;
+  const pathLen = Math.min(buf.readUInt8(offset + at.path_len!), HTTP_PATH_MAX);
+  let traceId: string | undefined;
+  let parentSpanId: string | undefined;
+  if (buf.readUInt8(offset + at.has_trace!) !== 0) {
+    traceId = buf.toString('hex', offset + at.trace_id!, offset + at.trace_id! + 16);
+    parentSpanId = buf.toString('hex', offset + at.parent_span_id!, offset + at.parent_span_id! + 8);
+    // all-zero ids are invalid (W3C trace context): such a header joins no trace
+    if (!/[^0]/.test(traceId) || !/[^0]/.test(parentSpanId)) traceId = parentSpanId = undefined;
+  }
   return {
-    type: buf.readUInt8(at('type')),
+    type: buf.readUInt8(offset + at.type!),
     family: family as AddressFamily,
-    method: buf.readUInt8(at('method')),
-    reporter: buf.readUInt8(at('reporter')),
-    ifindex: readU32(buf, at('ifindex')),
-    timestampNs: readU64(buf, at('timestamp_ns')),
-    durationNs: readU64(buf, at('duration_ns')),
-    srcIdentity: readU32(buf, at('src_identity')),
-    dstIdentity: readU32(buf, at('dst_identity')),
-    saddr: readAddress(buf, at('saddr'), family),
-    daddr: readAddress(buf, at('daddr'), family),
-    sport: readU16(buf, at('sport')),
-    dport: readU16(buf, at('dport')),
-    status: readU16(buf, at('status')),
-    protocolVersion: `1.${buf.readUInt8(at('version_minor'))}`,
+    method: buf.readUInt8(offset + at.method!),
+    reporter: buf.readUInt8(offset + at.reporter!),
+    ifindex: readU32(buf, offset + at.ifindex!),
+    timestampNs: readU64(buf, offset + at.timestamp_ns!),
+    durationNs: readU64(buf, offset + at.duration_ns!),
+    srcIdentity: readU32(buf, offset + at.src_identity!),
+    dstIdentity: readU32(buf, offset + at.dst_identity!),
+    saddr: readAddress(buf, offset + at.saddr!, family),
+    daddr: readAddress(buf, offset + at.daddr!, family),
+    sport: readU16(buf, offset + at.sport!),
+    dport: readU16(buf, offset + at.dport!),
+    status: readU16(buf, offset + at.status!),
+    protocolVersion: `1.${buf.readUInt8(offset + at.version_minor!)}`,
     // bytes as they came: latin1 keeps each one a character, whatever the encoding
-    path: pathKnown ? buf.subarray(at('path'), at('path') + pathLen).toString('latin1') : undefined,
-    pathTruncated: pathKnown && buf.readUInt8(at('path_truncated')) !== 0,
-    traceId: valid ? traceId : undefined,
-    parentSpanId: valid ? parentSpanId : undefined,
+    path: pathKnown ? buf.toString('latin1', offset + at.path!, offset + at.path! + pathLen) : undefined,
+    pathTruncated: pathKnown && buf.readUInt8(offset + at.path_truncated!) !== 0,
+    traceId,
+    parentSpanId,
   };
 }

@@ -823,6 +823,37 @@ describe('event delivery limits', () => {
     });
   });
 
+  it('a budget of 10 or more a second is granted a tenth per 100 ms window, so the events of a flood spread over the second', async () => {
+    await onOneCpu(async () => {
+      load({ globals: { events_per_second: 20 } });
+      const events = subscribe();
+      const budget = obj!.map('events_budget');
+      const cpus = budget.perCpu(budget.lookup(encodeU32(0))!).length;
+      const fresh = encodeEventsBudget({ windowStartNs: 0n, sent: 0n });
+      // three new flows within one 100 ms window: 2 events pass, 1 is lost. A
+      // thread held up past 50 ms between them may have crossed into the next
+      // window: such an attempt is repeated with new ports (at most 5 times).
+      let passedPorts: number[] = [];
+      for (let attempt = 0; attempt < 5; attempt++) {
+        budget.update(encodeU32(0), Buffer.concat(Array.from({ length: cpus }, () => fresh)));
+        const lostBefore = eventsLost().rate_limit ?? 0;
+        const ports = [1, 2, 3].map((p) => 10 * attempt + p);
+        const t0 = performance.now();
+        for (const port of ports) run('from', v4(udp(40000, port)));
+        if (performance.now() - t0 > 50) continue;
+        expect((eventsLost().rate_limit ?? 0) - lostBefore).toBe(1);
+        passedPorts = ports.slice(0, 2);
+        break;
+      }
+      expect(passedPorts).toHaveLength(2);
+      // the next window opens 100 ms later, not a second later
+      await new Promise((r) => setTimeout(r, 150));
+      run('from', v4(udp(40000, 100)));
+      const flowEvents = await events.drain();
+      expect(flowEvents.map((e) => e.dport).filter((p) => passedPorts.includes(p) || p === 100)).toEqual([...passedPorts, 100]);
+    });
+  });
+
   it('outcome events draw on the same budget: over it, the outcome is still counted but its event is lost', async () => {
     await onOneCpu(async () => {
       load({ globals: { events_per_second: 1 } });
