@@ -74,17 +74,24 @@ describe('datapath cost', () => {
       exporter = undefined;
       await new Promise((r) => setTimeout(r, TEARDOWN_SETTLE_MS));
     };
+    // every measured run follows a 1 s warm-up run, so that none of them
+    // starts after a long idle (the exporter's settling): on this VM a run
+    // after idle seconds reads lower, which would count against one arm only
+    const measured = () => {
+      iperf(client, server, ['-t', '1']);
+      return iperf(client, server);
+    };
     for (let round = 0; round < ROUNDS; round++) {
       if (round % 2 === 0) {
-        without.push(iperf(client, server));
+        without.push(measured());
         await startExporter();
-        withExporter.push(iperf(client, server));
+        withExporter.push(measured());
         await stopExporter();
       } else {
         await startExporter();
-        withExporter.push(iperf(client, server));
+        withExporter.push(measured());
         await stopExporter();
-        without.push(iperf(client, server));
+        without.push(measured());
       }
     }
 

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { decodeHttpEvent, HTTP_EVENT } from '../src/bpf/codecs.js';
 import { FlowStore } from '../src/flows/store.js';
 import { RecordBuilder, WallClock } from '../src/flows/record.js';
 import { compileFilter, parseFilter } from '../src/flows/filter.js';
@@ -11,7 +12,8 @@ import { report } from './report.js';
  * (heap growth of a full store after a forced GC) against the store's own
  * estimate (flowlens_flow_store_memory_bytes), for flow and drop records; and
  * a filtered /api/flows query over the full store against a bare scan of the
- * same records.
+ * same records; and what the exporter spends on each HTTP event it reads
+ * (decode, record, push into a full store) against decoding alone.
  */
 
 setFlagsFromString('--expose-gc');
@@ -79,5 +81,41 @@ describe('recent-flow store', () => {
     const query = time(() => store.query(match, N).length);
     report(`flow store: /api/flows query over ${N} records (4 filters)`, `${query.toFixed(1)} ms vs bare scan ${bare.toFixed(1)} ms: ${(query / bare).toFixed(1)}x`);
     expect(store.query(match, N)).toHaveLength(N);
+  });
+
+  it('an HTTP event read into a full store, against decoding it alone', () => {
+    const b = builder();
+    const store = new FlowStore(N);
+    const event = Buffer.alloc(HTTP_EVENT.size);
+    const at = (field: string) => HTTP_EVENT.fields[field]!.offset;
+    event.writeUInt8(5, at('type'));
+    event.writeUInt8(4, at('family'));
+    event.writeUInt8(1, at('method'));
+    event.writeUInt8(2, at('reporter'));
+    event.writeUInt32LE(70001, at('src_identity'));
+    event.writeUInt32LE(70002, at('dst_identity'));
+    addr(2).copy(event, at('saddr'));
+    addr(3).copy(event, at('daddr'));
+    event.writeUInt16LE(8080, at('dport'));
+    event.writeUInt16LE(200, at('status'));
+    event.writeUInt8(1, at('path_known'));
+    event.write('/api/orders', at('path'), 'latin1');
+    event.writeUInt8(11, at('path_len'));
+    const perEvent = (handle: (e: ReturnType<typeof decodeHttpEvent>) => void) => {
+      const runs: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        const t0 = performance.now();
+        for (let i = 0; i < 2 * N; i++) {
+          event.writeBigUInt64LE(BigInt(i) * 1000n, at('timestamp_ns'));
+          handle(decodeHttpEvent(event));
+        }
+        runs.push(((performance.now() - t0) * 1e6) / (2 * N));
+      }
+      return runs.sort((x, y) => x - y)[2]!;
+    };
+    const decodeOnly = perEvent(() => {});
+    const full = perEvent((e) => store.push(b.fromHttp(e)));
+    report('HTTP event: decode + record + push into a full store (ns)', `${full.toFixed(0)} vs decode alone ${decodeOnly.toFixed(0)}: ${(full / decodeOnly).toFixed(1)}x`);
+    expect(store.size).toBe(N);
   });
 });
