@@ -188,20 +188,8 @@ export function endpointName(e: FlowEndpoint): string {
   return e.identityName;
 }
 
-/** The fields of an event every record is built from: where, when, and both ends. */
-interface EventEnds {
-  family: number;
-  protocol: number;
-  direction: number;
-  ifindex: number;
-  timestampNs: bigint;
-  srcIdentity: number;
-  dstIdentity: number;
-  saddr: Buffer;
-  daddr: Buffer;
-  sport: number;
-  dport: number;
-}
+/** The fields of an event every record is built from: where, when, and both ends (a drop's family may be 0, unread). */
+type EventEnds = Pick<FlowEvent, 'protocol' | 'direction' | 'ifindex' | 'timestampNs' | 'srcIdentity' | 'dstIdentity' | 'saddr' | 'daddr' | 'sport' | 'dport'> & { family: number };
 
 /** Builds records from the datapath's events; one instance per exporter. */
 export class RecordBuilder {
