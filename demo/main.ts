@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { alertmanagerConfig, demoRuleFile, prometheusConfig } from './alerting.js';
+import { dnsmasqArgs } from './dnsmasq.js';
 import { alive, readState, record, stateFile, teardown, writeState, type DemoState } from './state.js';
 import {
   bridgeName,
@@ -350,21 +351,8 @@ class Demo {
     const api = byRole(this.placed, 'api');
     const db = byRole(this.placed, 'db');
     const web = byRole(this.placed, 'web');
-    this.start('dnsmasq', 'dnsmasq', [
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--no-resolv',
-      '--no-hosts',
-      '--no-poll',
-      '--pid-file',
-      '--user=root',
-      '--bind-interfaces',
-      `--listen-address=${dns.address}`,
-      `--port=${PORTS.dns}`,
-      `--local=/${ZONE}/`,
-      ...this.placed.filter((w) => w.dnsName).map((w) => `--host-record=${w.dnsName},${w.address}`),
-      '--log-facility=-',
-    ], { netns: dns.netns, log: 'dnsmasq.log' });
+    const records = Object.fromEntries(this.placed.filter((w) => w.dnsName).map((w) => [w.dnsName!, [w.address]]));
+    this.start('dnsmasq', 'dnsmasq', dnsmasqArgs({ address: dns.address, port: PORTS.dns, zone: ZONE, records }), { netns: dns.netns, log: 'dnsmasq.log' });
 
     const settings = (w: Placed): WorkloadSettings => ({
       address: w.address,

@@ -1112,42 +1112,40 @@ export interface HttpEvent {
   parentSpanId: string | undefined;
 }
 
-/* decodeHttpEvent runs for every HTTP event read: its offsets are looked up once */
-const HTTP_AT = Object.fromEntries(Object.keys(HTTP_EVENT.fields).map((f) => [f, off(HTTP_EVENT, f)])) as Record<string, number>;
-
 export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
   checkSize(HTTP_EVENT, buf, offset);
-  const at = HTTP_AT;
-  const family = buf.readUInt8(offset + at.family!);
-  const pathKnown = buf.readUInt8(offset + at.path_known!) !== 0;
-  const pathLen = Math.min(buf.readUInt8(offset + at.path_len!), HTTP_PATH_MAX);
+  // read for every HTTP event: fields by constant name, not through off()'s checked lookup in a closure
+  const f = HTTP_EVENT.fields;
+  const family = buf.readUInt8(offset + f.family!.offset);
+  const pathKnown = buf.readUInt8(offset + f.path_known!.offset) !== 0;
+  const pathLen = Math.min(buf.readUInt8(offset + f.path_len!.offset), HTTP_PATH_MAX);
   let traceId: string | undefined;
   let parentSpanId: string | undefined;
-  if (buf.readUInt8(offset + at.has_trace!) !== 0) {
-    traceId = buf.toString('hex', offset + at.trace_id!, offset + at.trace_id! + 16);
-    parentSpanId = buf.toString('hex', offset + at.parent_span_id!, offset + at.parent_span_id! + 8);
+  if (buf.readUInt8(offset + f.has_trace!.offset) !== 0) {
+    traceId = buf.toString('hex', offset + f.trace_id!.offset, offset + f.trace_id!.offset + 16);
+    parentSpanId = buf.toString('hex', offset + f.parent_span_id!.offset, offset + f.parent_span_id!.offset + 8);
     // all-zero ids are invalid (W3C trace context): such a header joins no trace
     if (!/[^0]/.test(traceId) || !/[^0]/.test(parentSpanId)) traceId = parentSpanId = undefined;
   }
   return {
-    type: buf.readUInt8(offset + at.type!),
+    type: buf.readUInt8(offset + f.type!.offset),
     family: family as AddressFamily,
-    method: buf.readUInt8(offset + at.method!),
-    reporter: buf.readUInt8(offset + at.reporter!),
-    ifindex: readU32(buf, offset + at.ifindex!),
-    timestampNs: readU64(buf, offset + at.timestamp_ns!),
-    durationNs: readU64(buf, offset + at.duration_ns!),
-    srcIdentity: readU32(buf, offset + at.src_identity!),
-    dstIdentity: readU32(buf, offset + at.dst_identity!),
-    saddr: readAddress(buf, offset + at.saddr!, family),
-    daddr: readAddress(buf, offset + at.daddr!, family),
-    sport: readU16(buf, offset + at.sport!),
-    dport: readU16(buf, offset + at.dport!),
-    status: readU16(buf, offset + at.status!),
-    protocolVersion: `1.${buf.readUInt8(offset + at.version_minor!)}`,
+    method: buf.readUInt8(offset + f.method!.offset),
+    reporter: buf.readUInt8(offset + f.reporter!.offset),
+    ifindex: readU32(buf, offset + f.ifindex!.offset),
+    timestampNs: readU64(buf, offset + f.timestamp_ns!.offset),
+    durationNs: readU64(buf, offset + f.duration_ns!.offset),
+    srcIdentity: readU32(buf, offset + f.src_identity!.offset),
+    dstIdentity: readU32(buf, offset + f.dst_identity!.offset),
+    saddr: readAddress(buf, offset + f.saddr!.offset, family),
+    daddr: readAddress(buf, offset + f.daddr!.offset, family),
+    sport: readU16(buf, offset + f.sport!.offset),
+    dport: readU16(buf, offset + f.dport!.offset),
+    status: readU16(buf, offset + f.status!.offset),
+    protocolVersion: `1.${buf.readUInt8(offset + f.version_minor!.offset)}`,
     // bytes as they came: latin1 keeps each one a character, whatever the encoding
-    path: pathKnown ? buf.toString('latin1', offset + at.path!, offset + at.path! + pathLen) : undefined,
-    pathTruncated: pathKnown && buf.readUInt8(offset + at.path_truncated!) !== 0,
+    path: pathKnown ? buf.toString('latin1', offset + f.path!.offset, offset + f.path!.offset + pathLen) : undefined,
+    pathTruncated: pathKnown && buf.readUInt8(offset + f.path_truncated!.offset) !== 0,
     traceId,
     parentSpanId,
   };

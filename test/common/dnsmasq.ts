@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { dnsmasqArgs } from '../../demo/dnsmasq.js';
 import { waitFor } from './exporter.js';
 import { inNs, type TestHost, type TestNetwork } from './netns.js';
 
@@ -26,20 +27,7 @@ export async function startDnsmasq(
   host: TestHost,
   opts: { zone: string; records: Record<string, string[]>; from: TestHost; probe: string },
 ): Promise<ChildProcess> {
-  const dnsmasq = net.spawnIn(host.ns, 'dnsmasq', [
-    '--keep-in-foreground',
-    '--no-resolv',
-    '--no-hosts',
-    '--no-poll',
-    '--pid-file',
-    '--user=root',
-    '--bind-interfaces',
-    `--listen-address=${host.address}`,
-    '--port=53',
-    `--local=/${opts.zone}/`,
-    ...Object.entries(opts.records).map(([name, addresses]) => `--host-record=${name},${addresses.join(',')}`),
-    '--log-facility=-',
-  ]);
+  const dnsmasq = net.spawnIn(host.ns, 'dnsmasq', dnsmasqArgs({ address: host.address, port: 53, zone: opts.zone, records: opts.records }));
   let output = '';
   dnsmasq.stderr!.on('data', (d) => (output += d));
   await waitFor('dnsmasq', 10_000, () => output, async () => {
