@@ -107,6 +107,11 @@ export class ResourceWatch {
     return this.isConnected;
   }
 
+  /** The last resourceVersion seen: from a list, an event or a BOOKMARK; a resumed watch starts here. */
+  get resourceVersion(): string {
+    return this.informer.latestResourceVersion();
+  }
+
   /** A complete list has been applied at least once. */
   get synced(): boolean {
     return this.hasSynced;

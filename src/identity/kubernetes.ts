@@ -206,6 +206,11 @@ export class KubernetesIdentitySource {
     return this.watches.reduce((n, w) => n + w.relists, 0);
   }
 
+  /** The resourceVersion each resource's watch would resume from, by resource name. */
+  resourceVersions(): Record<string, string> {
+    return Object.fromEntries(this.watches.map((w) => [w.name, w.resourceVersion]));
+  }
+
   /** Unix seconds of the last publication after a complete list of every resource. */
   get lastSyncSeconds(): number | undefined {
     return this.lastSync === undefined ? undefined : this.lastSync / 1000;

@@ -317,8 +317,13 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
     // other resources change, the pod watch sees nothing but the bookmark
     api.apply('services', serviceObj('shop', 'cart', ['10.227.100.20']));
     await waitFor('the service', 5000, () => '', async () => (ipcache.entries.has('10.227.100.20/32') ? true : undefined));
+    // every watch must be open before the bookmark is sent, or a late one misses it
+    await waitFor('watches open', 5000, () => '', async () => (api.openWatches() === 5 && s.up ? true : undefined));
+    const rv = String(api.resourceVersion);
+    expect(Object.values(s.resourceVersions()).filter((v) => v === rv).length).toBeLessThan(5);
     expect(api.bookmark()).toBe(5);
-    await new Promise((r) => setTimeout(r, 100)); // the bookmark is a line on an open stream: no state to poll for
+    await waitFor('bookmarks applied', 5000, () => JSON.stringify(s.resourceVersions()), async () =>
+      (Object.values(s.resourceVersions()).every((v) => v === rv) ? true : undefined));
     api.compact();
     const lists = api.count({ resource: 'pods' });
     api.dropWatches();

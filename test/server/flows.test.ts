@@ -80,7 +80,8 @@ describe('GET /api/flows', () => {
         // aborted
       }
     })();
-    await new Promise((r) => setTimeout(r, 100));
+    // the stream subscribes before it writes its headers, so it is listening now
+    expect(store.stats().subscribers).toBe(1);
     store.push(rec(90)); // forwarded: not sent
     store.push(rec(91, { verdict: 'dropped', type: 'drop', drop: { reason: 'no_socket', reasonClass: 'no_socket' } }));
     store.push(rec(92, { verdict: 'dropped', type: 'drop', drop: { reason: 'no_socket', reasonClass: 'no_socket' } }));
