@@ -26,7 +26,7 @@ UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables iperf3 python3 make g++ procps chromium dnsmasq-base bind9-dnsutils \
 	golang-go golang-github-masterminds-sprig-dev prometheus prometheus-alertmanager \
-	wrk nginx haproxy
+	wrk nginx haproxy iputils-ping
 DEPS_STAMP := node_modules/.flowlens-deps
 
 .PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards

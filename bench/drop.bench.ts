@@ -4,6 +4,7 @@ import { DropDatapath } from '../src/datapath/drop.js';
 import { FlowDatapath } from '../src/datapath/flow.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../test/common/netns.js';
 import { report } from './report.js';
+import { DEFAULT_DESTINATION_PORTS } from '../src/config.js';
 
 /**
  * Cost of drop.bpf.c on the drop path: a UDP flood of small packets that an
@@ -57,6 +58,7 @@ describe('drop path cost', () => {
     // the tracer needs an ipcache: the flow program's, loaded but attached to no interface
     const flow = FlowDatapath.load({
       pinPath: null, attachMode: 'auto', flowIdleTimeoutSeconds: 30, eventsPerSecond: 1000, ringBufferBytes: 262144, mapEntries: 16384,
+      destinationPorts: DEFAULT_DESTINATION_PORTS,
     });
     const without: number[] = [];
     const withTracer: number[] = [];
@@ -65,7 +67,7 @@ describe('drop path cost', () => {
       flood(client, server); // warm-up
       for (let round = 0; round < ROUNDS; round++) {
         const measureWith = () => {
-          const tracer = DropDatapath.load({ identityMaps: flow.identityMaps(), eventsPerSecond: 1000, ringBufferBytes: 262144, mapEntries: 16384 });
+          const tracer = DropDatapath.load({ identityMaps: flow.identityMaps(), eventsPerSecond: 1000, ringBufferBytes: 262144, mapEntries: 16384, destinationPorts: DEFAULT_DESTINATION_PORTS });
           try {
             withTracer.push(flood(client, server));
             dropped += tracer.snapshot().drops.reduce((sum, d) => sum + d.packets, 0);

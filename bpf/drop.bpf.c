@@ -25,6 +25,8 @@
 const volatile __u32 events_per_second = 1000;
 
 #include "identity.bpf.h"
+#include "ports.bpf.h"
+#include "counter.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -96,35 +98,6 @@ struct drop_packet {
 	__u8 tcp_flags;
 	__u8 has_ports;
 };
-
-static __always_inline void array_inc(void *map, __u32 index)
-{
-	__u64 *count = bpf_map_lookup_elem(map, &index);
-
-	/* per-CPU slot, and tracing programs do not nest on one CPU: no atomic needed */
-	if (count)
-		*count += 1;
-}
-
-/* One more under key in a per-CPU __u64 hash; a full map is counted under map_id. */
-static __always_inline void counter_inc(void *map, const void *key, __u32 map_id)
-{
-	__u64 one = 1;
-	__u64 *count = bpf_map_lookup_elem(map, key);
-
-	if (count) {
-		*count += 1;
-		return;
-	}
-	if (bpf_map_update_elem(map, key, &one, BPF_NOEXIST) == 0)
-		return;
-	/* another CPU may have created the key between lookup and update */
-	count = bpf_map_lookup_elem(map, key);
-	if (count)
-		*count += 1;
-	else
-		array_inc(&drop_map_errors, map_id);
-}
 
 /* Bytes of the transport header that are read: TCP's ports up to its flags. */
 #define DROP_L4_BYTES 14
@@ -336,7 +309,7 @@ static __always_inline bool events_budget_take(__u64 *now)
 		return false;
 	}
 	*now = bpf_ktime_get_ns();
-	if (*now - budget->window_start_ns >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
+	if (elapsed_since(budget->window_start_ns, *now) >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
 		budget->window_start_ns = *now;
 		budget->sent = 0;
 	}
@@ -395,8 +368,10 @@ static __noinline bool dropped_syn_is_retry(const struct drop_packet *pkt, __u8 
 	tuple.family = pkt->family;
 	tuple.direction = direction;
 	last = bpf_map_lookup_elem(&dropped_syns, &tuple);
-	if (last && now - *last < DROPPED_SYN_MEMORY_NS) {
-		*last = now;
+	/* another CPU may have stored a later time than this `now`: that is a retry too */
+	if (last && elapsed_since(*last, now) < DROPPED_SYN_MEMORY_NS) {
+		if (now > *last)
+			*last = now;
 		return true;
 	}
 	bpf_map_update_elem(&dropped_syns, &tuple, &now, BPF_ANY);
@@ -447,9 +422,9 @@ int BPF_PROG(drop_skb, struct sk_buff *skb, void *location, enum skb_drop_reason
 		identities_of(pkt.family, pkt.saddr, pkt.daddr, &key.src_identity, &key.dst_identity);
 		key.protocol = pkt.protocol;
 		/* as in flow_key: ICMP echo identifiers are not destination ports */
-		key.dst_port = pkt.has_ports ? pkt.dport : 0;
+		key.dst_port = pkt.has_ports ? port_class(pkt.dport) : 0;
 	}
-	counter_inc(&drops, &key, FLOWLENS_DROP_MAP_DROPS);
+	counter_add(&drops, &key, 1, &drop_map_errors, FLOWLENS_DROP_MAP_DROPS);
 
 	/* a connection attempt that never got through is a flow with verdict "dropped" */
 	if (pkt.protocol == FLOWLENS_PROTO_TCP && pkt.has_ports &&
@@ -464,7 +439,7 @@ int BPF_PROG(drop_skb, struct sk_buff *skb, void *location, enum skb_drop_reason
 			.verdict = FLOWLENS_VERDICT_DROPPED,
 		};
 
-		counter_inc(&drop_flow_starts, &flow, FLOWLENS_DROP_MAP_FLOW_STARTS);
+		counter_add(&drop_flow_starts, &flow, 1, &drop_map_errors, FLOWLENS_DROP_MAP_FLOW_STARTS);
 	}
 
 	emit_drop_event(&pkt, &key, ifindex);

@@ -35,6 +35,8 @@ const volatile __u64 flow_idle_timeout_ns = 30ULL * FLOWLENS_NSEC_PER_SEC;
 const volatile __u32 events_per_second = 1000;
 
 #include "identity.bpf.h"
+#include "ports.bpf.h"
+#include "counter.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -117,55 +119,14 @@ struct {
 const struct flow_event *const unused_flow_event __attribute__((unused)) = 0;
 const struct tcp_outcome_event *const unused_tcp_outcome_event __attribute__((unused)) = 0;
 
-static __always_inline void array_inc(void *map, __u32 index)
-{
-	__u64 *count = bpf_map_lookup_elem(map, &index);
-
-	/* per-CPU slot: no other CPU writes it, so no atomic needed */
-	if (count)
-		*count += 1;
-}
-
-/* Adds inc to a per-CPU __u64 counter, creating it; a full map is counted under map_id. */
-static __always_inline void counter_add(void *map, const void *key, __u64 inc, __u32 map_id)
-{
-	__u64 *count = bpf_map_lookup_elem(map, key);
-
-	if (count) {
-		*count += inc;
-		return;
-	}
-	if (bpf_map_update_elem(map, key, &inc, BPF_NOEXIST) == 0)
-		return;
-	/* another CPU may have created the key between lookup and update */
-	count = bpf_map_lookup_elem(map, key);
-	if (count)
-		*count += inc;
-	else
-		array_inc(&map_update_errors, map_id);
-}
-
 /* One more packet of len bytes under key; tcp_flags is the TCP flags byte, zero for other protocols. */
 static __always_inline void traffic_add(const struct flow_key *key, __u64 len, __u8 tcp_flags)
 {
-	struct flow_traffic_value *value = bpf_map_lookup_elem(&flow_traffic, key);
+	struct flow_traffic_value *value = counter_value(&flow_traffic, key, &map_update_errors, FLOWLENS_MAP_FLOW_TRAFFIC);
 	int bit;
 
-	if (!value) {
-		struct flow_traffic_value init = { .packets = 1, .bytes = len };
-
-#pragma unroll
-		for (bit = 0; bit < 8; bit++)
-			init.tcp_flags[bit] = (tcp_flags >> bit) & 1;
-		if (bpf_map_update_elem(&flow_traffic, key, &init, BPF_NOEXIST) == 0)
-			return;
-		/* another CPU may have created the key between lookup and update */
-		value = bpf_map_lookup_elem(&flow_traffic, key);
-		if (!value) {
-			array_inc(&map_update_errors, FLOWLENS_MAP_FLOW_TRAFFIC);
-			return;
-		}
-	}
+	if (!value)
+		return;
 	value->packets += 1;
 	value->bytes += len;
 	if (!tcp_flags)
@@ -175,15 +136,33 @@ static __always_inline void traffic_add(const struct flow_key *key, __u64 len, _
 		value->tcp_flags[bit] += (tcp_flags >> bit) & 1;
 }
 
-/* True when the tuple has a live entry; refreshes it so an active flow never expires. */
-static __always_inline bool conntrack_touch(const struct flow_tuple *tuple, __u64 now)
+/* What flow_conntrack holds for a tuple. */
+enum conntrack_state {
+	CONNTRACK_ABSENT,
+	CONNTRACK_EXPIRED,
+	CONNTRACK_LIVE,
+};
+
+/*
+ * The tuple's state; a live entry is refreshed so an active flow never
+ * expires. Entries are shared by all CPUs: another CPU may have stored a
+ * later time than the `now` read here (elapsed_since reads that as live),
+ * and the refresh only ever moves the time forward.
+ */
+static __always_inline enum conntrack_state conntrack_touch(const struct flow_tuple *tuple, __u64 now, __u64 **slot)
 {
 	__u64 *last_seen = bpf_map_lookup_elem(&flow_conntrack, tuple);
+	__u64 seen;
 
-	if (!last_seen || now - *last_seen >= flow_idle_timeout_ns)
-		return false;
-	*last_seen = now;
-	return true;
+	*slot = last_seen;
+	if (!last_seen)
+		return CONNTRACK_ABSENT;
+	seen = *last_seen;
+	if (elapsed_since(seen, now) >= flow_idle_timeout_ns)
+		return CONNTRACK_EXPIRED;
+	if (now > seen)
+		__sync_val_compare_and_swap(last_seen, seen, now);
+	return CONNTRACK_LIVE;
 }
 
 /* The packet's tuple, as flow_conntrack and tcp_pending key it. */
@@ -209,9 +188,12 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
 {
 	struct flow_tuple tuple = {};
 	struct flow_tuple reply = {};
+	enum conntrack_state state;
+	__u64 *slot, *reply_slot, seen;
 
 	tuple_of(pkt, direction, &tuple);
-	if (conntrack_touch(&tuple, now))
+	state = conntrack_touch(&tuple, now, &slot);
+	if (state == CONNTRACK_LIVE)
 		return false;
 
 	__builtin_memcpy(reply.saddr, pkt->daddr, 16);
@@ -222,11 +204,26 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
 	reply.family = pkt->family;
 	reply.direction = direction == FLOWLENS_DIRECTION_EGRESS ? FLOWLENS_DIRECTION_INGRESS
 								  : FLOWLENS_DIRECTION_EGRESS;
-	if (conntrack_touch(&reply, now))
+	if (conntrack_touch(&reply, now, &reply_slot) == CONNTRACK_LIVE)
 		return false;
 
-	if (bpf_map_update_elem(&flow_conntrack, &tuple, &now, BPF_ANY))
-		array_inc(&map_update_errors, FLOWLENS_MAP_FLOW_CONNTRACK);
+	/*
+	 * Exactly one CPU starts the flow when packets of a new or expired
+	 * tuple arrive on several at once: the one whose insert (or whose
+	 * compare-and-swap of the expired time) succeeds.
+	 */
+	if (state == CONNTRACK_EXPIRED && slot) {
+		seen = *slot;
+		if (elapsed_since(seen, now) < flow_idle_timeout_ns)
+			return false;
+		return __sync_val_compare_and_swap(slot, seen, now) == seen;
+	}
+	if (bpf_map_update_elem(&flow_conntrack, &tuple, &now, BPF_NOEXIST) == 0)
+		return true;
+	/* another CPU inserted it first: that CPU counts the flow */
+	if (bpf_map_lookup_elem(&flow_conntrack, &tuple))
+		return false;
+	array_inc(&map_update_errors, FLOWLENS_MAP_FLOW_CONNTRACK);
 	return true;
 }
 
@@ -238,7 +235,7 @@ static __always_inline bool events_budget_take(__u64 now)
 
 	if (!budget)
 		return false;
-	if (now - budget->window_start_ns >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
+	if (elapsed_since(budget->window_start_ns, now) >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
 		budget->window_start_ns = now;
 		budget->sent = 0;
 	}
@@ -428,7 +425,7 @@ static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 directi
 		return 0;
 	if (bpf_map_delete_elem(&tcp_pending, &syn))
 		return 0;
-	counter_add(&tcp_outcomes, &key, 1, FLOWLENS_MAP_TCP_OUTCOMES);
+	counter_add(&tcp_outcomes, &key, 1, &map_update_errors, FLOWLENS_MAP_TCP_OUTCOMES);
 	emit_tcp_outcome_event(&syn, &key, syn_ns, ifindex, bpf_ktime_get_ns());
 	return 0;
 }
@@ -441,8 +438,8 @@ static __noinline int count_flow_start(struct __sk_buff *skb, const struct flowl
 				       struct flow_key *key, __u64 now)
 {
 	/* ICMP echo identifiers make tuples, not destination ports */
-	key->dst_port = pkt->has_ports ? pkt->dport : 0;
-	counter_add(&flow_starts, key, 1, FLOWLENS_MAP_FLOW_STARTS);
+	key->dst_port = pkt->has_ports ? port_class(pkt->dport) : 0;
+	counter_add(&flow_starts, key, 1, &map_update_errors, FLOWLENS_MAP_FLOW_STARTS);
 	if (pkt->protocol == FLOWLENS_PROTO_TCP)
 		tcp_pending_add(pkt, key, now);
 	emit_flow_event(skb, pkt, key, now);

@@ -20,6 +20,24 @@
 #define FLOWLENS_IDENTITY_REMOTE_NODE 6
 #define FLOWLENS_IDENTITY_KUBE_APISERVER 7
 
+/*
+ * The overflow key of every per-CPU counter map: each byte of the key 0xff, so
+ * both identities read FLOWLENS_IDENTITY_OVERFLOW (derived identities are 24-bit
+ * numbers and never take it). User space inserts it at load; counts of keys
+ * that a full map could not take go there (bpf/include/counter.bpf.h).
+ */
+#define FLOWLENS_COUNTER_OVERFLOW_BYTE 255	  /* 0xff */
+#define FLOWLENS_IDENTITY_OVERFLOW 4294967295 /* 0xffffffff */
+
+/*
+ * Destination ports in counter keys are port classes, so the kernel's key
+ * space is the metrics' series space: port_classes[port] (a const volatile
+ * table user space sets before load from its one port policy) is the port
+ * that stands for the port's class; zero keeps the port itself (a port with a
+ * series of its own, and port 0).
+ */
+#define FLOWLENS_PORTS 65536
+
 /* Address families as stored in keys and events (not AF_* values). */
 #define FLOWLENS_FAMILY_IPV4 4
 #define FLOWLENS_FAMILY_IPV6 6
@@ -534,5 +552,17 @@ struct http_event {
 	__u8 parent_span_id[8];
 };
 
+
+/* ---- retransmit.bpf.c: TCP segments sent again (tp_btf/tcp_retransmit_skb, tcp_retransmit_synack) ---- */
+
+/* Index of the retransmit_map_errors array: the hash map that refused a new entry (full). */
+#define FLOWLENS_RETRANSMIT_MAP_RETRANSMITS 0
+#define FLOWLENS_RETRANSMIT_MAP_IDS 1
+
+/* Key of tcp_retransmits: the retransmitting socket's end (src) and its peer (dst). */
+struct tcp_retransmit_key {
+	__u32 src_identity;
+	__u32 dst_identity;
+};
 
 #endif /* __FLOWLENS_H */

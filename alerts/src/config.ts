@@ -137,7 +137,7 @@ export const DEFAULT_CONFIG: AlertsConfig = {
     exporterAbsentFor: '5m',
     eventsLostPerSecond: 0,
     eventsLostFor: '10m',
-    mapPressureWarning: 0.9,
+    mapPressureWarning: 0.8,
     mapPressureCritical: 0.98,
     mapPressureFor: '10m',
     mapUpdateErrorsFor: '5m',

@@ -277,7 +277,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
         h.mapPressureFor,
         `max ${by([node, 'map'])} (${s('flowlens_bpf_map_entries')} / ${s('flowlens_bpf_map_capacity')}) > ${limit}`,
         'A flowlens BPF map is nearly full.',
-        `BPF map {{ $labels.map }} on ${nodeRef} is {{ $value | humanizePercentage }} full (threshold ${humanPercent(limit)}); when full, new keys are refused.`,
+        `BPF map {{ $labels.map }} on ${nodeRef} is {{ $value | humanizePercentage }} full (threshold ${humanPercent(limit)}); when full, new keys are counted under its overflow key, without their identities.`,
       ),
     ),
     alert(

@@ -76,7 +76,6 @@ struct {
 struct dns_scratch {
 	__u8 question[DNS_SCRATCH_LEN];
 	struct dns_pending_value pending;
-	struct dns_response_value response;
 };
 
 struct {
@@ -194,31 +193,14 @@ static __always_inline int dns_parse(struct __sk_buff *skb, __u32 off, __u32 end
 }
 
 /* One more response under key; latency_ns is observed only when matched. */
-static __always_inline void dns_response_add(const struct dns_response_key *key, bool matched, __u64 latency_ns,
-					     struct dns_scratch *scratch)
+static __always_inline void dns_response_add(const struct dns_response_key *key, bool matched, __u64 latency_ns)
 {
-	struct dns_response_value *value = bpf_map_lookup_elem(&dns_responses, key);
+	struct dns_response_value *value =
+		counter_value(&dns_responses, key, &map_update_errors, FLOWLENS_MAP_DNS_RESPONSES);
 	__u32 bucket = dns_latency_bucket(latency_ns);
 
-	if (!value) {
-		struct dns_response_value *init = &scratch->response;
-
-		__builtin_memset(init, 0, sizeof(*init));
-		init->responses = 1;
-		if (matched) {
-			init->latency_sum_ns = latency_ns;
-			if (bucket < FLOWLENS_DNS_LATENCY_BUCKETS)
-				init->latency_buckets[bucket] = 1;
-		}
-		if (bpf_map_update_elem(&dns_responses, key, init, BPF_NOEXIST) == 0)
-			return;
-		/* another CPU may have created the key between lookup and update */
-		value = bpf_map_lookup_elem(&dns_responses, key);
-		if (!value) {
-			array_inc(&map_update_errors, FLOWLENS_MAP_DNS_RESPONSES);
-			return;
-		}
-	}
+	if (!value)
+		return;
 	value->responses += 1;
 	if (!matched)
 		return;
@@ -288,7 +270,7 @@ static __always_inline void dns_query(struct __sk_buff *skb, const struct flowle
 	};
 	struct dns_pending_value *value = &scratch->pending;
 
-	counter_add(&dns_queries, &key, 1, FLOWLENS_MAP_DNS_QUERIES);
+	counter_add(&dns_queries, &key, 1, &map_update_errors, FLOWLENS_MAP_DNS_QUERIES);
 
 	__builtin_memcpy(pending.client_addr, pkt->saddr, 16);
 	value->query_ns = now;
@@ -337,16 +319,16 @@ static __always_inline void dns_response(struct __sk_buff *skb, const struct flo
 	__builtin_memcpy(pending.client_addr, pkt->daddr, 16);
 	value = bpf_map_lookup_elem(&dns_pending, &pending);
 	if (!value) {
-		dns_response_add(&key, false, 0, scratch);
+		dns_response_add(&key, false, 0);
 		return;
 	}
 	/* copied before the delete, which may hand the entry's memory to another update */
 	query_ns = value->query_ns;
 	if (bpf_map_delete_elem(&dns_pending, &pending)) {
-		dns_response_add(&key, false, 0, scratch);
+		dns_response_add(&key, false, 0);
 		return;
 	}
-	dns_response_add(&key, true, now - query_ns, scratch);
+	dns_response_add(&key, true, elapsed_since(query_ns, now));
 	emit_dns_event(skb, pkt, &key, msg, scratch, query_ns, now);
 }
 

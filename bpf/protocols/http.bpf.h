@@ -445,7 +445,7 @@ static __noinline int http_request(struct __sk_buff *skb, const struct flowlens_
 	rkey.dst_identity = key->dst_identity;
 	rkey.method = method;
 	rkey.reporter = reporter;
-	counter_add(&http_requests, &rkey, 1, FLOWLENS_MAP_HTTP_REQUESTS);
+	counter_add(&http_requests, &rkey, 1, &map_update_errors, FLOWLENS_MAP_HTTP_REQUESTS);
 
 	if (!conn) {
 		__builtin_memset(&s->conn, 0, sizeof(s->conn));
@@ -618,23 +618,14 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 	if (!timed)
 		array_inc(&http_messages, FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE);
 
-	value = bpf_map_lookup_elem(&http_responses, &rkey);
-	if (!value) {
-		struct http_response_value init = {};
-
-		/* NOEXIST: another CPU may have created the key meanwhile; the lookup then finds it */
-		bpf_map_update_elem(&http_responses, &rkey, &init, BPF_NOEXIST);
-		value = bpf_map_lookup_elem(&http_responses, &rkey);
-		if (!value) {
-			array_inc(&map_update_errors, FLOWLENS_MAP_HTTP_RESPONSES);
-			return 0;
-		}
-	}
+	value = counter_value(&http_responses, &rkey, &map_update_errors, FLOWLENS_MAP_HTTP_RESPONSES);
+	if (!value)
+		return 0;
 	value->count += 1;
 	if (!timed)
 		return 0;
 	/* a request seen on another CPU an instant later than this clock read reads as zero */
-	duration_ns = now > request_ns ? now - request_ns : 0;
+	duration_ns = elapsed_since(request_ns, now);
 	value->duration_ns_sum += duration_ns;
 	bucket = http_duration_bucket(duration_ns);
 	if (bucket < FLOWLENS_HTTP_DURATION_BUCKETS)

@@ -446,6 +446,19 @@ export const HTTP_EVENT = layout('http_event', 168, {
   parent_span_id: [160, 8],
 });
 
+export const TCP_RETRANSMIT_KEY = layout('tcp_retransmit_key', 8, {
+  src_identity: [0, 4],
+  dst_identity: [4, 4],
+});
+
+export interface TcpRetransmitKey {
+  srcIdentity: number;
+  dstIdentity: number;
+}
+
+/** FLOWLENS_RETRANSMIT_MAP_*: index of retransmit_map_errors. */
+export const RETRANSMIT_MAP_ERROR_MAPS = ['tcp_retransmits'] as const;
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   IPCACHE_KEY,
   IPCACHE_VALUE,
@@ -471,6 +484,7 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   HTTP_CONN_KEY,
   HTTP_CONN,
   HTTP_EVENT,
+  TCP_RETRANSMIT_KEY,
 ];
 
 // ---------------------------------------------------------------------------
@@ -764,6 +778,8 @@ export interface TcpOutcomeKey {
 }
 
 export const { encode: encodeTcpOutcomeKey, decode: decodeTcpOutcomeKey } = structCodec<TcpOutcomeKey>(TCP_OUTCOME_KEY);
+
+export const { encode: encodeTcpRetransmitKey, decode: decodeTcpRetransmitKey } = structCodec<TcpRetransmitKey>(TCP_RETRANSMIT_KEY);
 
 // ---------------------------------------------------------------------------
 // events

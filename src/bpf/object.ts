@@ -65,6 +65,16 @@ export class BpfObject {
     addon().objectSetGlobal(this.#handle, name, encodeGlobal(name, value, info));
   }
 
+  /** Sets a 'const volatile' global that is not a scalar (an array, a struct) to exactly its size in bytes. */
+  setGlobalBytes(name: string, bytes: Buffer): void {
+    this.#assertState('opened', `setGlobalBytes('${name}')`);
+    const info = addon().objectGlobalInfo(this.#handle, name);
+    if (bytes.length !== info.size) {
+      throw bpfError('EINVAL', `setGlobalBytes('${name}'): the global is ${info.size} bytes, got ${bytes.length}`);
+    }
+    addon().objectSetGlobal(this.#handle, name, bytes);
+  }
+
   setMapMaxEntries(name: string, maxEntries: number): void {
     this.#assertState('opened', `setMapMaxEntries('${name}')`);
     if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 0xffffffff) {

@@ -16,6 +16,8 @@ import {
 import type { FlowStartRecord } from '../metrics/types.js';
 import type { IdentityMaps } from './flow.js';
 import { perCpuArrayTotals, sumPerCpuCounter } from './per-cpu.js';
+import { insertOverflowKeys } from './counters.js';
+import { PortFolder } from './ports.js';
 
 /** bpf/.output/drop.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const DROP_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/drop.bpf.o', import.meta.url));
@@ -39,6 +41,8 @@ export interface DropDatapathOptions {
   ringBufferBytes: number;
   /** Capacity of drops and drop_flow_starts. */
   mapEntries: number;
+  /** Ports that key counters by themselves; the rest by range (./ports.ts). As the flow object's. */
+  destinationPorts: readonly number[];
   onDropEvent?: (event: DropEvent) => void;
 }
 
@@ -97,8 +101,11 @@ export class DropDatapath {
       object.reuseMap('ipcache_generation', opts.identityMaps.ipcacheGeneration);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       object.setMapMaxEntries('drop_events', opts.ringBufferBytes);
+      object.setGlobalBytes('port_classes', new PortFolder(opts.destinationPorts).kernelTable());
       for (const name of REPORTED_MAPS) object.setMapMaxEntries(name, opts.mapEntries);
       object.load();
+      // drops and drop_flow_starts: the counter maps, each with its overflow key
+      insertOverflowKeys(object, REPORTED_MAPS);
       return new DropDatapath(object, opts);
     } catch (err) {
       object.close();

@@ -53,6 +53,8 @@ import type { NetInterface } from './interfaces.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 import { DEFAULT_DNS_PORTS, DEFAULT_DNS_UNANSWERED_TIMEOUT_SECONDS, DNS_REPORTED_MAPS, DnsTracker, setDnsPorts } from './dns.js';
 import { EVENTS_READ_MS } from './events.js';
+import { insertOverflowKeys } from './counters.js';
+import { PortFolder } from './ports.js';
 
 /** bpf/.output/flow.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
 export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bpf.o', import.meta.url));
@@ -78,6 +80,9 @@ export const PINNED_MAPS = [
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
 const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes', ...DNS_REPORTED_MAPS, ...HTTP_REPORTED_MAPS];
+
+/** Per-CPU counter maps keyed by identity pair: each has an overflow key (./counters.ts) and mapEntries entries. */
+export const COUNTER_MAPS = ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses'];
 
 /** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
 const TCP_SWEEP_INTERVAL_MS = 500;
@@ -143,7 +148,10 @@ export interface FlowDatapathOptions {
   flowIdleTimeoutSeconds: number;
   eventsPerSecond: number;
   ringBufferBytes: number;
+  /** Capacity of each of COUNTER_MAPS. */
   mapEntries: number;
+  /** Ports that key counters (and label destination_port) by themselves; the rest by range (./ports.ts). */
+  destinationPorts: readonly number[];
   /**
    * A TCP connection attempt with neither SYN-ACK nor RST this long after its
    * latest SYN counts as unanswered (what a silent drop looks like); default 3.
@@ -245,11 +253,11 @@ export class FlowDatapath implements InterfaceAttacher {
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       setDnsPorts(object, opts.dnsPorts ?? DEFAULT_DNS_PORTS);
       object.setGlobal('http_enabled', opts.http ?? true);
+      object.setGlobalBytes('port_classes', new PortFolder(opts.destinationPorts).kernelTable());
       object.setMapMaxEntries('events', opts.ringBufferBytes);
-      for (const name of ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses']) {
-        object.setMapMaxEntries(name, opts.mapEntries);
-      }
+      for (const name of COUNTER_MAPS) object.setMapMaxEntries(name, opts.mapEntries);
       object.load();
+      insertOverflowKeys(object, COUNTER_MAPS);
       return new FlowDatapath(object, opts);
     } catch (err) {
       object.close();

@@ -1,6 +1,7 @@
 import type { DatapathSnapshot } from '../metrics/types.js';
 import type { DropReasons } from './drop-reasons.js';
 import type { DropSnapshot } from './drop.js';
+import type { RetransmitSnapshot } from './retransmit.js';
 
 /**
  * One scrape's view of both programs: the drop tracer's counts join the flow
@@ -19,5 +20,16 @@ export function withDrops(flow: DatapathSnapshot, drop: DropSnapshot, reasons: D
     mapUpdateErrors: flow.mapUpdateErrors.concat(drop.mapUpdateErrors),
     maps: flow.maps.concat(drop.maps),
     programs: flow.programs.concat(drop.programs),
+  };
+}
+
+/** The retransmit tracer's counts join the snapshot, with its map and program health. */
+export function withRetransmits(snapshot: DatapathSnapshot, retransmit: RetransmitSnapshot): DatapathSnapshot {
+  return {
+    ...snapshot,
+    retransmits: retransmit.retransmits,
+    mapUpdateErrors: snapshot.mapUpdateErrors.concat(retransmit.mapUpdateErrors),
+    maps: snapshot.maps.concat(retransmit.maps),
+    programs: snapshot.programs.concat(retransmit.programs),
   };
 }

@@ -15,7 +15,9 @@ export const ATTACHED_INTERFACES = 'flowlens_attached_interfaces';
 export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope): void {
   new Gauge({
     name: BPF_MAP_ENTRIES,
-    help: 'Entries in a BPF map; compare with flowlens_bpf_map_capacity: a full map stops counting new keys.',
+    help:
+      'Entries in a BPF map; compare with flowlens_bpf_map_capacity: a full counter map counts new keys under ' +
+      'its overflow key (the "overflow" series), losing who they were.',
     labelNames: ['map'],
     registers,
     collect() {
@@ -35,7 +37,10 @@ export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope
   });
   new Counter({
     name: BPF_MAP_UPDATE_ERRORS_TOTAL,
-    help: 'Packets whose new key a full BPF hash map refused, by map: traffic the counters could not record.',
+    help:
+      'Counts whose key a full BPF map could not take, by map. A counter map adds them to its overflow key, ' +
+      'exported as the family\'s "overflow" series, so totals stay exact; a state map (flow_conntrack, ' +
+      'http_connections) loses that state.',
     labelNames: ['map'],
     registers,
     collect() {

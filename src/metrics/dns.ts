@@ -7,8 +7,9 @@ import { DNS_LATENCY_BOUNDS_SECONDS, REPORTER_NAMES } from '../bpf/codecs.js';
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { KernelHistogram, type HistogramSeries } from './kernel-histogram.js';
 import { OVERFLOW, UNKNOWN } from './labels.js';
-import { KEY_SEPARATOR, type ScrapeScope } from './scrape.js';
-import { SeriesTable, type Labels } from './series.js';
+import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
+import { SeriesTable, type Labels, type Series } from './series.js';
+import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 import type { DnsResponseRecord } from './types.js';
 
 export const DNS_QUERIES_TOTAL = 'flowlens_dns_queries_total';
@@ -80,6 +81,18 @@ function registerResponseDuration(ctx: FlowFamilyContext): void {
   const current = new WeakMap<object, { epoch: number; series: { labels: Labels; buckets: number[]; sum: number } }>();
   let epoch = 0;
 
+  const seriesOf = (view: ScrapeView, r: DnsResponseRecord): Series => {
+    const src = view.end(r.srcIdentity);
+    const dst = view.end(r.dstIdentity);
+    const extra = [qtypeLabel(r.qtype), rcodeLabel(r.rcode), reporterLabel(r.reporter)];
+    const key = [src.key, dst.key, ...extra].join(KEY_SEPARATOR);
+    const found = table.find(key);
+    if (found) return found;
+    const labels: Record<string, string> = {};
+    [...src.values, ...dst.values, ...extra].forEach((v, i) => (labels[labelNames[i]!] = v));
+    return table.admit(key, labels);
+  };
+
   const read = (): HistogramSeries[] => {
     const view = ctx.scope.current();
     epoch += 1;
@@ -88,16 +101,7 @@ function registerResponseDuration(ctx: FlowFamilyContext): void {
     for (const r of view.snapshot.dns?.responses ?? ([] as DnsResponseRecord[])) {
       const matched = r.latencyBuckets.reduce((a, b) => a + b, 0);
       if (matched === 0) continue;
-      const src = view.end(r.srcIdentity);
-      const dst = view.end(r.dstIdentity);
-      const extra = [qtypeLabel(r.qtype), rcodeLabel(r.rcode), reporterLabel(r.reporter)];
-      const key = [src.key, dst.key, ...extra].join(KEY_SEPARATOR);
-      let series = table.find(key);
-      if (!series) {
-        const labels: Record<string, string> = {};
-        [...src.values, ...dst.values, ...extra].forEach((v, i) => (labels[labelNames[i]!] = v));
-        series = table.admit(key, labels);
-      }
+      const series = r.srcIdentity === OVERFLOW_IDENTITY ? table.overflowSeries : seriesOf(view, r);
       table.add(series, matched);
       let entry = current.get(series);
       if (!entry || entry.epoch !== epoch) {

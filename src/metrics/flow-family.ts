@@ -6,6 +6,7 @@ import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView, type RenderedEnd } fr
 import { OVERFLOW } from './labels.js';
 import { SeriesTable, type Labels, type SeriesValue } from './series.js';
 import { KernelCounter } from './kernel-counter.js';
+import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 
 export interface FlowFamilyContext {
   scope: ScrapeScope;
@@ -20,8 +21,9 @@ export interface FlowFamilyContext {
 export const CONTEXT_HELP = 'Context labels (source_*, destination_*) name the security identity of each end.';
 
 export const OVERFLOW_HELP =
-  'Label sets beyond the series limit are summed into one series whose labels are all "overflow" ' +
-  '(see flowlens_series_limited_total).';
+  'Label sets beyond the series limit, and counts the kernel could not key because its map was full, ' +
+  'are summed into one series whose labels are all "overflow" ' +
+  '(see flowlens_series_limited_total and flowlens_bpf_map_update_errors_total).';
 
 /**
  * Registers a counter family fed by one kind of kernel record. `render`
@@ -53,6 +55,12 @@ export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity:
     table.beginScrape();
     let skipped = false;
     for (const record of spec.records(view)) {
+      // the kernel's overflow key: counts a full map could not key by their own labels
+      if (record.srcIdentity === OVERFLOW_IDENTITY) {
+        const value = spec.value(record);
+        if (value !== 0) table.add(table.overflowSeries, value);
+        continue;
+      }
       const src = spec.destinationOnly ? NO_END : view.end(record.srcIdentity);
       const dst = view.end(record.dstIdentity);
       if (src.expired || dst.expired) {

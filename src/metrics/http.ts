@@ -6,7 +6,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { HTTP_DURATION_BOUNDS_SECONDS } from '../bpf/codecs.js';
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { OVERFLOW } from './labels.js';
-import { KEY_SEPARATOR, type ScrapeScope } from './scrape.js';
+import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
+import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 import { SeriesTable, type Series } from './series.js';
 import type { HttpResponseRecord } from './types.js';
 
@@ -63,19 +64,22 @@ function registerDuration(ctx: FlowFamilyContext): void {
   ctx.tables.push(table);
   const bounds = [...HTTP_DURATION_BOUNDS_SECONDS];
 
+  const seriesOf = (view: ScrapeView, r: HttpResponseRecord): Series => {
+    const src = view.end(r.srcIdentity);
+    const dst = view.end(r.dstIdentity);
+    const values = [r.method, statusClass(r.status), r.reporter];
+    const key = [src.key, dst.key, ...values].join(KEY_SEPARATOR);
+    return table.find(key) ??
+      table.admit(key, Object.fromEntries(labelNames.map((n, i) => [n, [...src.values, ...dst.values, ...values][i]!])));
+  };
+
   const fill = (histogram: Histogram<string>): void => {
     const view = ctx.scope.current();
     const acc = new Map<Series, Accumulated>();
     for (const r of view.snapshot.httpResponses) {
       const timed = timedCount(r);
       if (timed === 0) continue; // no request to time from (method unknown)
-      const src = view.end(r.srcIdentity);
-      const dst = view.end(r.dstIdentity);
-      const values = [r.method, statusClass(r.status), r.reporter];
-      const key = [src.key, dst.key, ...values].join(KEY_SEPARATOR);
-      const series =
-        table.find(key) ??
-        table.admit(key, Object.fromEntries(labelNames.map((n, i) => [n, [...src.values, ...dst.values, ...values][i]!])));
+      const series = r.srcIdentity === OVERFLOW_IDENTITY ? table.overflowSeries : seriesOf(view, r);
       let a = acc.get(series);
       if (!a) acc.set(series, (a = { buckets: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0 }));
       r.buckets.forEach((n, i) => (a!.buckets[i]! += n));

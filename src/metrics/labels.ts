@@ -43,42 +43,7 @@ export function tcpFlagLabel(flag: number): string {
   return TCP_FLAGS[flag] ?? UNKNOWN;
 }
 
-/** IANA's port ranges: well-known, registered, dynamic. */
-export const PORT_RANGES = ['1-1023', '1024-49151', '49152-65535'] as const;
-
-export const DESTINATION_PORT_HELP =
-  'destination_port is the port number for the configured destination ports; ' +
-  'other ports are folded into the ranges 1-1023, 1024-49151 and 49152-65535, ' +
-  'and 0 means the protocol has no ports.';
-
-/**
- * Folds destination ports so the label stays bounded: only the ports an
- * operator listed are worth a series of their own; the rest (mostly ephemeral
- * ports of return traffic) would otherwise grow without limit.
- */
-export class PortFolder {
-  private readonly named: ReadonlyMap<number, string>;
-
-  constructor(ports: readonly number[]) {
-    const named = new Map<number, string>();
-    for (const port of ports) {
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new RangeError(`destination port ${port} is not an integer in 0-65535`);
-      }
-      named.set(port, String(port));
-    }
-    this.named = named;
-  }
-
-  label(port: number): string {
-    const named = this.named.get(port);
-    if (named !== undefined) return named;
-    if (port <= 0) return '0';
-    if (port <= 1023) return PORT_RANGES[0];
-    if (port <= 49151) return PORT_RANGES[1];
-    return PORT_RANGES[2];
-  }
-}
+export { DESTINATION_PORT_HELP, PORT_RANGES, PortFolder } from '../datapath/ports.js';
 
 /** Label names of the context labels, source end first, in configured order. */
 export function contextLabelNames(contexts: readonly ContextName[]): string[] {

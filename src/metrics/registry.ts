@@ -21,6 +21,7 @@ import { ScrapeScope } from './scrape.js';
 import { registerSeriesLimited } from './series-limited.js';
 import type { SeriesTable } from './series.js';
 import { registerTcpFlags } from './tcp-flags.js';
+import { registerTcpRetransmits } from './retransmits.js';
 import { registerDrops } from './drops.js';
 import { registerDns } from './dns.js';
 import { registerDnsQueryNames, type DnsQueryNames } from './dns-names.js';
@@ -75,6 +76,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerConnectionAttempts(flowContext, ports);
   registerTraffic(flowContext);
   registerTcpFlags(flowContext);
+  registerTcpRetransmits(flowContext);
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
   registerDns(flowContext, registers);

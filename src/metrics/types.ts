@@ -19,6 +19,9 @@ export interface FlowStartRecord { srcIdentity: number; dstIdentity: number; pro
 
 export interface TcpFlagsRecord { srcIdentity: number; dstIdentity: number; flag: number; direction: number; count: number }
 
+/** TCP segments sent again by a socket of this node (retransmit.bpf.c): src is the retransmitting end. */
+export interface TcpRetransmitRecord { srcIdentity: number; dstIdentity: number; segments: number }
+
 /** Drops counted by drop.bpf.c; the reason already named from the kernel's BTF. */
 export interface DropRecord { srcIdentity: number; dstIdentity: number; reason: string; reasonClass: string; protocol: number; dstPort: number; direction: number; packets: number }
 
@@ -78,6 +81,8 @@ export interface DatapathSnapshot {
   traffic: FlowTrafficRecord[];
   starts: FlowStartRecord[];
   tcpFlags: TcpFlagsRecord[];
+  /** Absent where no retransmit tracer runs (fakes, benchmarks): no series. */
+  retransmits?: TcpRetransmitRecord[];
   drops: DropRecord[];
   connectionAttempts: ConnectionAttemptRecord[];
   httpRequests: HttpRequestRecord[];

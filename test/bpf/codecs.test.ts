@@ -24,6 +24,7 @@ import {
   encodeDnsResponseValue,
   type DnsEvent,
   DROP_MAP_ERROR_MAPS,
+  RETRANSMIT_MAP_ERROR_MAPS,
   Direction,
   EventType,
   Family,
@@ -78,6 +79,8 @@ import {
   type FlowEvent,
   type TcpOutcomeEvent,
 } from '../../src/bpf/codecs.js';
+import { OVERFLOW_IDENTITY } from '../../src/datapath/counters.js';
+import { PORT_COUNT } from '../../src/datapath/ports.js';
 
 /** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
 const OBJECT_STRUCTS: Record<string, string[]> = {
@@ -106,6 +109,7 @@ const OBJECT_STRUCTS: Record<string, string[]> = {
     'http_event',
   ],
   'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
+  'bpf/.output/retransmit.bpf.o': ['ipcache_key', 'ipcache_value', 'tcp_retransmit_key'],
 };
 const HEADER = 'bpf/flowlens.h';
 
@@ -221,6 +225,13 @@ describe('constants agree with flowlens.h', () => {
     expect(def('FLOWLENS_DROP_MAP_DROPS')).toBe(0);
     expect(def('FLOWLENS_DROP_MAP_FLOW_STARTS')).toBe(1);
     expect(DROP_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_DROP_MAP_IDS'));
+    expect(RETRANSMIT_MAP_ERROR_MAPS).toEqual(['tcp_retransmits']);
+    expect(def('FLOWLENS_RETRANSMIT_MAP_RETRANSMITS')).toBe(0);
+    expect(RETRANSMIT_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_RETRANSMIT_MAP_IDS'));
+    // the overflow key of every counter map: all bytes 0xff, both identities this
+    expect(OVERFLOW_IDENTITY).toBe(def('FLOWLENS_IDENTITY_OVERFLOW'));
+    expect(def('FLOWLENS_COUNTER_OVERFLOW_BYTE')).toBe(0xff);
+    expect(PORT_COUNT).toBe(def('FLOWLENS_PORTS'));
   });
 
   it('DNS: reporters, flags, malformed reasons, sizes', () => {

@@ -89,6 +89,8 @@ import {
   udp,
   type L4,
 } from '../common/packets.js';
+import { OVERFLOW_IDENTITY } from '../../src/datapath/counters.js';
+import { PortFolder } from '../../src/datapath/ports.js';
 
 const WORLD_V6 = ip6('2001:db8::1');
 
@@ -104,7 +106,7 @@ afterEach(() => {
   obj = undefined;
 });
 
-function load(opts: Pick<LoadOptions, 'globals' | 'maxEntries'> = {}): BpfObject {
+function load(opts: Pick<LoadOptions, 'globals' | 'maxEntries' | 'setup' | 'overflowKeys'> = {}): BpfObject {
   obj = loadFlowObject({ ...opts, ipcache: [...IPCACHE, [6, ip6('fd00::'), 64, Identity.UNMANAGED]] });
   return obj;
 }
@@ -130,7 +132,8 @@ function traffic(): Record<string, { packets: number; bytes: number }> {
   const out: Record<string, { packets: number; bytes: number }> = {};
   for (const { key, value } of map.entries()) {
     const k = decodeFlowKey(key);
-    expect(k.dstPort).toBe(0);
+    const overflow = k.srcIdentity === OVERFLOW_IDENTITY;
+    if (!overflow) expect(k.dstPort).toBe(0);
     let packets = 0n;
     let bytes = 0n;
     for (const cpu of map.perCpu(value)) {
@@ -138,7 +141,7 @@ function traffic(): Record<string, { packets: number; bytes: number }> {
       packets += v.packets;
       bytes += v.bytes;
     }
-    out[`${k.srcIdentity}>${k.dstIdentity} ${proto(k.protocol)} ${DIRECTION_NAMES[k.direction]} ${VERDICT_NAMES[k.verdict]}`] = {
+    out[overflow ? 'overflow' : `${k.srcIdentity}>${k.dstIdentity} ${proto(k.protocol)} ${DIRECTION_NAMES[k.direction]} ${VERDICT_NAMES[k.verdict]}`] = {
       packets: Number(packets),
       bytes: Number(bytes),
     };
@@ -149,6 +152,7 @@ function traffic(): Record<string, { packets: number; bytes: number }> {
 function flowStarts(): Record<string, number> {
   return countsByKey(obj!.map('flow_starts'), (key) => {
     const k = decodeFlowKey(key);
+    if (k.srcIdentity === OVERFLOW_IDENTITY) return 'overflow';
     return `${k.srcIdentity}>${k.dstIdentity} ${proto(k.protocol)}/${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${VERDICT_NAMES[k.verdict]}`;
   });
 }
@@ -886,5 +890,60 @@ describe('event delivery limits', () => {
     run('from', v4(udp(1, 2)));
     expect(traffic()).toEqual({ [`${C2S} udp egress forwarded`]: { packets: 2, bytes: 2 * (14 + 20 + 8) } });
     expect(mapUpdateErrors()).toEqual({ flow_traffic: 1 });
+  });
+});
+
+describe('counter keys: bounded by port class, with an overflow key', () => {
+  it('a full counter map counts what it cannot key under the overflow key: the sum stays exact', () => {
+    // room for the overflow key and two more keys
+    load({ maxEntries: { flow_starts: 3, flow_traffic: 3 }, overflowKeys: true });
+    for (let port = 1; port <= 10; port++) run('from', v4(udp(40000, port)));
+    // a second pair and direction: flow_traffic's second key, then its overflow
+    run('to', v4Reply(udp(1, 40000)));
+    run('from', v4(udp(40000, 1), { dst: WORLD_V4 }));
+    expect(flowStarts()).toEqual({
+      [`${C2S} udp/1 egress forwarded`]: 1,
+      [`${C2S} udp/2 egress forwarded`]: 1,
+      overflow: 9,
+    });
+    const t = traffic();
+    expect(t).toEqual({
+      [`${C2S} udp egress forwarded`]: { packets: 10, bytes: 10 * SENTINEL_BYTES },
+      [`${S2C} udp ingress forwarded`]: { packets: 1, bytes: SENTINEL_BYTES },
+      overflow: { packets: 1, bytes: SENTINEL_BYTES },
+    });
+    expect(mapUpdateErrors()).toEqual({ flow_starts: 9, flow_traffic: 1 });
+  });
+
+  it('destination ports key counters by the class user space set: a port scan makes one key per range', () => {
+    const table = new PortFolder([53, 80, 1024]).kernelTable();
+    load({ setup: (o) => o.setGlobalBytes('port_classes', table) });
+    for (const port of [53, 80, 81, 1023, 1024, 1025, 49151, 49152, 65535]) run('from', v4(tcp({ sport: 40000, dport: port, flags: TCP_SYN })));
+    // stand-ins: the lowest unnamed port of each range (1, 1025, 49152), which the metrics fold like any other
+    expect(flowStarts()).toEqual({
+      [`${C2S} tcp/53 egress forwarded`]: 1,
+      [`${C2S} tcp/80 egress forwarded`]: 1,
+      [`${C2S} tcp/1 egress forwarded`]: 2,
+      [`${C2S} tcp/1024 egress forwarded`]: 1,
+      [`${C2S} tcp/1025 egress forwarded`]: 2,
+      [`${C2S} tcp/49152 egress forwarded`]: 2,
+    });
+    // the pending attempts keep the port class too: their outcomes key alike
+    run('to', v4Reply(tcp({ sport: 81, dport: 40000, flags: TCP_RST | TCP_ACK })));
+    expect(tcpOutcomes()).toEqual({ [`${C2S} 1 egress refused`]: 1 });
+  });
+
+  it('a later time stored by another CPU reads as a live flow, never as an expired one', () => {
+    load();
+    run('from', v4(udp(40000, 53)));
+    // another CPU refreshed the entry an instant after this CPU read its clock: written here as a time ahead of now
+    const conntrack = obj!.map('flow_conntrack');
+    const [entry] = conntrack.entries();
+    conntrack.update(entry!.key, encodeU64(process.hrtime.bigint() + 5_000_000_000n));
+    run('to', v4Reply(udp(53, 40000)));
+    run('from', v4(udp(40000, 53)));
+    expect(flowStarts()).toEqual({ [`${C2S} udp/53 egress forwarded`]: 1 });
+    // and the refresh never moves the time back
+    expect(decodeU64(conntrack.lookup(entry!.key)!)).toBeGreaterThan(process.hrtime.bigint());
   });
 });

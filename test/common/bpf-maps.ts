@@ -2,6 +2,8 @@ import { expect } from 'vitest';
 import { BpfObject, RingBuffer, type BpfMap } from '../../src/bpf/index.js';
 import { EventType, Identity, decodeFlowEvent, decodeU64, encodeIpcacheValue, encodeU32, ipcacheKey } from '../../src/bpf/codecs.js';
 import { frame4, ip4, ip6, udp } from './packets.js';
+import { insertOverflowKeys } from '../../src/datapath/counters.js';
+import { COUNTER_MAPS } from '../../src/datapath/flow.js';
 
 /**
  * flow.bpf.o under BPF_PROG_TEST_RUN, as the kernel tests of test/bpf drive
@@ -37,6 +39,8 @@ export interface LoadOptions {
   setup?: (o: BpfObject) => void;
   /** The ipcache entries; IPCACHE unless given. */
   ipcache?: readonly IpcacheEntry[];
+  /** Insert every counter map's overflow key, as FlowDatapath.load does (off: map listings stay as the packets left them). */
+  overflowKeys?: boolean;
 }
 
 /** A fresh flow.bpf.o (so its maps start empty), loaded and with its ipcache filled; closed again if a step fails. */
@@ -47,6 +51,7 @@ export function loadFlowObject(opts: LoadOptions = {}): BpfObject {
     for (const [name, n] of Object.entries(opts.maxEntries ?? {})) o.setMapMaxEntries(name, n);
     opts.setup?.(o);
     o.load();
+    if (opts.overflowKeys) insertOverflowKeys(o, COUNTER_MAPS);
     const ipcache = o.map('ipcache');
     for (const [family, addr, prefixLen, identity] of opts.ipcache ?? IPCACHE) {
       ipcache.update(ipcacheKey(family, addr, prefixLen), encodeIpcacheValue({ identity, flags: 0 }));

@@ -14,6 +14,7 @@ import { DropDatapath, type DropSnapshot } from '../../src/datapath/drop.js';
 import { FlowDatapath } from '../../src/datapath/flow.js';
 import { parseCidr } from '../../src/identity/cidr.js';
 import { inNs, ip, runTag } from '../common/netns.js';
+import { DEFAULT_DESTINATION_PORTS } from '../../src/config.js';
 
 const TAG = runTag();
 const CLIENT_NS = `fldrop-${TAG}-c`;
@@ -146,12 +147,14 @@ beforeAll(async () => {
     eventsPerSecond: 1000,
     ringBufferBytes: 256 * 1024,
     mapEntries: 16384,
+    destinationPorts: DEFAULT_DESTINATION_PORTS,
   });
   drop = DropDatapath.load({
     identityMaps: flow.identityMaps(),
     eventsPerSecond: 1000,
     ringBufferBytes: 256 * 1024,
     mapEntries: 16384,
+    destinationPorts: DEFAULT_DESTINATION_PORTS,
     onDropEvent: (e) => events.push(e),
   });
   // written through the flow object: the drop program reads the same trie

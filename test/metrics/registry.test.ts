@@ -256,6 +256,27 @@ describe('cardinality limit', () => {
     ]);
   });
 
+  it('the kernel\'s overflow key (a full map) is summed into the same overflow series, and counts no refusal', async () => {
+    const OVERFLOW_KEY = 0xffffffff;
+    const { registry } = setup({
+      contexts: ['identity'],
+      seriesLimit: 1,
+      snapshot: emptySnapshot({
+        traffic: [traffic(70000, 70001, 1, 10), traffic(OVERFLOW_KEY, OVERFLOW_KEY, 7, 70, { protocol: 255, direction: 255, verdict: 255 }), traffic(70001, 70000, 2, 20)],
+        starts: [start(OVERFLOW_KEY, OVERFLOW_KEY, 65535, 0, { protocol: 255, direction: 255, verdict: 255 })],
+      }),
+    });
+    const text = await registry.metrics();
+    expect(samplesOf(text, 'flowlens_packets_total')).toEqual([
+      'flowlens_packets_total{source_identity="70000",destination_identity="70001",protocol="tcp",direction="egress",verdict="forwarded"} 1',
+      overflowLine(9),
+    ]);
+    // one label set refused by the limit; the kernel's overflow is not a label set
+    expect(samplesOf(text, limited)).toContain(`${limited}{family="flowlens_packets_total"} 1`);
+    // an overflow key that counted nothing yet renders no series
+    expect(samplesOf(text, 'flowlens_flows_total')).toEqual([]);
+  });
+
   it('limits each family on its own and lists every family from the start', async () => {
     const { registry } = setup({
       seriesLimit: 1,
@@ -267,6 +288,7 @@ describe('cardinality limit', () => {
       `${limited}{family="flowlens_packets_total"} 0`,
       `${limited}{family="flowlens_bytes_total"} 0`,
       `${limited}{family="flowlens_tcp_flags_total"} 0`,
+      `${limited}{family="flowlens_tcp_retransmits_total"} 0`,
       `${limited}{family="flowlens_drops_total"} 0`,
       `${limited}{family="flowlens_unknown_source_flows_total"} 0`,
       `${limited}{family="flowlens_dns_queries_total"} 0`,

@@ -1,0 +1,18 @@
+import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import type { SeriesTable } from './series.js';
+
+export const TCP_RETRANSMITS_TOTAL = 'flowlens_tcp_retransmits_total';
+
+export function registerTcpRetransmits(ctx: FlowFamilyContext): SeriesTable {
+  return registerFlowFamily(ctx, {
+    name: TCP_RETRANSMITS_TOTAL,
+    help:
+      'TCP segments sent again by a socket of this node, as the kernel counts RetransSegs (tracepoints ' +
+      'tcp_retransmit_skb and tcp_retransmit_synack). The source is the retransmitting end, the destination its peer. ' +
+      `${CONTEXT_HELP} ${OVERFLOW_HELP}`,
+    extraLabelNames: [],
+    records: (view) => view.snapshot.retransmits ?? [],
+    render: () => [],
+    value: (r) => r.segments,
+  });
+}
