@@ -4,7 +4,9 @@
 // text cannot disagree. Several values of one filter (repeated, or
 // comma-separated) match any of them; different filters must all match.
 
-import { cidrContains, parseAddress, tryParseCidr, type Cidr } from '../identity/cidr.js';
+import { parseAddress, tryParseCidr, type Cidr } from '../identity/cidr.js';
+import { protocolLabel } from '../metrics/labels.js';
+import { AddressSet } from './address-set.js';
 import { FLOW_TYPES, VERDICTS, formatTimeNs, type FlowEndpoint, type FlowRecord, type FlowType, type VerdictName } from './record.js';
 
 export type FilterKey =
@@ -49,15 +51,26 @@ export const FILTERS: readonly FilterSpec[] = [
   ...ends('pod', 'POD', 'pod name'),
   ...ends('ip', 'IP|CIDR', 'address, or a CIDR containing it'),
   ...ends('port', 'PORT', 'port'),
-  { key: 'protocol', param: 'protocol', flag: 'protocol', value: 'PROTO', description: 'tcp, udp, icmp, icmpv6, sctp' },
+  { key: 'protocol', param: 'protocol', flag: 'protocol', value: 'PROTO', description: 'tcp, udp, icmp, icmpv6, sctp, ip-N or a protocol number (0-255), unknown' },
   { key: 'verdict', param: 'verdict', flag: 'verdict', value: 'VERDICT', description: 'forwarded or dropped (any case)' },
   { key: 'type', param: 'type', flag: 'type', value: 'TYPE', description: `record type: ${FLOW_TYPES.join(', ')}` },
   { key: 'node', param: 'node', flag: 'node', value: 'NODE', description: 'node (host name) that saw it' },
   { key: 'httpStatus', param: 'http_status', flag: 'http-status', value: 'STATUS', description: 'HTTP status: 404, a class (5xx) or a range (400-499)' },
   { key: 'dnsRcode', param: 'dns_rcode', flag: 'dns-rcode', value: 'RCODE', description: 'DNS response code: a name (NXDOMAIN) or number (3)' },
-  { key: 'since', param: 'since', flag: 'since', value: 'TIME', description: 'not before: RFC 3339 time, or a duration ago (30s, 5m, 1h)' },
-  { key: 'until', param: 'until', flag: 'until', value: 'TIME', description: 'not after: RFC 3339 time, or a duration ago' },
+  { key: 'since', param: 'since', flag: 'since', value: 'TIME', description: 'not before: RFC 3339 time (1970 on), or a duration ago (30s, 5m, 1h; at most 365d)' },
+  { key: 'until', param: 'until', flag: 'until', value: 'TIME', description: 'not after: RFC 3339 time (1970 on), or a duration ago (at most 365d)' },
 ];
+
+// What one query may ask for. Every record of a query is tested against its
+// filter, so the filter's size is part of the query's cost; these bounds keep
+// the cost of matching one record small whatever the URL says (the time
+// budget in src/flows/scan.ts bounds the number of records).
+/** Values of one filter (repeated and comma-separated together). */
+export const MAX_FILTER_VALUES = 64;
+/** Characters of one value (a pod name is at most 253). */
+export const MAX_FILTER_VALUE_LENGTH = 256;
+/** The longest duration ago (since, until, the graph's window): past it no exporter holds records. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
 
 /** DNS response codes by number (RFC 1035, 2136, 2845). */
 export const DNS_RCODES: readonly string[] = [
@@ -100,6 +113,19 @@ function values(raw: string | readonly string[] | undefined): string[] {
   return list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
+/** values(), refused beyond MAX_FILTER_VALUES values or MAX_FILTER_VALUE_LENGTH characters a value. */
+function boundedValues(param: string, raw: string | readonly string[] | undefined): string[] {
+  const list = values(raw);
+  if (list.length > MAX_FILTER_VALUES) {
+    throw new FilterError(param, `${list.length} values, at most ${MAX_FILTER_VALUES} are allowed`);
+  }
+  const long = list.find((v) => v.length > MAX_FILTER_VALUE_LENGTH);
+  if (long !== undefined) {
+    throw new FilterError(param, `a value of ${long.length} characters ("${long.slice(0, 20)}..."), at most ${MAX_FILTER_VALUE_LENGTH} are allowed`);
+  }
+  return list;
+}
+
 function parseIpOrCidr(param: string, text: string): Cidr {
   const addr = parseAddress(text);
   const withPrefix = addr ? `${text}/${addr.family === 4 ? 32 : 128}` : text;
@@ -135,16 +161,43 @@ function parseRcode(param: string, text: string): string {
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
-/** RFC 3339 time, or a duration ago ("30s", "1.5h"), in epoch milliseconds. */
+/** A duration ("30s", "1.5h") in milliseconds; undefined when `text` is not one. At most MAX_DURATION_MS. */
+export function parseDuration(param: string, text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m) return undefined;
+  const ms = Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  // a time that far back would not even be a Date (since=99999999999h once answered 500)
+  if (!(ms <= MAX_DURATION_MS)) throw new FilterError(param, `"${text}" is longer than the longest duration allowed (365d)`);
+  return ms;
+}
+
+/** RFC 3339 time from 1970 on, or a duration ago ("30s", "1.5h", at most 365d), in epoch milliseconds. */
 export function parseTime(param: string, text: string, nowMs: number): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
-  if (m) return nowMs - Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  const ago = parseDuration(param, text);
+  if (ago !== undefined) return nowMs - ago;
   if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
     const ms = Date.parse(text);
+    // record times are formatted from epoch nanoseconds: nothing is before 1970
+    if (ms < 0) throw new FilterError(param, `"${text}" is before 1970-01-01T00:00:00Z`);
     if (!Number.isNaN(ms)) return ms;
   }
   throw new FilterError(param, `"${text}" is neither an RFC 3339 time (2024-05-01T10:00:00Z) nor a duration (30s, 5m, 1h)`);
+}
+
+/** Protocol names a record can carry (protocolLabel of every IP protocol number, and 'unknown'). */
+const PROTOCOL_LABELS: ReadonlySet<string> = new Set([...Array.from({ length: 256 }, (_, n) => protocolLabel(n)), 'unknown']);
+const NAMED_PROTOCOLS = [...PROTOCOL_LABELS].filter((p) => !p.startsWith('ip-'));
+
+/** A protocol as records name it: a name (any case), ip-N, or an IP protocol number (6 is tcp). */
+function parseProtocol(param: string, text: string): string {
+  if (/^\d{1,3}$/.test(text) && Number(text) <= 255) return protocolLabel(Number(text));
+  const lower = text.toLowerCase();
+  if (!PROTOCOL_LABELS.has(lower)) {
+    throw new FilterError(param, `"${text}" is not a protocol (${NAMED_PROTOCOLS.join(', ')}, ip-N or a number 0-255)`);
+  }
+  return lower;
 }
 
 function oneOf<T extends string>(param: string, text: string, allowed: readonly T[]): T {
@@ -162,9 +215,9 @@ export function parseFilter(raw: RawFilter, nowMs: number = Date.now(), byFlag =
   const out: FlowFilter = {};
   for (const spec of FILTERS) {
     const name = byFlag ? spec.flag : spec.param;
-    const list = values(raw[name]);
-    if (list.length === 0) continue;
     const label = byFlag ? `--${name}` : name;
+    const list = boundedValues(label, raw[name]);
+    if (list.length === 0) continue;
     switch (spec.key) {
       case 'fromIp': case 'toIp': case 'ip':
         out[spec.key] = list.map((v) => parseIpOrCidr(label, v));
@@ -179,7 +232,7 @@ export function parseFilter(raw: RawFilter, nowMs: number = Date.now(), byFlag =
         out.type = list.map((v) => oneOf(label, v, FLOW_TYPES));
         break;
       case 'protocol':
-        out.protocol = list.map((v) => v.toLowerCase());
+        out.protocol = list.map((v) => parseProtocol(label, v));
         break;
       case 'httpStatus':
         out.httpStatus = list.map((v) => parseStatus(label, v));
@@ -207,30 +260,34 @@ export function filterToQuery(raw: RawFilter, byFlag = true): URLSearchParams {
   return q;
 }
 
-type EndField<T> = (e: FlowEndpoint) => T;
+type EndTest = (e: FlowEndpoint) => boolean;
 
+/**
+ * The test of one endpoint field over its three filters (from_X, to_X, X).
+ * `prepare` turns a list of wanted values into one test, built once per
+ * query (a Set, an address table), so a record costs the same whatever the
+ * number of values.
+ */
 function endMatcher<T>(
   from: T[] | undefined,
   to: T[] | undefined,
   either: T[] | undefined,
-  pick: EndField<string | number>,
-  eq: (want: T, e: FlowEndpoint, got: string | number) => boolean,
+  prepare: (wants: T[]) => EndTest,
 ): ((r: FlowRecord) => boolean) | undefined {
   if (!from && !to && !either) return undefined;
-  const any = (wants: T[], e: FlowEndpoint) => wants.some((w) => eq(w, e, pick(e)));
+  const fromTest = from && prepare(from);
+  const toTest = to && prepare(to);
+  const eitherTest = either && prepare(either);
   return (r) =>
-    (!from || any(from, r.source)) &&
-    (!to || any(to, r.destination)) &&
-    (!either || any(either, r.source) || any(either, r.destination));
+    (!fromTest || fromTest(r.source)) &&
+    (!toTest || toTest(r.destination)) &&
+    (!eitherTest || eitherTest(r.source) || eitherTest(r.destination));
 }
 
-const same = (want: string | number, _e: FlowEndpoint, got: string | number) => want === got;
-
-function ipIn(cidr: Cidr, e: FlowEndpoint): boolean {
-  if (e.ip === '') return false;
-  const addr = parseAddress(e.ip);
-  return addr !== undefined && cidrContains(cidr, addr);
-}
+const inSet = <T>(pick: (e: FlowEndpoint) => T) => (wants: T[]): EndTest => {
+  const set = new Set(wants);
+  return (e) => set.has(pick(e));
+};
 
 /** Compiles a filter into a predicate; an empty filter accepts everything. */
 export function compileFilter(f: FlowFilter): (r: FlowRecord) => boolean {
@@ -238,13 +295,23 @@ export function compileFilter(f: FlowFilter): (r: FlowRecord) => boolean {
   const add = (t: ((r: FlowRecord) => boolean) | undefined) => {
     if (t) tests.push(t);
   };
-  add(endMatcher(f.fromNamespace, f.toNamespace, f.namespace, (e) => e.namespace, same));
-  add(endMatcher(f.fromWorkload, f.toWorkload, f.workload, (e) => e.workload, same));
-  add(endMatcher(f.fromIdentity, f.toIdentity, f.identity, (e) => e.identityName,
-    (want, e) => want === e.identityName || want === String(e.identity)));
-  add(endMatcher(f.fromPod, f.toPod, f.pod, (e) => e.pod, (want, _e, got) => got !== '' && want === got));
-  add(endMatcher(f.fromIp, f.toIp, f.ip, (e) => e.ip, (want, e) => ipIn(want, e)));
-  add(endMatcher(f.fromPort, f.toPort, f.port, (e) => e.port, same));
+  add(endMatcher(f.fromNamespace, f.toNamespace, f.namespace, inSet((e) => e.namespace)));
+  add(endMatcher(f.fromWorkload, f.toWorkload, f.workload, inSet((e) => e.workload)));
+  // an identity is asked for by its name (reserved:world) or its number
+  add(endMatcher(f.fromIdentity, f.toIdentity, f.identity, (wants) => {
+    const set = new Set(wants);
+    return (e) => set.has(e.identityName) || set.has(String(e.identity));
+  }));
+  // '' is "no pod known", never a pod name
+  add(endMatcher(f.fromPod, f.toPod, f.pod, (wants) => {
+    const set = new Set(wants);
+    return (e) => e.pod !== '' && set.has(e.pod);
+  }));
+  add(endMatcher(f.fromIp, f.toIp, f.ip, (wants) => {
+    const set = new AddressSet(wants);
+    return (e) => set.has(e.ip);
+  }));
+  add(endMatcher(f.fromPort, f.toPort, f.port, inSet((e) => e.port)));
   if (f.protocol) {
     const set = new Set(f.protocol);
     tests.push((r) => set.has(r.protocol));

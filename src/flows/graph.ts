@@ -87,26 +87,29 @@ function connectionKey(r: FlowRecord): string {
 const ratio = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
 
 /**
- * Aggregates `records` (any order) with time in [nowMs - windowSeconds, nowMs]
- * that `match` accepts. Nodes and edges come out sorted (by name; by source
- * then destination name), so equal inputs give equal output.
+ * Aggregates records one at a time (add), so a caller can feed it in chunks
+ * and give the event loop a turn between them (src/flows/scan.ts); result(),
+ * called once after the last add, gives the graph of everything added. Records outside [nowMs - windowSeconds,
+ * nowMs] or that `match` refuses are left out.
  */
-export function buildGraph(
-  records: Iterable<FlowRecord>,
-  opts: { windowSeconds: number; nowMs: number; match?: (r: FlowRecord) => boolean },
-): ServiceGraph {
-  const { windowSeconds, nowMs } = opts;
-  const fromMs = nowMs - windowSeconds * 1000;
-  const nodes = new Map<number, GraphNode>();
-  const edges = new Map<string, EdgeState>();
-  const reporting = new Set<string>();
-  let count = 0;
-  for (const r of records) {
+export class GraphBuilder {
+  private readonly fromMs: number;
+  private readonly nodes = new Map<number, GraphNode>();
+  private readonly edges = new Map<string, EdgeState>();
+  private readonly reporting = new Set<string>();
+  private count = 0;
+
+  constructor(private readonly opts: { windowSeconds: number; nowMs: number; match?: (r: FlowRecord) => boolean }) {
+    this.fromMs = opts.nowMs - opts.windowSeconds * 1000;
+  }
+
+  add(r: FlowRecord): void {
+    const { nodes, edges } = this;
     const t = timeMs(r.time);
-    if (!(t >= fromMs && t <= nowMs)) continue;
-    if (opts.match && !opts.match(r)) continue;
-    count++;
-    reporting.add(r.node);
+    if (!(t >= this.fromMs && t <= this.opts.nowMs)) return;
+    if (this.opts.match && !this.opts.match(r)) return;
+    this.count++;
+    this.reporting.add(r.node);
     if (!nodes.has(r.source.identity)) nodes.set(r.source.identity, node(r.source));
     if (!nodes.has(r.destination.identity)) nodes.set(r.destination.identity, node(r.destination));
     const id = `${r.source.identity}>${r.destination.identity}`;
@@ -131,12 +134,12 @@ export function buildGraph(
     if (r.type === 'http' && r.http) {
       edge.http.requests++;
       if (r.http.status !== undefined && r.http.status >= 500) edge.http.errors++;
-      continue;
+      return;
     }
     if (r.type === 'dns' && r.dns) {
       edge.dns.queries++;
       if (r.dns.rcode !== undefined && r.dns.rcode !== 'NOERROR') edge.dns.errors++;
-      continue;
+      return;
     }
     const key = connectionKey(r);
     const dropped = r.verdict === 'dropped';
@@ -146,32 +149,47 @@ export function buildGraph(
     if (r.protocol !== 'unknown') state.protocols.add(r.protocol);
   }
 
-  let flows = 0;
-  const name = (id: number) => nodes.get(id)!.name;
-  const edgeList = [...edges.values()].map(({ edge, connections, ports, protocols }) => {
-    for (const dropped of connections.values()) {
-      if (dropped) edge.dropped++;
-      else edge.forwarded++;
-    }
-    edge.flows = connections.size;
-    edge.flowsPerSecond = ratio(edge.flows, windowSeconds);
-    edge.ports = [...ports].sort((a, b) => a - b).slice(0, MAX_EDGE_PORTS);
-    edge.protocols = [...protocols].sort();
-    edge.http.errorRatio = ratio(edge.http.errors, edge.http.requests);
-    edge.dns.errorRatio = ratio(edge.dns.errors, edge.dns.queries);
-    flows += edge.flows;
-    return edge;
-  });
-  edgeList.sort((a, b) => name(a.source).localeCompare(name(b.source)) || name(a.destination).localeCompare(name(b.destination)));
-  return {
-    windowSeconds,
-    from: new Date(fromMs).toISOString(),
-    to: new Date(nowMs).toISOString(),
-    nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name) || a.identity - b.identity),
-    edges: edgeList,
-    records: count,
-    flows,
-    flowsPerSecond: ratio(flows, windowSeconds),
-    reportingNodes: [...reporting].sort(),
-  };
+  /** The graph; nodes and edges sorted (by name; by source then destination name), so equal inputs give equal output. */
+  result(): ServiceGraph {
+    const { windowSeconds, nowMs } = this.opts;
+    const { nodes } = this;
+    let flows = 0;
+    const name = (id: number) => nodes.get(id)!.name;
+    const edgeList = [...this.edges.values()].map(({ edge, connections, ports, protocols }) => {
+      for (const dropped of connections.values()) {
+        if (dropped) edge.dropped++;
+        else edge.forwarded++;
+      }
+      edge.flows = connections.size;
+      edge.flowsPerSecond = ratio(edge.flows, windowSeconds);
+      edge.ports = [...ports].sort((a, b) => a - b).slice(0, MAX_EDGE_PORTS);
+      edge.protocols = [...protocols].sort();
+      edge.http.errorRatio = ratio(edge.http.errors, edge.http.requests);
+      edge.dns.errorRatio = ratio(edge.dns.errors, edge.dns.queries);
+      flows += edge.flows;
+      return edge;
+    });
+    edgeList.sort((a, b) => name(a.source).localeCompare(name(b.source)) || name(a.destination).localeCompare(name(b.destination)));
+    return {
+      windowSeconds,
+      from: new Date(this.fromMs).toISOString(),
+      to: new Date(nowMs).toISOString(),
+      nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name) || a.identity - b.identity),
+      edges: edgeList,
+      records: this.count,
+      flows,
+      flowsPerSecond: ratio(flows, windowSeconds),
+      reportingNodes: [...this.reporting].sort(),
+    };
+  }
+}
+
+/** The graph of `records` (any order) in one go: GraphBuilder over all of them. */
+export function buildGraph(
+  records: Iterable<FlowRecord>,
+  opts: { windowSeconds: number; nowMs: number; match?: (r: FlowRecord) => boolean },
+): ServiceGraph {
+  const builder = new GraphBuilder(opts);
+  for (const r of records) builder.add(r);
+  return builder.result();
 }

@@ -5,8 +5,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { Logger } from '../log.js';
 import { negotiateFormat, renderExposition } from '../metrics/exposition.js';
-import { registerFlowsApi, type FlowsApiOptions, type FlowsApiStats } from './flows.js';
-import { protectApi, type ApiProtection } from './protect.js';
+import { newFlowsApiStats, registerFlowsApi, type FlowsApiOptions, type FlowsApiStats } from './flows.js';
+import { DEFAULT_API_REQUESTS_PER_SECOND, rateLimit, requireToken, type ApiProtection } from './protect.js';
 import { registerUi } from './ui.js';
 
 export interface Readiness {
@@ -29,12 +29,35 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   // would drown the exporter's log.
   const app = Fastify({ logger: false });
 
+  // set first, so the plugin scopes below inherit them
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` }),
+  );
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const status = statusOf(error);
+    if (status >= 500) logger?.error(`${request.method} ${request.url} failed: ${messageOf(error)}`);
+    return reply.code(status).send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: messageOf(error) });
+  });
+
   if (options.flows) {
-    // before the routes: the hook guards /api and the UI, never /metrics or the probes
-    protectApi(app, options.flows.protection ?? {});
-    const stats = registerFlowsApi(app, options.flows);
-    options.flows.onStats?.(stats);
-    registerUi(app);
+    const flows = options.flows;
+    const protection = flows.protection ?? {};
+    const stats = newFlowsApiStats();
+    // The token guards routes, not URL text: its hook belongs to this plugin
+    // scope, so it runs for every route registered inside it (the UI and the
+    // API), whatever spelling of a path the router matched, and for no route
+    // outside it (/metrics and the probes). Fastify's encapsulation does it.
+    app.register(async (guarded) => {
+      requireToken(guarded, protection.token ?? null);
+      registerUi(guarded);
+      // the rate limit holds for the API only (the UI page loads a few assets at once)
+      await guarded.register(async (api) => {
+        rateLimit(api, protection.requestsPerSecond ?? DEFAULT_API_REQUESTS_PER_SECOND, protection.now);
+        registerFlowsApi(api, flows, stats);
+      });
+    });
+    flows.onStats?.(stats);
   }
 
   app.get('/metrics', async (request, reply) => {
@@ -58,16 +81,6 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       state = { ready: false, reasons: [`readiness check failed: ${messageOf(error)}`] };
     }
     return reply.code(state.ready ? 200 : 503).send({ ready: state.ready, reasons: state.reasons });
-  });
-
-  app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` }),
-  );
-
-  app.setErrorHandler(async (error, request, reply) => {
-    const status = statusOf(error);
-    if (status >= 500) logger?.error(`${request.method} ${request.url} failed: ${messageOf(error)}`);
-    return reply.code(status).send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: messageOf(error) });
   });
 
   return app;

@@ -1,7 +1,8 @@
 // Protection of /api and the UI, which show addresses, DNS names and URL
-// paths: an optional bearer token, and a per-client rate limit. /metrics and
-// the probes are not guarded here (scrapers and kubelets have their own
-// network policy); they stay as they were.
+// paths: an optional bearer token, and a per-client rate limit on /api. Both
+// are hooks of the plugin scope that holds those routes (src/server/app.ts),
+// never a comparison of URL text. /metrics and the probes are not guarded
+// (scrapers and kubelets have their own network policy).
 
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -17,12 +18,6 @@ export interface ApiProtection {
 export const DEFAULT_API_REQUESTS_PER_SECOND = 20;
 /** Buckets kept at most; beyond, the idle ones are forgotten (full buckets hold no state worth keeping). */
 const MAX_BUCKETS = 10_000;
-
-/** Paths the token guards: the API and the UI (/, /ui/...). */
-function guarded(url: string): boolean {
-  const path = url.split('?', 1)[0]!;
-  return path === '/' || path === '/index.html' || path.startsWith('/api/') || path === '/api' || path.startsWith('/ui/');
-}
 
 /**
  * The token from "Authorization: Bearer T", or from access_token=T in the
@@ -78,23 +73,31 @@ export class RateLimiter {
   }
 }
 
-export function protectApi(app: FastifyInstance, protection: ApiProtection): void {
-  const token = protection.token ?? null;
-  const perSecond = protection.requestsPerSecond ?? DEFAULT_API_REQUESTS_PER_SECOND;
-  const limiter = perSecond > 0 ? new RateLimiter(perSecond, protection.now) : undefined;
-  app.addHook('onRequest', async (request, reply) => {
-    if (!guarded(request.url)) return;
-    if (token !== null) {
-      const given = presented(request);
-      if (given === undefined || !sameToken(given, token)) {
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer realm="flowlens"')
-          .send({ error: 'unauthorized', message: 'this exporter requires a bearer token (Authorization: Bearer TOKEN, or ?access_token=TOKEN)' });
-      }
-    }
-    if (limiter && request.url.startsWith('/api/') && !limiter.take(request.ip)) {
-      return reply.code(429).header('retry-after', '1').send({ error: 'rate_limited', message: `more than ${perSecond} API requests per second from ${request.ip}; slow down` });
-    }
+/**
+ * The token check, as a hook of `scope` (a fastify plugin scope): it runs for
+ * every route registered in that scope and its children, whichever spelling
+ * of the path the router matched (/%61pi/flows is /api/flows to the router,
+ * so a guard comparing URL text let it through), and for no other route.
+ * Requests that match no route get the 404 handler, which shows nothing.
+ */
+export function requireToken(scope: FastifyInstance, token: string | null): void {
+  if (token === null) return;
+  scope.addHook('onRequest', async (request, reply) => {
+    const given = presented(request);
+    if (given !== undefined && sameToken(given, token)) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="flowlens"')
+      .send({ error: 'unauthorized', message: 'this exporter requires a bearer token (Authorization: Bearer TOKEN, or ?access_token=TOKEN)' });
+  });
+}
+
+/** The per-client rate limit, as a hook of `scope`, by route like requireToken; 0 requests per second: none. */
+export function rateLimit(scope: FastifyInstance, perSecond: number, now?: () => number): void {
+  if (perSecond <= 0) return;
+  const limiter = new RateLimiter(perSecond, now);
+  scope.addHook('onRequest', async (request, reply) => {
+    if (limiter.take(request.ip)) return;
+    return reply.code(429).header('retry-after', '1').send({ error: 'rate_limited', message: `more than ${perSecond} API requests per second from ${request.ip}; slow down` });
   });
 }

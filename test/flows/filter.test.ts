@@ -50,6 +50,8 @@ describe('flow filters, each alone', () => {
     ['port (either end)', { port: '7000' }, [7]],
     ['protocol', { protocol: 'udp' }, [3, 4]],
     ['protocol upper case', { protocol: 'UDP' }, [3, 4]],
+    ['protocol by number', { protocol: '17' }, [3, 4]],
+    ['protocol ip-N (none such)', { protocol: 'ip-47' }, []],
     ['verdict', { verdict: 'dropped' }, [1, 7]],
     ['verdict upper case', { verdict: 'DROPPED' }, [1, 7]],
     ['type', { type: 'http' }, [5, 6, 8]],
@@ -102,6 +104,16 @@ describe('flow filter errors', () => {
     [{ dns_rcode: '99' }, 'dns_rcode: "99" is not a DNS response code (0-10)'],
     [{ since: 'yesterday' }, 'since: "yesterday" is neither an RFC 3339 time (2024-05-01T10:00:00Z) nor a duration (30s, 5m, 1h)'],
     [{ since: ['1m', '2m'] }, 'since: takes one value'],
+    [{ since: '99999999999h' }, 'since: "99999999999h" is longer than the longest duration allowed (365d)'],
+    [{ until: '366d' }, 'until: "366d" is longer than the longest duration allowed (365d)'],
+    [{ since: `${'9'.repeat(400)}ms` }, `since: a value of 402 characters ("${'9'.repeat(20)}..."), at most 256 are allowed`],
+    [{ since: '1969-12-31T23:59:59Z' }, 'since: "1969-12-31T23:59:59Z" is before 1970-01-01T00:00:00Z'],
+    [{ protocol: 'tcpp' }, 'protocol: "tcpp" is not a protocol (icmp, tcp, udp, icmpv6, sctp, unknown, ip-N or a number 0-255)'],
+    [{ protocol: '256' }, 'protocol: "256" is not a protocol (icmp, tcp, udp, icmpv6, sctp, unknown, ip-N or a number 0-255)'],
+    [{ protocol: 'ip-256' }, 'protocol: "ip-256" is not a protocol (icmp, tcp, udp, icmpv6, sctp, unknown, ip-N or a number 0-255)'],
+    [{ ip: Array.from({ length: 65 }, (_, i) => `10.0.0.${i}`) }, 'ip: 65 values, at most 64 are allowed'],
+    [{ to_ip: Array.from({ length: 900 }, (_, i) => `172.16.${i >> 8}.${i & 255}/32`).join(',') }, 'to_ip: 900 values, at most 64 are allowed'],
+    [{ namespace: 'x'.repeat(257) }, `namespace: a value of 257 characters ("${'x'.repeat(20)}..."), at most 256 are allowed`],
   ];
   for (const [raw, message] of bad) {
     it(message, () => {
@@ -116,7 +128,14 @@ describe('flow filter errors', () => {
       expect((err as Error).message).toBe(message);
     });
   }
+  it('takes 64 values and 256 characters', () => {
+    expect(parseFilter({ ip: Array.from({ length: 64 }, (_, i) => `10.0.0.${i}`) }, NOW).ip).toHaveLength(64);
+    expect(parseFilter({ pod: 'p'.repeat(256) }, NOW).pod).toEqual(['p'.repeat(256)]);
+    expect(parseFilter({ since: '365d' }, NOW).since).toBe(NOW - 365 * 86_400_000);
+    expect(parseFilter({ since: '1970-01-01T00:00:00Z' }, NOW).since).toBe(0);
+  });
   it('names the flag when parsing flags', () => {
     expect(() => parseFilter({ verdict: 'lost' }, NOW, true)).toThrow('--verdict: "lost" is not one of forwarded, dropped');
+    expect(() => parseFilter({ 'from-ip': Array.from({ length: 65 }, () => '10.0.0.1') }, NOW, true)).toThrow('--from-ip: 65 values, at most 64 are allowed');
   });
 });

@@ -5,6 +5,7 @@ import { buildServer } from '../../src/server/app.js';
 import { FlowStore } from '../../src/flows/store.js';
 import type { FlowRecord } from '../../src/flows/record.js';
 import type { ApiProtection } from '../../src/server/protect.js';
+import type { FlowsApiOptions, FlowsApiStats } from '../../src/server/flows.js';
 import { sseRecords } from '../../src/observe.js';
 import { API, DB, FRONTEND, rec, T0, WORLD } from '../common/flows.js';
 
@@ -15,15 +16,17 @@ afterEach(async () => {
   app = undefined;
 });
 
-function serve(protection: ApiProtection = { requestsPerSecond: 0 }, records: FlowRecord[] = RECORDS) {
-  const store = new FlowStore(100);
+function serve(
+  protection: ApiProtection = { requestsPerSecond: 0 },
+  records: FlowRecord[] = RECORDS,
+  more: Partial<FlowsApiOptions> = {},
+) {
+  const store = new FlowStore(Math.max(100, records.length));
   for (const r of records) store.push({ ...r });
-  app = buildServer({
-    registry: new Registry(),
-    ready: () => ({ ready: true, reasons: [] }),
-    flows: { store, version: '9.9.9', now: () => NOW, protection: { now: () => NOW, ...protection } },
-  });
-  return { app, store };
+  const flows = { store, version: '9.9.9', now: () => NOW, protection: { now: () => NOW, ...protection }, ...more };
+  let stats: FlowsApiStats | undefined;
+  app = buildServer({ registry: new Registry(), ready: () => ({ ready: true, reasons: [] }), flows: { ...flows, onStats: (s) => (stats = s) } });
+  return { app, store, stats: () => stats! };
 }
 
 const RECORDS = [
@@ -173,5 +176,88 @@ describe('protection', () => {
     expect(codes).toEqual([...Array(10).fill(200), 429, 429]);
     // the UI page is not rate limited
     expect((await app.inject('/')).statusCode).toBe(200);
+  });
+});
+
+describe('what one query may cost', () => {
+  /** A clock that moves `step` ms at every reading. */
+  const stepping = (step: number) => {
+    let t = 0;
+    return () => (t += step);
+  };
+  /** 3,000 records a second apart, in the graph's window; scans read 1,024 a chunk. */
+  const MANY = Array.from({ length: 3000 }, (_, i) => rec(i % 100, { source: FRONTEND(30000 + i, `10.0.${i >> 8}.${i & 255}`) }));
+  const OVER_BUDGET = {
+    error: 'query_over_budget',
+    message:
+      'the query was stopped after 250 ms of work (2048 records looked at); ' +
+      'narrow it with filters (since, type, verdict, namespace, ...) or ask for fewer records (limit, window)',
+  };
+
+  it('every parameter out of bounds is a 400 naming it', async () => {
+    const { app } = serve();
+    const cidrs = (n: number) => Array.from({ length: n }, (_, i) => `172.16.${i >> 8}.${i & 255}/32`).join(',');
+    const bad: Array<[string, string]> = [
+      [`/api/flows?limit=65535&ip=${cidrs(900)}`, 'ip: 900 values, at most 64 are allowed'],
+      [`/api/graph?ip=${cidrs(65)}`, 'ip: 65 values, at most 64 are allowed'],
+      [`/api/flows?namespace=${'n'.repeat(300)}`, `namespace: a value of 300 characters ("${'n'.repeat(20)}..."), at most 256 are allowed`],
+      ['/api/flows?since=99999999999h', 'since: "99999999999h" is longer than the longest duration allowed (365d)'],
+      ['/api/graph?until=99999999999h', 'until: "99999999999h" is longer than the longest duration allowed (365d)'],
+      ['/api/flows?since=0001-01-01T00:00:00Z', 'since: "0001-01-01T00:00:00Z" is before 1970-01-01T00:00:00Z'],
+      ['/api/graph?window=99999999999h', 'window: "99999999999h" is longer than the longest duration allowed (365d)'],
+      ['/api/graph?window=0s', 'window: expected a duration (30s, 5m, 1h), got "0s"'],
+      ['/api/graph?window=1m&window=2m', 'window: takes one value'],
+      ['/api/flows?protocol=quic', 'protocol: "quic" is not a protocol (icmp, tcp, udp, icmpv6, sctp, unknown, ip-N or a number 0-255)'],
+      ['/api/graph?protocol=999', 'protocol: "999" is not a protocol (icmp, tcp, udp, icmpv6, sctp, unknown, ip-N or a number 0-255)'],
+      ['/api/flows?limit=1e9', 'limit: expected a whole number, got "1e9"'],
+      ['/api/flows?limit=1&limit=2', 'limit: takes one value'],
+      ['/api/flows?follow=true&follow=false', 'follow: takes one value'],
+      ['/api/flows?follow=true&since=400d', 'since: "400d" is longer than the longest duration allowed (365d)'],
+    ];
+    for (const [url, message] of bad) {
+      const res = await app.inject(url);
+      expect([url.slice(0, 60), res.statusCode, res.json()]).toEqual([url.slice(0, 60), 400, { error: 'bad_request', message }]);
+    }
+  });
+
+  it('a limit beyond the store is all of it, in time order, sent in chunks', async () => {
+    const { app } = serve(undefined, MANY);
+    const res = await app.inject('/api/flows?limit=65535');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    const flows = (res.json() as { flows: FlowRecord[] }).flows;
+    // seq 1..3000, ordered by time (100 distinct seconds), then seq
+    const want = Array.from({ length: 3000 }, (_, i) => i + 1).sort((a, b) => ((a - 1) % 100) - ((b - 1) % 100) || a - b);
+    expect(flows.map((r) => r.seq)).toEqual(want);
+    // the chunked body is the JSON of the whole list
+    expect(res.body).toBe(JSON.stringify({ flows }));
+  });
+
+  it('64 CIDRs are matched exactly (an address table per query, not a scan per CIDR)', async () => {
+    const { app } = serve(undefined, MANY);
+    const wanted = [5, 300, 2999];
+    const cidrs = [...wanted.map((i) => `10.0.${i >> 8}.${i & 255}`), ...Array.from({ length: 61 }, (_, i) => `172.16.0.${i}/32`)];
+    const res = await app.inject(`/api/flows?limit=65535&from_ip=${cidrs.join(',')}`);
+    expect((res.json() as { flows: FlowRecord[] }).flows.map((r) => r.source.ip)).toEqual(['10.0.1.44', '10.0.0.5', '10.0.11.183']);
+    const graph = (await app.inject(`/api/graph?window=5m&ip=${cidrs.join(',')}`)).json();
+    expect(graph.records).toBe(3);
+  });
+
+  it('a query over its time budget is a 503 that says so, for the list, the graph and a stream\'s history', async () => {
+    // the clock moves 200 ms between a chunk's start and end: the second chunk passes 250 ms
+    const { app, store, stats } = serve(undefined, MANY, { queryClock: stepping(200) });
+    for (const url of ['/api/flows?limit=65535', '/api/graph?window=5m', '/api/flows?follow=true&limit=3000']) {
+      const res = await app.inject(url);
+      expect([url, res.statusCode, res.json()]).toEqual([url, 503, OVER_BUDGET]);
+    }
+    // the refused stream gave back its slot and its subscription
+    expect([stats().streams, store.stats().subscribers]).toEqual([0, 0]);
+    // a query that stops early stays within it
+    expect(seqsOf((await app.inject('/api/flows?limit=2')).body)).toEqual([2999, 3000]);
+  });
+
+  it('the budget is configurable', async () => {
+    const { app } = serve(undefined, MANY, { queryClock: stepping(200), queryBudgetMs: 1000 });
+    expect((await app.inject('/api/graph?window=5m')).json().records).toBe(3000);
   });
 });
