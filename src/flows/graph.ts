@@ -4,7 +4,7 @@
 // its TCP outcome, a drop), so records are grouped by their 5-tuple, and a
 // connection any of whose records was dropped counts as dropped.
 
-import { endpointName, timeMs, type FlowEndpoint, type FlowRecord } from './record.js';
+import { endpointName, formatTimeNs, type FlowEndpoint, type FlowRecord } from './record.js';
 
 export interface GraphNode {
   /** The identity number. */
@@ -94,26 +94,33 @@ const ratio = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
  */
 export class GraphBuilder {
   private readonly fromMs: number;
+  /** The window's bounds as record times: fixed-width RFC 3339 text compares like the times, without parsing each. */
+  private readonly fromText: string;
+  private readonly toText: string;
   private readonly nodes = new Map<number, GraphNode>();
-  private readonly edges = new Map<string, EdgeState>();
+  /** source identity -> destination identity -> edge */
+  private readonly edges = new Map<number, Map<number, EdgeState>>();
   private readonly reporting = new Set<string>();
   private count = 0;
 
   constructor(private readonly opts: { windowSeconds: number; nowMs: number; match?: (r: FlowRecord) => boolean }) {
     this.fromMs = opts.nowMs - opts.windowSeconds * 1000;
+    this.fromText = formatTimeNs(BigInt(Math.ceil(this.fromMs)) * 1_000_000n);
+    // a record time within nowMs's millisecond is not after it (times were compared in milliseconds)
+    this.toText = formatTimeNs(BigInt(Math.floor(opts.nowMs)) * 1_000_000n + 999_999n);
   }
 
   add(r: FlowRecord): void {
-    const { nodes, edges } = this;
-    const t = timeMs(r.time);
-    if (!(t >= this.fromMs && t <= this.opts.nowMs)) return;
+    const { nodes } = this;
+    if (!(r.time >= this.fromText && r.time <= this.toText)) return;
     if (this.opts.match && !this.opts.match(r)) return;
     this.count++;
     this.reporting.add(r.node);
     if (!nodes.has(r.source.identity)) nodes.set(r.source.identity, node(r.source));
     if (!nodes.has(r.destination.identity)) nodes.set(r.destination.identity, node(r.destination));
-    const id = `${r.source.identity}>${r.destination.identity}`;
-    let state = edges.get(id);
+    let from = this.edges.get(r.source.identity);
+    if (!from) this.edges.set(r.source.identity, (from = new Map()));
+    let state = from.get(r.destination.identity);
     if (!state) {
       state = {
         edge: {
@@ -128,7 +135,7 @@ export class GraphBuilder {
         ports: new Set(),
         protocols: new Set(),
       };
-      edges.set(id, state);
+      from.set(r.destination.identity, state);
     }
     const { edge } = state;
     if (r.type === 'http' && r.http) {
@@ -155,7 +162,7 @@ export class GraphBuilder {
     const { nodes } = this;
     let flows = 0;
     const name = (id: number) => nodes.get(id)!.name;
-    const edgeList = [...this.edges.values()].map(({ edge, connections, ports, protocols }) => {
+    const edgeList = [...this.edges.values()].flatMap((to) => [...to.values()]).map(({ edge, connections, ports, protocols }) => {
       for (const dropped of connections.values()) {
         if (dropped) edge.dropped++;
         else edge.forwarded++;

@@ -1,7 +1,8 @@
 // The OpenAPI 3.1 description of the flows API, served at /api/openapi.json.
 // Filter parameters come from the same table the handlers parse (FILTERS).
 
-import { FILTERS } from '../flows/filter.js';
+import { FILTERS, MAX_FILTER_VALUE_LENGTH, MAX_FILTER_VALUES } from '../flows/filter.js';
+import { DEFAULT_QUERY_BUDGET_MS } from '../flows/scan.js';
 import { FLOW_TYPES, VERDICTS } from '../flows/record.js';
 
 const str = { type: 'string' } as const;
@@ -116,16 +117,18 @@ const graphSchema = {
   },
 };
 
-const errorResponse = {
-  description: 'a parameter is invalid; the message names it',
-  content: { 'application/json': { schema: { type: 'object', properties: { error: str, message: str } } } },
+const errorBody = { 'application/json': { schema: { type: 'object', properties: { error: str, message: str } } } };
+const errorResponse = { description: 'a parameter is invalid or out of bounds; the message names it', content: errorBody };
+const overBudgetResponse = {
+  description: `the query took more than its budget of work (${DEFAULT_QUERY_BUDGET_MS} ms by default) and was stopped; narrow it`,
+  content: errorBody,
 };
 
 export function openApiDocument(version: string): unknown {
   const filterParams = FILTERS.map((f) => ({
     name: f.param,
     in: 'query',
-    description: `${f.description}. Repeat or comma-separate for alternatives.`,
+    description: `${f.description}. Repeat or comma-separate for alternatives (at most ${MAX_FILTER_VALUES}, of at most ${MAX_FILTER_VALUE_LENGTH} characters each).`,
     schema: f.key === 'since' || f.key === 'until' ? str : { type: 'array', items: str },
     style: 'form',
     explode: true,
@@ -145,7 +148,7 @@ export function openApiDocument(version: string): unknown {
           summary: 'recent records, newest last; with follow=true a live Server-Sent Events stream',
           parameters: [
             ...filterParams,
-            { name: 'limit', in: 'query', description: 'the newest N matching records (default 100, at most the store capacity); with follow, the history to send first (none by default)', schema: int },
+            { name: 'limit', in: 'query', description: 'the newest N matching records (default 100; more than the store capacity is the store capacity); with follow, the history to send first (none by default)', schema: int },
             { name: 'follow', in: 'query', description: 'stream new records as Server-Sent Events (event "flow", id = seq, data = one record)', schema: { type: 'boolean' } },
           ],
           responses: {
@@ -158,6 +161,7 @@ export function openApiDocument(version: string): unknown {
             },
             400: errorResponse,
             429: { description: 'too many live streams, or over the rate limit' },
+            503: overBudgetResponse,
           },
         },
       },
@@ -166,11 +170,13 @@ export function openApiDocument(version: string): unknown {
           summary: 'service map: identities as nodes, identity pairs as edges, over a window',
           parameters: [
             ...filterParams,
-            { name: 'window', in: 'query', description: 'how far back: 30s, 5m, 1h (default 60s)', schema: str },
+            { name: 'window', in: 'query', description: 'how far back: 30s, 5m, 1h (default 60s, at most 365d)', schema: str },
           ],
           responses: {
             200: { description: 'the graph', content: { 'application/json': { schema: { $ref: '#/components/schemas/ServiceGraph' } } } },
             400: errorResponse,
+            429: { description: 'over the rate limit' },
+            503: overBudgetResponse,
           },
         },
       },

@@ -60,5 +60,9 @@ describe('AddressSet', () => {
       true, true, false, true, false, false, false, false,
     ]);
     expect(new AddressSet([]).has('10.0.0.1')).toBe(false);
+    // what is not an address is in no prefix, even /0
+    expect(['1.2.3', '1.2.3.4.5', '256.0.0.1', '1..2.3', '1.2.3.', '.1.2.3', '1.2.3.1000', '1.2.3.x', ' 1.2.3.4'].map((ip) => all.has(ip))).toEqual(
+      Array(9).fill(false),
+    );
   });
 });

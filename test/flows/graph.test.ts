@@ -92,4 +92,13 @@ describe('buildGraph', () => {
     const g2 = buildGraph(RECORDS, { windowSeconds: 120, nowMs: NOW });
     expect(g2.edges.find((e) => e.source === 70001 && e.destination === 70003)!.flows).toBe(1);
   });
+
+  it('window edges: from its first nanosecond to the last nanosecond of its last millisecond', () => {
+    const at = (second: number, nanos: number) => rec(second, { source: FRONTEND(40000 + second), destination: API() }, nanos);
+    // NOW is second 100; a 60 s window starts at second 40
+    const edges = [at(39, 999_999_999), at(40, 0), at(100, 999_999), at(100, 1_000_000)];
+    expect(buildGraph(edges, { windowSeconds: 60, nowMs: NOW }).records).toBe(2);
+    // a window of a fraction of a millisecond starts at the next whole millisecond
+    expect(buildGraph([at(99, 999_000_001), at(100, 0)], { windowSeconds: 0.0005, nowMs: NOW }).records).toBe(1);
+  });
 });
