@@ -169,7 +169,9 @@ export function parseDuration(param: string, text: string): number | undefined {
   if (!m) return undefined;
   const ms = Number(m[1]) * DURATION_UNITS[m[2]!]!;
   // a time that far back would not even be a Date (since=99999999999h once answered 500)
-  if (!(ms <= MAX_DURATION_MS)) throw new FilterError(param, `"${text}" is longer than the longest duration allowed (365d)`);
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new FilterError(param, `"${text}" is longer than the longest duration allowed (${MAX_DURATION_MS / DURATION_UNITS.d!}d)`);
+  }
   return ms;
 }
 
