@@ -150,7 +150,9 @@ export class GraphBuilder {
     }
     const key = connectionKey(r);
     const dropped = r.verdict === 'dropped';
-    state.connections.set(key, (state.connections.get(key) ?? false) || dropped);
+    // written only when new or newly dropped: most records repeat what is there
+    const known = state.connections.get(key);
+    if (known === undefined || (dropped && !known)) state.connections.set(key, dropped);
     if (r.drop) edge.dropReasons[r.drop.reason] = (edge.dropReasons[r.drop.reason] ?? 0) + 1;
     if (r.destination.port !== 0) state.ports.add(r.destination.port);
     if (r.protocol !== 'unknown') state.protocols.add(r.protocol);
