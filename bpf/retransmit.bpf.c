@@ -21,6 +21,15 @@
 #define FLOWLENS_AF_INET 2
 #define FLOWLENS_AF_INET6 10
 
+/*
+ * Set by user space from the running kernel's BTF: tcp_retransmit_skb passes
+ * the transmit's error as a third argument (6.12+), and then fires for
+ * attempts that sent nothing too (a buffer still queued below TCP: -EBUSY),
+ * which RetransSegs does not count. False on older kernels, where the
+ * tracepoint fires only for sent segments and has no third argument to read.
+ */
+const volatile bool retransmit_has_err = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -77,15 +86,19 @@ static __always_inline void count_retransmit(const struct sock_common *common, _
 }
 
 /*
- * Only the first two arguments are declared: 6.12 appended the transmit's
- * error, which older kernels lack. tcp_skb_pcount(): the segments this buffer
- * carries, as RetransSegs adds them.
+ * Only the first two arguments are declared: the error (see
+ * retransmit_has_err) is read from the context only where the kernel passes
+ * it. tcp_skb_pcount(): the segments this buffer carries, as RetransSegs adds them.
  */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(retransmit_skb, const struct sock *sk, const struct sk_buff *skb)
 {
 	const struct tcp_skb_cb *cb = (const struct tcp_skb_cb *)&skb->cb[0];
-	__u16 segments = BPF_CORE_READ(cb, tcp_gso_segs);
+	__u16 segments;
+
+	if (retransmit_has_err && (int)ctx[2] != 0)
+		return 0;
+	segments = BPF_CORE_READ(cb, tcp_gso_segs);
 
 	count_retransmit(&sk->__sk_common, segments ? segments : 1);
 	return 0;

@@ -18,6 +18,18 @@
 /* The largest counter key: the size of the overflow key built here. */
 #define FLOWLENS_COUNTER_KEY_MAX 16
 
+/*
+ * A zeroed value to create counters from: one entry nothing ever writes. Read
+ * from a map rather than built on the stack, which the subprograms of a
+ * program share (512 bytes for the whole call chain).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(value_size, FLOWLENS_COUNTER_VALUE_MAX);
+} counter_zero SEC(".maps");
+
 static __always_inline void array_inc(void *map, __u32 index)
 {
 	__u64 *count = bpf_map_lookup_elem(map, &index);
@@ -29,15 +41,18 @@ static __always_inline void array_inc(void *map, __u32 index)
 
 /*
  * Slow path of counter_value(): the key's first count on this map. A
- * subprogram, so that the zeroed value and the overflow key take stack only
- * when a key is new, not on the path every packet takes.
+ * subprogram, so that its instructions and the overflow key's stack stay off
+ * the path every packet takes.
  */
 static __noinline void *counter_create(void *map, const void *key, void *errors, __u32 map_id)
 {
-	__u64 zero[FLOWLENS_COUNTER_VALUE_MAX / 8] = {};
 	__u8 overflow[FLOWLENS_COUNTER_KEY_MAX];
+	__u32 slot = 0;
+	void *zero = bpf_map_lookup_elem(&counter_zero, &slot);
 	void *value;
 
+	if (!zero)
+		return NULL;
 	/* NOEXIST: another CPU may have created the key meanwhile; the lookup then finds it */
 	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
 	value = bpf_map_lookup_elem(map, key);

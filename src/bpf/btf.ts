@@ -81,6 +81,32 @@ export class Btf {
     return this.strings.toString('latin1', offset, end < 0 ? undefined : end);
   }
 
+  /**
+   * Parameters of the function type a typedef names through a pointer, as
+   * tracepoints' `btf_trace_<name>` are (the first is the tracepoint's
+   * context); undefined when the kernel has no such typedef.
+   */
+  funcPointerParams(typedef: string): number | undefined {
+    const v = this.types;
+    // type ids count from 1 in the order types are laid out
+    const offsets: number[] = [0];
+    let found: number | undefined;
+    for (let off = 0; off + 12 <= v.byteLength; ) {
+      const info = v.getUint32(off + 4, true);
+      const kind = (info >>> 24) & 0x1f;
+      offsets.push(off);
+      if (found === undefined && kind === KIND.TYPEDEF && this.str(v.getUint32(off, true)) === typedef) found = offsets.length - 1;
+      off += 12 + extraBytes(kind, info & 0xffff);
+    }
+    if (found === undefined) return undefined;
+    const kindAt = (id: number) => (v.getUint32(offsets[id]! + 4, true) >>> 24) & 0x1f;
+    const pointee = v.getUint32(offsets[found]! + 8, true);
+    if (!offsets[pointee] || kindAt(pointee) !== KIND.PTR) return undefined;
+    const proto = v.getUint32(offsets[pointee]! + 8, true);
+    if (!offsets[proto] || kindAt(proto) !== KIND.FUNC_PROTO) return undefined;
+    return v.getUint32(offsets[proto]! + 4, true) & 0xffff;
+  }
+
   /** Members of the enum (ENUM or ENUM64) called `name`, or undefined when the kernel has none. */
   enumMembers(name: string): BtfEnumMember[] | undefined {
     const v = this.types;

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfLink } from '../bpf/index.js';
+import { Btf } from '../bpf/btf.js';
+import { KERNEL_BTF_PATH } from '../preflight.js';
 import { RETRANSMIT_MAP_ERROR_MAPS, decodeTcpRetransmitKey, nameAt } from '../bpf/codecs.js';
 import type { TcpRetransmitRecord } from '../metrics/types.js';
 import { insertOverflowKeys } from './counters.js';
@@ -16,6 +18,14 @@ const COUNTER_MAP = 'tcp_retransmits';
 
 /** Kept pinned with --pin-path beside the flow maps, so a restart continues the counts. */
 export const PINNED_RETRANSMIT_MAPS = [COUNTER_MAP, 'retransmit_map_errors'];
+
+/**
+ * The running kernel's tcp_retransmit_skb passes the transmit's error (6.12+):
+ * its BTF typedef has four parameters (the context, sk, skb, err).
+ */
+function retransmitHasErr(): boolean {
+  return Btf.fromFile(KERNEL_BTF_PATH).funcPointerParams('btf_trace_tcp_retransmit_skb') === 4;
+}
 
 export interface RetransmitDatapathOptions {
   objectPath?: string;
@@ -58,6 +68,7 @@ export class RetransmitDatapath {
     try {
       object.reuseMap('ipcache', opts.identityMaps.ipcache);
       object.reuseMap('ipcache_generation', opts.identityMaps.ipcacheGeneration);
+      object.setGlobal('retransmit_has_err', retransmitHasErr());
       object.setMapMaxEntries(COUNTER_MAP, opts.mapEntries);
       object.load();
       insertOverflowKeys(object, [COUNTER_MAP]);

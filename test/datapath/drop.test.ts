@@ -14,7 +14,6 @@ import { DropDatapath, type DropSnapshot } from '../../src/datapath/drop.js';
 import { FlowDatapath } from '../../src/datapath/flow.js';
 import { parseCidr } from '../../src/identity/cidr.js';
 import { inNs, ip, runTag } from '../common/netns.js';
-import { DEFAULT_DESTINATION_PORTS } from '../../src/config.js';
 
 const TAG = runTag();
 const CLIENT_NS = `fldrop-${TAG}-c`;
@@ -29,6 +28,8 @@ const SERVER_ID = 47102;
 const CLOSED_PORT = 7000;
 const FILTERED_PORT = 7777;
 const OPEN_PORT = 8080;
+/** Ports keyed by themselves (metrics.destinationPorts); any other port is keyed by its range. */
+const COUNTED_PORTS = [CLOSED_PORT, FILTERED_PORT, OPEN_PORT];
 const REFUSED_ATTEMPTS = 5;
 const FILTERED_ATTEMPTS = 4;
 
@@ -147,14 +148,14 @@ beforeAll(async () => {
     eventsPerSecond: 1000,
     ringBufferBytes: 256 * 1024,
     mapEntries: 16384,
-    destinationPorts: DEFAULT_DESTINATION_PORTS,
+    destinationPorts: COUNTED_PORTS,
   });
   drop = DropDatapath.load({
     identityMaps: flow.identityMaps(),
     eventsPerSecond: 1000,
     ringBufferBytes: 256 * 1024,
     mapEntries: 16384,
-    destinationPorts: DEFAULT_DESTINATION_PORTS,
+    destinationPorts: COUNTED_PORTS,
     onDropEvent: (e) => events.push(e),
   });
   // written through the flow object: the drop program reads the same trie

@@ -9,8 +9,8 @@ import { tcpRetransmits } from '../common/traffic.js';
 
 /**
  * TCP retransmissions by identity pair, exactly as each namespace's stack
- * counts them (RetransSegs): nftables in the server's namespace drops every
- * 20th data segment the server sends, so the server retransmits, and the
+ * counts them (RetransSegs): nftables in the client's namespace drops every
+ * 20th data packet the server sends, so the server retransmits, and the
  * exporter must count each retransmitted segment under server -> client.
  */
 
@@ -56,12 +56,17 @@ for _ in range(${TRANSFERS}):
 print(total)
 `;
 
-/** Drops every 20th data segment (payload, no SYN/FIN/RST) the server sends from PORT: losses TCP must repair. */
+/**
+ * Drops every 20th data packet (payload, no SYN/FIN/RST) from the server as it
+ * enters the client: lost on the way, so the server's TCP must send it again.
+ * (A drop in the sender's own output hook is no loss to TCP: it sends the
+ * segment again as new data, not as a retransmission.)
+ */
 function loseServerSegments(): void {
-  const nft = (...args: string[]) => inNs(server.ns, 'nft', args);
+  const nft = (...args: string[]) => inNs(client.ns, 'nft', args);
   nft('add', 'table', 'inet', 'flowlens_loss');
-  nft('add', 'chain', 'inet', 'flowlens_loss', 'output', '{ type filter hook output priority 0; policy accept; }');
-  nft('add', 'rule', 'inet', 'flowlens_loss', 'output', 'tcp', 'sport', String(PORT), 'tcp', 'flags', '&', '(fin|syn|rst)', '==', '0',
+  nft('add', 'chain', 'inet', 'flowlens_loss', 'input', '{ type filter hook input priority 0; policy accept; }');
+  nft('add', 'rule', 'inet', 'flowlens_loss', 'input', 'tcp', 'sport', String(PORT), 'tcp', 'flags', '&', '(fin|syn|rst)', '==', '0',
     'meta', 'length', '>', '100', 'numgen', 'inc', 'mod', '20', '==', '0', 'drop');
 }
 
@@ -94,13 +99,15 @@ describe('TCP retransmissions by identity pair (network namespaces, real kernel)
     // a retransmission can still follow the transfer's end (a last segment's timer): wait until both sides agree, then compare exactly
     const retransmits = (m: Sample[], from: string, to: string) =>
       sumOf(m, 'flowlens_tcp_retransmits_total', { source_workload: from, destination_workload: to });
-    const seen = await waitFor('retransmits counted', 15_000, () => exporter.output, async () => {
+    let last = '';
+    const seen = await waitFor('retransmits counted', 15_000, () => `${last}\n${exporter.output}`, async () => {
       const m = await exporter.samples();
       const stack = { server: tcpRetransmits(server) - before.server, client: tcpRetransmits(client) - before.client };
       const counted = { server: retransmits(m, 'server', 'client'), client: retransmits(m, 'client', 'server') };
+      last = `stacks ${JSON.stringify(stack)}, counted ${JSON.stringify(counted)}, all ${sumOf(m, 'flowlens_tcp_retransmits_total')}`;
       return stack.server === counted.server && stack.client === counted.client ? { stack, counted } : undefined;
     });
-    // the losses happened: every 20th data segment of 12 MiB
+    // the losses happened: every 20th data packet of 12 MiB
     expect(seen.stack.server).toBeGreaterThan(10);
     expect(seen.counted).toEqual(seen.stack);
   });

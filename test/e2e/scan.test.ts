@@ -106,15 +106,19 @@ describe('a port scan from outside (network namespaces, real kernel)', () => {
     const byPort: Record<string, number> = {};
     for (const s of m) {
       if (s.name !== 'flowlens_flows_total' || s.labels.source_identity !== 'reserved:world' || s.labels.protocol !== 'tcp') continue;
-      if (s.labels.destination_workload !== 'server' || s.labels.direction !== 'ingress') continue;
+      if (s.labels.destination_workload !== 'server' || s.labels.direction !== 'ingress' || s.labels.verdict !== 'forwarded') continue;
       byPort[s.labels.destination_port!] = (byPort[s.labels.destination_port!] ?? 0) + s.value;
     }
     expect(byPort).toEqual(expected);
-    // and the scanner's own interface (watched too) saw each SYN leave
-    expect(sumOf(m, 'flowlens_flows_total', { source_identity: 'reserved:world', destination_workload: 'server', protocol: 'tcp' }))
-      .toBe(2 * (TCP_SCAN_PORTS - 1));
+    // the scanner's own interface (watched too) saw each SYN leave
+    expect(toServer(m, { protocol: 'tcp', direction: 'egress', verdict: 'forwarded' })).toBe(TCP_SCAN_PORTS - 1);
+    // and the server's stack dropped each (no socket): a flow with verdict dropped, as the drop tracer saw it
+    expect(toServer(m, { protocol: 'tcp', direction: 'ingress', verdict: 'dropped' })).toBe(TCP_SCAN_PORTS - 1);
+    expect(sumOf(m, 'flowlens_drops_total', {
+      source_identity: 'reserved:world', destination_workload: 'server', protocol: 'tcp', reason: 'no_socket',
+    })).toBe(TCP_SCAN_PORTS - 1);
     // UDP: every datagram a new flow at both interfaces, and a no_socket drop in the server's stack
-    expect(toServer(m, { protocol: 'udp', destination_port: PORT_RANGES[1] })).toBe(2 * UDP_SCAN_PORTS);
+    expect(toServer(m, { protocol: 'udp', destination_port: PORT_RANGES[1], verdict: 'forwarded' })).toBe(2 * UDP_SCAN_PORTS);
     expect(sumOf(m, 'flowlens_drops_total', {
       source_identity: 'reserved:world', destination_workload: 'server', protocol: 'udp', reason: 'no_socket',
     })).toBe(UDP_SCAN_PORTS);

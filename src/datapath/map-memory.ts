@@ -1,0 +1,65 @@
+// What datapath.mapEntries costs in kernel memory, worked out before any map
+// is created: the counter maps are preallocated per-CPU hash maps, so every
+// entry is paid for up front, once per possible CPU. A setting that would
+// take the node's memory is refused here rather than by the OOM killer.
+
+import {
+  DNS_QUERY_KEY,
+  DNS_RESPONSE_KEY,
+  DNS_RESPONSE_VALUE,
+  DROP_KEY,
+  FLOW_KEY,
+  FLOW_TRAFFIC_VALUE,
+  HTTP_REQUEST_KEY,
+  HTTP_RESPONSE_KEY,
+  HTTP_RESPONSE_VALUE,
+  TCP_OUTCOME_KEY,
+  TCP_RETRANSMIT_KEY,
+} from '../bpf/codecs.js';
+
+const U64 = 8;
+
+/** Every map that datapath.mapEntries sizes (the counter maps of flow, drop and retransmit objects): key and value bytes. */
+export const COUNTER_MAP_LAYOUTS: ReadonlyArray<{ map: string; keySize: number; valueSize: number }> = [
+  { map: 'flow_traffic', keySize: FLOW_KEY.size, valueSize: FLOW_TRAFFIC_VALUE.size },
+  { map: 'flow_starts', keySize: FLOW_KEY.size, valueSize: U64 },
+  { map: 'tcp_outcomes', keySize: TCP_OUTCOME_KEY.size, valueSize: U64 },
+  { map: 'dns_queries', keySize: DNS_QUERY_KEY.size, valueSize: U64 },
+  { map: 'dns_responses', keySize: DNS_RESPONSE_KEY.size, valueSize: DNS_RESPONSE_VALUE.size },
+  { map: 'http_requests', keySize: HTTP_REQUEST_KEY.size, valueSize: U64 },
+  { map: 'http_responses', keySize: HTTP_RESPONSE_KEY.size, valueSize: HTTP_RESPONSE_VALUE.size },
+  { map: 'drops', keySize: DROP_KEY.size, valueSize: U64 },
+  { map: 'drop_flow_starts', keySize: FLOW_KEY.size, valueSize: U64 },
+  { map: 'tcp_retransmits', keySize: TCP_RETRANSMIT_KEY.size, valueSize: U64 },
+];
+
+/**
+ * The kernel's preallocated element of a per-CPU hash map (kernel/bpf/hashtab.c):
+ * struct htab_elem (list node, hash, the per-CPU pointer: 48 bytes on 64-bit)
+ * and the key rounded up to 8; each CPU's value rounded up to 8 lives in
+ * per-CPU memory.
+ */
+const HTAB_ELEM_BYTES = 48;
+const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** Bytes of kernel memory the counter maps take at `mapEntries` entries each, with `cpus` possible CPUs. */
+export function counterMapBytes(mapEntries: number, cpus: number): number {
+  let perEntry = 0;
+  for (const { keySize, valueSize } of COUNTER_MAP_LAYOUTS) perEntry += HTAB_ELEM_BYTES + roundUp8(keySize) + cpus * roundUp8(valueSize);
+  return mapEntries * perEntry;
+}
+
+/** The documented bound: the counter maps may take at most an eighth of the node's memory. */
+export const MAP_MEMORY_SHARE = 1 / 8;
+
+export interface MapMemoryCheck {
+  bytes: number;
+  limitBytes: number;
+  ok: boolean;
+}
+
+export function checkMapMemory(mapEntries: number, cpus: number, memTotalBytes: number): MapMemoryCheck {
+  const bytes = counterMapBytes(mapEntries, cpus);
+  const limitBytes = Math.floor(memTotalBytes * MAP_MEMORY_SHARE);
+  return { bytes, limitBytes, ok: bytes <= limitBytes };
+}
