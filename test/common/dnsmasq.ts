@@ -30,7 +30,7 @@ export async function startDnsmasq(
   const dnsmasq = net.spawnIn(host.ns, 'dnsmasq', dnsmasqArgs({ address: host.address, port: 53, zone: opts.zone, records: opts.records }));
   let output = '';
   dnsmasq.stderr!.on('data', (d) => (output += d));
-  await waitFor('dnsmasq', 10_000, () => output, async () => {
+  await waitFor('dnsmasq', 30_000, () => output, async () => {
     if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited:\n${output}`);
     try {
       return dig(opts.from, host, opts.probe, 'A') === 'NOERROR' ? true : undefined;

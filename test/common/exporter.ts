@@ -28,7 +28,7 @@ export class ExporterProcess {
   }
 
   /** Resolves once /readyz answers 200; rejects with the exporter's output if it exits or takes too long. */
-  async ready(timeoutMs = 20_000): Promise<void> {
+  async ready(timeoutMs = 60_000): Promise<void> {
     await waitFor('exporter /readyz', timeoutMs, () => this.output, async () => {
       if (this.child.exitCode !== null) throw new Error(`exporter exited with ${this.child.exitCode}:\n${this.output}`);
       const res = await fetch(`${this.base}/readyz`).catch(() => undefined);

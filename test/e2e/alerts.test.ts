@@ -144,13 +144,13 @@ describe('alert rules and dashboards against Prometheus and a real exporter (net
     );
     prometheus.stdout!.on('data', (d) => (prometheusOutput += d));
     prometheus.stderr!.on('data', (d) => (prometheusOutput += d));
-    await waitFor('prometheus /-/ready', 20_000, () => prometheusOutput, async () => {
+    await waitFor('prometheus /-/ready', 30_000, () => prometheusOutput, async () => {
       if (prometheus.exitCode !== null) throw new Error(`prometheus exited with ${prometheus.exitCode}:\n${prometheusOutput}`);
       const res = await fetch(`${promBase}/-/ready`).catch(() => undefined);
       return res?.status === 200 ? true : undefined;
     });
     // Scraped at least twice, so that rates exist.
-    await waitFor('two scrapes of the exporter', 20_000, () => prometheusOutput, async () => {
+    await waitFor('two scrapes of the exporter', 30_000, () => prometheusOutput, async () => {
       const r = await api<{ result: unknown[] }>(`/api/v1/query?query=${encodeURIComponent('count_over_time(up{job="flowlens"}[1m]) >= 2')}`);
       return r.result.length === 1 ? true : undefined;
     });
@@ -243,7 +243,7 @@ describe('alert rules and dashboards against Prometheus and a real exporter (net
     // scraped twice more, so that rates over the new series exist
     const scrapes = async () => (await api<{ result: Array<{ value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent('count_over_time(up{job="flowlens"}[10m])')}`)).result[0]!.value[1];
     const before = Number(await scrapes());
-    await waitFor('two more scrapes', 20_000, () => prometheusOutput, async () => (Number(await scrapes()) >= before + 2 ? true : undefined));
+    await waitFor('two more scrapes', 30_000, () => prometheusOutput, async () => (Number(await scrapes()) >= before + 2 ? true : undefined));
     const served = new Set((await exporter.samples()).map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
     const queries = dashboardQueries(buildDashboards()).filter((q) => q.kind === 'panel');
     const pending: string[] = [];

@@ -82,7 +82,8 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
         `otlpEndpoint: ${receiver.endpoint}`,
         'traces:',
         '  exportIntervalMilliseconds: 100',
-        '  exportTimeoutMilliseconds: 1000',
+        // the default's 10 s: under load a first connection can take longer than a second
+        '  exportTimeoutMilliseconds: 10000',
         '  headers: { x-flowlens-test: e2e }',
         'dns:',
         '  unansweredTimeoutSeconds: 2',
@@ -136,7 +137,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
 
   it('counts exchanges by query name: the listed suffixes exactly, everything else as other', async () => {
     // exchanges reach user space as events: wait until the last has been read, then assert exactly
-    const m = await waitFor('per-name counts', 10_000, () => exporter.output, async () => {
+    const m = await waitFor('per-name counts', 30_000, () => exporter.output, async () => {
       const samples = await exporter.samples();
       return sumOf(samples, 'flowlens_dns_queries_by_name_total') >= QUESTIONS.length * SIDES.length ? samples : undefined;
     });
@@ -159,7 +160,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
 
   it('puts every exchange, once per side, into the flows API with its name, type, rcode and latency', async () => {
     // events are read every 100 ms: wait for one record per question and side, then check them exactly
-    const flows = await waitFor('DNS records', 5_000, () => exporter.output, async () => {
+    const flows = await waitFor('DNS records', 30_000, () => exporter.output, async () => {
       const res = await fetch(`${exporter.base}/api/flows?type=dns&from_ip=${client.address}&limit=1000`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { flows: FlowRecord[] };
@@ -185,7 +186,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
 
   it('sends one span per exchange and side to the OTLP receiver, with its attributes and the kernel\'s clock', async () => {
     const expected = QUESTIONS.length * SIDES.length;
-    await waitFor('spans', 10_000, () => exporter.output, async () => (receiver.spans.length >= expected ? true : undefined));
+    await waitFor('spans', 30_000, () => exporter.output, async () => (receiver.spans.length >= expected ? true : undefined));
     // nothing more arrives after a few more export intervals
     await new Promise((r) => setTimeout(r, 500));
     const spans = receiver.spans;
@@ -253,7 +254,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     const before = receiver.spans.length;
     for (let i = 0; i < LATE_QUESTIONS; i++) expect(ask(WWW, 'A', false)).toBe('NOERROR');
     const dropped = LATE_QUESTIONS * SIDES.length;
-    const m = await waitFor('dropped spans', 15_000, () => exporter.output, async () => {
+    const m = await waitFor('dropped spans', 30_000, () => exporter.output, async () => {
       const samples = await exporter.samples();
       return sumOf(samples, 'flowlens_spans_dropped_total') >= dropped ? samples : undefined;
     });
@@ -270,7 +271,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     // dnsmasq is authoritative for e2e.test: both are NXDOMAIN
     expect(ask(`a.b.${MISSING}`, 'A', false)).toBe('NXDOMAIN');
     expect(ask(`x${WWW}`, 'A', false)).toBe('NXDOMAIN');
-    const m = await waitFor('per-name counts', 10_000, () => exporter.output, async () => {
+    const m = await waitFor('per-name counts', 30_000, () => exporter.output, async () => {
       const samples = await exporter.samples();
       return sumOf(samples, 'flowlens_dns_queries_by_name_total', { rcode: 'NXDOMAIN' }) >= 8 ? samples : undefined;
     });

@@ -62,7 +62,7 @@ beforeAll(async () => {
   api.apply('networkpolicies', networkPolicyObj('shop', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] }));
   exporter = new ExporterProcess(['--interface', `${prefix}*`, '--kubeconfig', kubeconfig, '--node-name', 'node-a', '--log-level', 'debug']);
   await exporter.ready();
-  await waitFor('the policies listed', 10_000, () => exporter!.output, async () =>
+  await waitFor('the policies listed', 30_000, () => exporter!.output, async () =>
     exporter!.output.includes('kubernetes: listed 1 NetworkPolicies') ? true : undefined);
 });
 
@@ -77,7 +77,7 @@ describe('policy drops explained by NetworkPolicies (network namespaces, fake ku
   it('explains SYNs dropped by the firewall with the default-deny policy that selects the backend', async () => {
     const from = exporter!.output.length;
     expect(connects(client, backend, PORT, 2)).toBe('timeout,timeout');
-    const lines = await waitFor('two explained drops', 10_000, () => exporter!.output.slice(from), async () => {
+    const lines = await waitFor('two explained drops', 30_000, () => exporter!.output.slice(from), async () => {
       const l = policyDropLines(from);
       return l.length >= 2 ? l : undefined;
     });
@@ -113,7 +113,7 @@ describe('policy drops explained by NetworkPolicies (network namespaces, fake ku
     for (let attempt = 0; attempt < 20; attempt++) {
       const from = exporter!.output.length;
       expect(connects(client, backend, PORT, 1)).toBe('timeout');
-      last = await waitFor('an explained drop', 10_000, () => exporter!.output.slice(from), async () => {
+      last = await waitFor('an explained drop', 30_000, () => exporter!.output.slice(from), async () => {
         const l = policyDropLines(from);
         return l.length >= 1 ? l : undefined;
       });

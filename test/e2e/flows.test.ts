@@ -81,7 +81,7 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
     expect(connects(other, server, OPEN, 1)).toBe('connected');
     expect(connects(stranger, server, OPEN, 1)).toBe('connected');
     // the filtered attempt is unanswered once the sweep finds it (3 s timeout)
-    await waitFor('the unanswered outcome', 15_000, () => exporter.output, async () =>
+    await waitFor('the unanswered outcome', 30_000, () => exporter.output, async () =>
       (await flows(`to_port=${FILTERED}&type=tcp`)).length === 2 ? true : undefined);
   });
 
@@ -159,7 +159,7 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
     let sse = '';
     try {
       // both streams open (the exporter counts them) before the connection is made
-      await waitFor('two live streams', 10_000, () => exporter.output, async () => {
+      await waitFor('two live streams', 30_000, () => exporter.output, async () => {
         const streams = (await exporter.samples()).find((x) => x.name === 'flowlens_flow_streams');
         return streams?.value === 2 ? true : undefined;
       });
@@ -244,11 +244,11 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
       expect(await page.locator('#node-count').textContent()).toBe('1');
 
       const rows = page.locator('#flows tbody tr');
-      await waitFor('history rows', 10_000, () => '', async () => ((await rows.count()) > 0 ? true : undefined));
+      await waitFor('history rows', 30_000, () => '', async () => ((await rows.count()) > 0 ? true : undefined));
       const before = await page.locator('#flows tbody tr', { hasText: 'e2e/other' }).count();
       expect(connects(other, server, OPEN, 1)).toBe('connected');
       // the new connection: 2 flow + 2 outcome records
-      await waitFor('live rows', 10_000, () => '', async () =>
+      await waitFor('live rows', 30_000, () => '', async () =>
         (await page.locator('#flows tbody tr', { hasText: 'e2e/other' }).count()) >= before + 4 ? true : undefined);
       await page.screenshot({ path: join(ARTIFACTS, 'ui-live.png'), fullPage: true });
     });
@@ -257,7 +257,7 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
       await page.selectOption('#f-verdict', 'dropped');
       // the client -> server records (a drop elsewhere on the machine may add rows of its own)
       const rows = page.locator('#flows tbody tr', { hasText: 'e2e/client' }).filter({ hasText: 'e2e/server' });
-      await waitFor('dropped rows', 10_000, () => '', async () => ((await rows.count()) === 6 ? true : undefined));
+      await waitFor('dropped rows', 30_000, () => '', async () => ((await rows.count()) === 6 ? true : undefined));
       expect(await page.locator('#flows tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-verdict')))).not.toContain('forwarded');
       expect(await rows.count()).toBe(6);
       expect(await page.locator('g.edge[data-source^="e2e/"]').count()).toBe(1);

@@ -213,7 +213,7 @@ describe('HTTP/1.x exchanges by identity, status and reporter (network namespace
 
   it('puts each exchange into the flows API once per side, the path redacted as configured', async () => {
     // events are read every 100 ms: wait for all 20 (10 exchanges, 2 sides), then check them exactly
-    const flows = await waitFor('HTTP records', 5_000, () => exporter.output, async () => {
+    const flows = await waitFor('HTTP records', 30_000, () => exporter.output, async () => {
       const res = await fetch(`${exporter.base}/api/flows?type=http&from_ip=${alpha.address},${beta.address}&limit=1000`);
       const body = (await res.json()) as { flows: FlowRecord[] };
       return body.flows.length >= 20 ? body.flows : undefined;
@@ -239,7 +239,7 @@ describe('HTTP/1.x exchanges by identity, status and reporter (network namespace
 
   it('sends one span per exchange and side; a request\'s traceparent makes its spans children in its trace', async () => {
     const expected = 2 * 10;
-    await waitFor('http spans', 10_000, () => exporter.output, async () => (receiver.spans.length >= expected ? true : undefined));
+    await waitFor('http spans', 30_000, () => exporter.output, async () => (receiver.spans.length >= expected ? true : undefined));
     const spans = receiver.spans.filter((s) => s.attributes['http.request.method'] !== undefined);
     expect(spans.length).toBe(expected);
     const kinds: Record<string, number> = {};

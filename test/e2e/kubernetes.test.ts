@@ -82,7 +82,7 @@ describe('exporter with the Kubernetes identity source (fake kube-apiserver, net
     exporter = new ExporterProcess([
       '--interface', `${prefix}*`, '--kubeconfig', kubeconfig, '--node-name', 'node-a', '--log-level', 'debug',
     ]);
-    const notReady = await waitFor('a 503 from /readyz', 20_000, () => exporter!.output, async () => {
+    const notReady = await waitFor('a 503 from /readyz', 30_000, () => exporter!.output, async () => {
       if (exporter!.child.exitCode !== null) throw new Error(`exporter exited:\n${exporter!.output}`);
       const res = await fetch(`${exporter!.base}/readyz`).catch(() => undefined);
       return res?.status === 503 ? ((await res.json()) as { reasons: string[] }) : undefined;
@@ -92,7 +92,7 @@ describe('exporter with the Kubernetes identity source (fake kube-apiserver, net
 
     await api.start();
     await exporter.ready();
-    await waitFor('source up', 10_000, () => exporter!.output, async () =>
+    await waitFor('source up', 30_000, () => exporter!.output, async () =>
       (await metric('flowlens_identity_source_up', { source: 'kubernetes' })) === 1 ? true : undefined);
     expect(await metric('flowlens_identities', { source: 'kubernetes' })).toBe(3);
     expect(await metric('flowlens_identity_last_sync_timestamp_seconds', { source: 'kubernetes' })).toBeGreaterThan(1.7e9);
@@ -113,7 +113,7 @@ describe('exporter with the Kubernetes identity source (fake kube-apiserver, net
     const frontend = { namespace: 'shop', workload: 'frontend' };
     const backend = { namespace: 'data', workload: 'backend' };
     const unmanaged = { namespace: '', workload: 'reserved:unmanaged', identity: 'reserved:unmanaged' };
-    await waitFor('counts', 10_000, () => exporter!.output, async () =>
+    await waitFor('counts', 30_000, () => exporter!.output, async () =>
       (await packets(client, frontend, 'egress')()) === 4 && (await packets(unmanaged, backend, 'ingress')()) === 6 ? true : undefined);
     expect(await packets(client, frontend, 'egress')()).toBe(4);
     expect(await packets(client, frontend, 'ingress')()).toBe(4);
@@ -131,14 +131,14 @@ describe('exporter with the Kubernetes identity source (fake kube-apiserver, net
 
   it('reports the source down when the API server goes away, keeps its identities, and recovers', async () => {
     await api.stop();
-    await waitFor('source down', 10_000, () => exporter!.output, async () =>
+    await waitFor('source down', 30_000, () => exporter!.output, async () =>
       (await metric('flowlens_identity_source_up', { source: 'kubernetes' })) === 0 ? true : undefined);
     expect(await metric('flowlens_identities', { source: 'kubernetes' })).toBe(3);
     const res = await fetch(`${exporter!.base}/readyz`);
     expect(res.status).toBe(200); // it keeps working on what it has
 
     await api.start();
-    await waitFor('source up again', 20_000, () => exporter!.output, async () =>
+    await waitFor('source up again', 30_000, () => exporter!.output, async () =>
       (await metric('flowlens_identity_source_up', { source: 'kubernetes' })) === 1 ? true : undefined);
     expect(await metric('flowlens_identity_watch_restarts_total', { source: 'kubernetes' })).toBeGreaterThanOrEqual(5);
     expect(await exporter!.terminate()).toBe(0);

@@ -100,7 +100,7 @@ describe('TCP retransmissions by identity pair (network namespaces, real kernel)
     const retransmits = (m: Sample[], from: string, to: string) =>
       sumOf(m, 'flowlens_tcp_retransmits_total', { source_workload: from, destination_workload: to });
     let last = '';
-    const seen = await waitFor('retransmits counted', 15_000, () => `${last}\n${exporter.output}`, async () => {
+    const seen = await waitFor('retransmits counted', 30_000, () => `${last}\n${exporter.output}`, async () => {
       const m = await exporter.samples();
       const stack = { server: tcpRetransmits(server) - before.server, client: tcpRetransmits(client) - before.client };
       const counted = { server: retransmits(m, 'server', 'client'), client: retransmits(m, 'client', 'server') };
