@@ -9,6 +9,7 @@ import {
   OPTIONS,
   type OptionSpec,
   optionDefault,
+  settingRanges,
 } from './config.js';
 import { createError } from './errors.js';
 
@@ -132,12 +133,18 @@ function optionHelp(opt: OptionSpec, defaults: Config): string {
 function fileOnlySettings(defaults: Config): string[] {
   const flagKeys = new Set<string>(OPTIONS.map((o) => o.key));
   const lines: string[] = [];
+  // a numeric setting's default is followed by the range it accepts
+  const ranges = settingRanges();
+  const shown = (path: string, value: unknown) => {
+    const range = ranges.get(path);
+    return range ? `${String(value)} (${range.min} to ${range.max})` : String(value);
+  };
   const add = (path: string, value: unknown) => {
     const text = Array.isArray(value)
       ? `[${value.join(', ')}]`
       : value !== null && typeof value === 'object'
-        ? `{${Object.entries(value).map(([k, v]) => `${k}: ${String(v)}`).join(', ')}}`
-        : String(value);
+        ? `{${Object.entries(value).map(([k, v]) => `${k}: ${shown(`${path}.${k}`, v)}`).join(', ')}}`
+        : shown(path, value);
     lines.push(wrap(`${path}: ${text}`, 76, '  ').replace(/\n {2}/g, '\n      '));
   };
   for (const [key, value] of Object.entries(defaults)) {
@@ -170,7 +177,7 @@ export function runHelpText(defaults: Config = defaultConfig()): string {
     '',
     'Exit statuses: 0 ok, 1 runtime failure, 2 bad usage or configuration,',
     '3 missing privileges, 4 BPF load failed, 5 attach failed, 6 kernel lacks BTF/bpffs,',
-    '7 native addon missing. See docs/errors.md.',
+    '7 native addon missing, 8 another exporter already runs on this node. See docs/errors.md.',
     '',
   ].join('\n');
 }

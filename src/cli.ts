@@ -5,7 +5,9 @@ import { exitStatusOf, isFlowlensError } from './errors.js';
 import { createLogger } from './log.js';
 import { parseObserveArgs, runObserve } from './observe.js';
 import { preflight } from './preflight.js';
-import { packageVersion, startExporter } from './run.js';
+import { acquireInstanceLock } from './instance-lock.js';
+import { packageVersion, startExporter, type Exporter } from './run.js';
+import { firstSignal, stopWithin } from './shutdown.js';
 
 /**
  * Entry point. Errors that flowlens knows (bad config, missing privileges,
@@ -55,26 +57,22 @@ async function run(flags: ConfigFlags): Promise<number> {
   const config = loadConfig({ flags, env: process.env });
   const log = createLogger(config.logLevel);
   preflight();
-  const exporter = await startExporter(config, log);
-
-  // SIGINT/SIGTERM: remove every attachment, then exit 0; a second signal exits at once.
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      log.info(`${signal}: detaching and shutting down`);
-      exporter.stop().then(
-        () => resolve(0),
-        (err) => {
-          log.error(`shutdown failed: ${(err as Error).message}`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  // One exporter per node, checked before anything touches the kernel: a
+  // second one must not attach at all. Held until the process ends.
+  const lock = await acquireInstanceLock({ listen: config.listen });
+  // Handled from here on: a signal while starting stops the exporter as soon
+  // as it has started, rather than leaving what was attached so far.
+  const signal = firstSignal(log);
+  let exporter: Exporter;
+  try {
+    exporter = await startExporter(config, log);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  log.info(`${await signal}: ending live streams, detaching and shutting down`);
+  // the lock is released with the process, after everything is detached
+  return stopWithin({ stop: () => exporter.stop(), pending: () => exporter.stopping, log });
 }
 
 main(process.argv.slice(2)).then(

@@ -12,6 +12,7 @@ import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseLis
 import { createError, readTextFile, wrapError } from './errors.js';
 import { tryParseCidr } from './identity/cidr.js';
 import { formatPath, valueAt } from './config/issue-path.js';
+import { numericRanges, type NumericRange } from './config/ranges.js';
 import { REASON_CLASSES } from './datapath/drop-reasons.js';
 import { normalizeSuffix, QUERY_NAME_MODES, QUERY_NAMES_MAX } from './metrics/dns-names.js';
 
@@ -55,8 +56,33 @@ function refined<T extends z.ZodType>(base: T, check: (v: z.output<T>) => string
   });
 }
 
-const positiveInt = (what = 'a positive integer') =>
-  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+// Every numeric setting has a lower and an upper bound, stated in its error
+// message, in `flowlens run --help` and in README (both read the bounds from
+// this schema): a value beyond what the exporter can hold, such as a
+// flows.capacity of 1e12, stops start-up with the setting's name instead of
+// failing later with a RangeError or taking the node's memory.
+const intRange = (min: number, max: number) => {
+  const expected = { error: `expected an integer from ${min} to ${max}` };
+  return z.number(expected).int(expected).min(min, expected).max(max, expected);
+};
+
+// a BPF ring buffer's size must be a power of two (and a multiple of the page size)
+const powerOfTwo = (min: number, max: number) => {
+  const expected = { error: `expected a power of two from ${min} to ${max}` };
+  return z.number(expected).int(expected).min(min, expected).max(max, expected).refine((v) => (v & (v - 1)) === 0, expected);
+};
+
+const numberRange = (min: number, max: number) => {
+  const expected = { error: `expected a number from ${min} to ${max}` };
+  return z.number(expected).min(min, expected).max(max, expected);
+};
+
+/** The largest datapath.mapEntries: each identity-pair map is preallocated at this many entries. */
+export const MAP_ENTRIES_MAX = 1_048_576;
+/** The largest flows.capacity: about 0.8 KiB of heap a record, so about 800 MiB at most. */
+export const FLOWS_CAPACITY_MAX = 1_000_000;
+/** The largest ring buffer (each of the two programs has one); memory the kernel allocates up front. */
+export const RING_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 
 const path = () => z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' });
 
@@ -82,14 +108,13 @@ const patterns = (def: readonly string[]) =>
 const datapathSchema = z.strictObject(
   {
     attachMode: z.enum(ATTACH_MODES, { error: `expected one of ${ATTACH_MODES.join('|')}` }).default('auto'),
-    flowIdleTimeoutSeconds: positiveInt().default(30),
-    eventsPerSecond: positiveInt().default(1000),
-    ringBufferBytes: refined(positiveInt('a power of two >= 4096'), (v) =>
-      v >= 4096 && (v & (v - 1)) === 0 ? undefined : 'expected a power of two >= 4096',
-    ).default(262144),
-    interfaceScanMilliseconds: positiveInt().default(250),
-    mapEntries: positiveInt().default(16384),
-    tcpUnansweredTimeoutSeconds: positiveInt().default(3),
+    flowIdleTimeoutSeconds: intRange(1, 3600).default(30),
+    // a u32 in the kernel; far beyond what a ring read every 100 ms can carry
+    eventsPerSecond: intRange(1, 10_000_000).default(1000),
+    ringBufferBytes: powerOfTwo(4096, RING_BUFFER_BYTES_MAX).default(262144),
+    interfaceScanMilliseconds: intRange(10, 60_000).default(250),
+    mapEntries: intRange(1, MAP_ENTRIES_MAX).default(16384),
+    tcpUnansweredTimeoutSeconds: intRange(1, 600).default(3),
     // bpf_stats timing is kernel-wide and costs every BPF program two clock
     // reads per run; it measurably slows a busy node, so it is opt-in.
     programStats: z.boolean({ error: 'expected true or false' }).default(false),
@@ -149,10 +174,10 @@ const metricsSchema = z.strictObject(
       .min(1, { error: 'expected at least one context' })
       .transform((v) => [...new Set(v)])
       .default(['namespace', 'workload', 'identity']),
-    seriesLimit: positiveInt().default(10000),
+    seriesLimit: intRange(1, 100_000).default(10000),
     // Series of an identity no source knows any more go after this long, so
     // cardinality follows the workloads that exist, not every pod ever seen.
-    identityTtlSeconds: positiveInt().default(300),
+    identityTtlSeconds: intRange(1, 86_400).default(300),
     destinationPorts: z
       .array(portSchema, { error: 'expected a list of port numbers' })
       .transform((v) => [...new Set(v)].sort((a, b) => a - b))
@@ -166,7 +191,7 @@ const kubernetesSchema = z.strictObject(
     // auto: on with --kubeconfig, or inside a pod with a service account
     enabled: z.enum(KUBERNETES_MODES, { error: `expected one of ${KUBERNETES_MODES.join('|')}` }).default('auto'),
     // a deleted pod's address keeps its identity this long, for late packets
-    staleGraceSeconds: z.number({ error: 'expected a number of seconds >= 0' }).min(0, { error: 'expected a number of seconds >= 0' }).default(60),
+    staleGraceSeconds: numberRange(0, 3600).default(60),
     // watch NetworkPolicies to explain policy-class drops (needs list/watch on networkpolicies)
     networkPolicies: z.boolean({ error: 'expected true or false' }).default(true),
   },
@@ -193,9 +218,7 @@ const queryNamesSchema = refined(
         .max(QUERY_NAMES_MAX, { error: `expected at most ${QUERY_NAMES_MAX} suffixes` })
         .transform((v) => [...new Set(v)])
         .default([]),
-      top: positiveInt(`an integer from 1 to ${QUERY_NAMES_MAX}`)
-        .max(QUERY_NAMES_MAX, { error: `expected an integer from 1 to ${QUERY_NAMES_MAX}` })
-        .default(10),
+      top: intRange(1, QUERY_NAMES_MAX).default(10),
     },
     { error: 'expected a mapping' },
   ),
@@ -210,7 +233,7 @@ const dnsSchema = z.strictObject(
       .transform((v) => [...new Set(v)])
       .pipe(z.array(z.number()).max(4, { error: 'expected 1 to 4 distinct ports' }))
       .default([53]),
-    unansweredTimeoutSeconds: positiveInt().default(5),
+    unansweredTimeoutSeconds: intRange(1, 300).default(5),
     queryNames: queryNamesSchema.prefault({}),
   },
   { error: 'expected a mapping' },
@@ -228,15 +251,12 @@ const tracesSchema = z.strictObject(
       ),
       (v) => ((v.certFile === null) !== (v.keyFile === null) ? 'expected both certFile and keyFile, or neither' : undefined),
     ).prefault({}),
-    samplingRatio: z
-      .number({ error: 'expected a number from 0 to 1' })
-      .min(0, { error: 'expected a number from 0 to 1' })
-      .max(1, { error: 'expected a number from 0 to 1' })
-      .default(1),
-    maxQueueSize: positiveInt().default(2048),
-    maxExportBatchSize: positiveInt().default(512),
-    exportIntervalMilliseconds: positiveInt().default(1000),
-    exportTimeoutMilliseconds: positiveInt().default(10000),
+    samplingRatio: numberRange(0, 1).default(1),
+    maxQueueSize: intRange(1, 100_000).default(2048),
+    maxExportBatchSize: intRange(1, 100_000).default(512),
+    // timers: Node fires a delay above 2^31-1 ms at once, so these stay far below it
+    exportIntervalMilliseconds: intRange(10, 600_000).default(1000),
+    exportTimeoutMilliseconds: intRange(100, 600_000).default(10000),
   },
   { error: 'expected a mapping' },
 );
@@ -255,7 +275,7 @@ const identityLabelsSchema = z.strictObject(
 const flowsSchema = z.strictObject(
   {
     // records kept for /api/flows, observe and the UI; about 0.8 KiB of heap each
-    capacity: positiveInt().default(65535),
+    capacity: intRange(1, FLOWS_CAPACITY_MAX).default(65535),
   },
   { error: 'expected a mapping' },
 );
@@ -263,10 +283,7 @@ const flowsSchema = z.strictObject(
 const apiSchema = z.strictObject(
   {
     // per client address, to /api; a burst of twice as many passes; 0 turns the limit off
-    requestsPerSecond: z
-      .number({ error: 'expected a number >= 0' })
-      .min(0, { error: 'expected a number >= 0' })
-      .default(20),
+    requestsPerSecond: numberRange(0, 100_000).default(20),
   },
   { error: 'expected a mapping' },
 );
@@ -306,6 +323,11 @@ export type ConfigKey = keyof Config;
 
 export function defaultConfig(): Config {
   return configSchema.parse({});
+}
+
+/** The bounds of every numeric setting, by dotted path, as the schema enforces them. */
+export function settingRanges(): Map<string, NumericRange> {
+  return numericRanges(configSchema);
 }
 
 // --- the settings reachable from the command line and environment ---------
@@ -391,6 +413,8 @@ type Issue = z.core.$ZodIssue;
 
 function render(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON would show YAML's .inf and .nan as null
+  if (typeof value === 'number') return String(value);
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -21,6 +21,8 @@ export const EXIT = {
   KERNEL: 6,
   /** The installation is incomplete (native addon not built). */
   INSTALL: 7,
+  /** Another exporter already runs on this node. */
+  ALREADY_RUNNING: 8,
 } as const;
 
 export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
@@ -115,6 +117,14 @@ export const ERRORS = {
   FLOWLENS_ERR_API_TOKEN_UNREADABLE: def(EXIT.CONFIG, (path: string, reason: string) =>
     `cannot read the API token from ${path}: ${reason}. ` +
     'Check the path given with --api-token-file or FLOWLENS_API_TOKEN_FILE; the file must hold one token of visible characters (no spaces).'),
+
+  FLOWLENS_ERR_ALREADY_RUNNING: def(EXIT.ALREADY_RUNNING, (holder: string) =>
+    `another flowlens exporter is already running on this node: ${holder}. ` +
+    'Two would both attach and count every packet twice: stop that one first (SIGTERM), or keep it and do not start this one.'),
+
+  FLOWLENS_ERR_SHUTDOWN_INCOMPLETE: def(EXIT.RUNTIME, (deadlineMs: number, pending: string, open: string) =>
+    `shutdown did not finish within ${deadlineMs} ms (still ${pending}; open: ${open}); exiting anyway. ` +
+    'Attachments are released with the process; if this repeats, report the step named here.'),
 
   FLOWLENS_ERR_OBSERVE_UNREACHABLE: def(EXIT.RUNTIME, (servers: string, reason: string) =>
     `cannot read flows from ${servers}: ${reason}. ` +

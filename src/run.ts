@@ -7,7 +7,8 @@ import { AttachManager, MissingInterfaceError } from './datapath/attach.js';
 import { DropReasons } from './datapath/drop-reasons.js';
 import { DropDatapath } from './datapath/drop.js';
 import { FlowDatapath } from './datapath/flow.js';
-import { withDrops } from './datapath/snapshot.js';
+import { withDrops, withRetransmits } from './datapath/snapshot.js';
+import { RetransmitDatapath } from './datapath/retransmit.js';
 import { preparePinPath } from './datapath/pins.js';
 import { createError, readTextFile, wrapError } from './errors.js';
 import { FlowStore } from './flows/store.js';
@@ -26,6 +27,7 @@ import type { Logger } from './log.js';
 import { createMetrics, DnsQueryNames } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
+import { closeHttpServer, trackConnections } from './shutdown.js';
 import { createSpanSink, dnsExchange, httpExchange, pathRedactions, redactPath, type SpanSink } from './traces/index.js';
 
 /** The registered error for a failed load; a pinned map of another layout gets its own. */
@@ -65,6 +67,8 @@ function throttled<T>(intervalMs: number, fn: (arg: T) => void): (arg: T) => voi
 export interface Exporter {
   address: { host: string; port: number };
   stop(): Promise<void>;
+  /** The step stop() is in (e.g. "the HTTP server"), for a shutdown that takes too long to say so. */
+  readonly stopping: string | undefined;
 }
 
 /**
@@ -73,15 +77,19 @@ export interface Exporter {
  * rethrown, so a failed start leaves no program attached.
  */
 export async function startExporter(config: Config, log: Logger): Promise<Exporter> {
-  const undo: Array<() => void | Promise<void>> = [];
+  // each step named, so that a shutdown that hangs can say where
+  const undo: Array<[what: string, step: () => void | Promise<void>]> = [];
+  let stopping: string | undefined;
   const stop = async () => {
-    for (const step of undo.reverse()) {
+    for (const [what, step] of undo.reverse()) {
+      stopping = what;
       try {
         await step();
       } catch (err) {
-        log.warn(`shutdown: ${(err as Error).message}`);
+        log.warn(`shutdown: ${what}: ${(err as Error).message}`);
       }
     }
+    stopping = undefined;
     undo.length = 0;
   };
 
@@ -101,7 +109,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         onReload: (count) => log.info(`loaded ${count} identities from ${config.identities}`),
       });
       staticSource.start();
-      undo.push(() => staticSource!.stop());
+      undo.push(['the identity file watch', () => staticSource!.stop()]);
     }
 
     // the node's name: in Kubernetes its Node object's, and the name records and the flows API report
@@ -123,7 +131,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         log,
       });
       kubeSource.start();
-      undo.push(() => kubeSource!.stop());
+      undo.push(['the Kubernetes watches', () => kubeSource!.stop()]);
       log.info(`kubernetes: watching ${serverOf(kubeconfig)} as node ${nodeName}`);
     }
 
@@ -153,7 +161,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       },
     );
     if (spans) {
-      undo.push(() => spans.shutdown());
+      undo.push(['the span export', () => spans.shutdown()]);
       log.info(`sending spans to ${config.otlpEndpoint}`);
     }
 
@@ -174,6 +182,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         eventsPerSecond: config.datapath.eventsPerSecond,
         ringBufferBytes: config.datapath.ringBufferBytes,
         mapEntries: config.datapath.mapEntries,
+        destinationPorts: config.metrics.destinationPorts,
         programStats: config.datapath.programStats,
         tcpUnansweredTimeoutSeconds: config.datapath.tcpUnansweredTimeoutSeconds,
         onFlowEvent: (event) => flows.push(records.fromFlow(event)),
@@ -195,7 +204,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     } catch (err) {
       throw loadError(err, 'flow.bpf.o', log);
     }
-    undo.push(() => datapath.close());
+    undo.push(['the flow programs', () => datapath.close()]);
 
     for (const name of Object.keys(config.drops.reasonClasses)) {
       if (reasons.valueOf(name) === undefined) log.warn(`drops.reasonClasses: this kernel has no drop reason "${name}"`);
@@ -219,6 +228,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         eventsPerSecond: config.datapath.eventsPerSecond,
         ringBufferBytes: config.datapath.ringBufferBytes,
         mapEntries: config.datapath.mapEntries,
+        destinationPorts: config.metrics.destinationPorts,
         onDropEvent: (event) => {
           const enriched = explainer ? explainer.explain(event) : event;
           for (const consume of dropConsumers) consume(enriched);
@@ -227,7 +237,19 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     } catch (err) {
       throw loadError(err, 'drop.bpf.o', log);
     }
-    undo.push(() => drops.close());
+    undo.push(['the drop tracer', () => drops.close()]);
+
+    let retransmits: RetransmitDatapath;
+    try {
+      retransmits = RetransmitDatapath.load({
+        identityMaps: datapath.identityMaps(),
+        pinPath: config.pinPath,
+        mapEntries: config.datapath.mapEntries,
+      });
+    } catch (err) {
+      throw loadError(err, 'retransmit.bpf.o', log);
+    }
+    undo.push(['the retransmit tracer', () => retransmits.close()]);
 
     // identities into the kernel before the first packet is attributed
     const sync = new IpcacheSync(datapath.ipcacheWriter());
@@ -241,7 +263,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     };
     syncIpcache();
     const unsubscribe = store.subscribe(syncIpcache);
-    undo.push(unsubscribe);
+    undo.push(['the ipcache sync', unsubscribe]);
 
     const manager = new AttachManager({
       endpointPatterns: config.interfaces,
@@ -256,7 +278,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       if (err instanceof MissingInterfaceError) throw createError('FLOWLENS_ERR_INTERFACE_NOT_FOUND', err.names.join(', '));
       throw err;
     }
-    undo.push(() => manager.stop());
+    undo.push(['the interface attachments', () => manager.stop()]);
     log.info(`attached to ${manager.attachedCount} interfaces; following ${[...config.interfaces, ...config.nodeInterfaces].join(', ')}`);
 
     let apiStats: FlowsApiStats | undefined;
@@ -265,7 +287,10 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       identities: contexts,
       ...(spans ? { spans: spans.stats } : {}),
       dnsNames,
-      datapath: { snapshot: () => withDrops(datapath.snapshot(manager.attachedCount), drops.snapshot(), reasons) },
+      datapath: {
+        snapshot: () =>
+          withRetransmits(withDrops(datapath.snapshot(manager.attachedCount), drops.snapshot(), reasons), retransmits.snapshot()),
+      },
       identityStatus: {
         sources: (): IdentitySourceStatus[] => {
           const counts = store.counts();
@@ -311,11 +336,18 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         onStats: (stats) => (apiStats = stats),
       },
     });
+    const connections = trackConnections(app.server);
     const address = await startServer(app, config.listen);
-    undo.push(() => app.close());
+    undo.push(['the HTTP server', () => closeHttpServer(app, connections, log)]);
     const base = `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
     log.info(`serving metrics on ${base}/metrics, flows on ${base}/api/flows and the UI on ${base}/${apiToken === null ? '' : ' (bearer token required)'}`);
-    return { address, stop };
+    return {
+      address,
+      stop,
+      get stopping() {
+        return stopping;
+      },
+    };
   } catch (err) {
     await stop();
     throw err;

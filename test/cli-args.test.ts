@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mainHelpText, parseCli, runHelpText } from '../src/cli-args.js';
-import { defaultConfig, loadConfig, OPTIONS, optionDefault } from '../src/config.js';
+import { defaultConfig, loadConfig, OPTIONS, optionDefault, settingRanges } from '../src/config.js';
 import { FlowlensError } from '../src/errors.js';
 
 function usageError(argv: string[]): FlowlensError {
@@ -117,6 +117,17 @@ describe('help text', () => {
     }
     expect(help).toContain('datapath.ringBufferBytes: 262144');
     expect(help).toContain('metrics.seriesLimit: 10000');
+  });
+
+  it('follows each numeric default with the range it accepts', () => {
+    expect(help).toContain('flows.capacity: 65535 (1 to 1000000)');
+    expect(help).toContain('datapath.mapEntries: 16384 (1 to 1048576)');
+    expect(help).toContain('datapath.ringBufferBytes: 262144 (4096 to 67108864)');
+    expect(help).toContain('top: 10 (1 to 1000)');
+    for (const [setting, { min, max }] of settingRanges()) {
+      const last = setting.split('.').pop()!;
+      expect(help, setting).toMatch(new RegExp(`${last}: [^ ]+ \\(${min} to ${max}\\)`));
+    }
   });
 
   it('marks list options as repeatable and comma-separated in env', () => {

@@ -37,8 +37,18 @@ describe('flowlens CLI', () => {
   it('rejects a config value of the wrong type, naming the field (exit 2)', () => {
     const r = flowlens(['run', '--config', file('wrong-type.yaml', 'metrics:\n  seriesLimit: "abc"\n')]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('metrics.seriesLimit: expected a positive integer');
+    expect(r.stderr).toContain('metrics.seriesLimit: expected an integer from 1 to 100000');
     expect(r.stderr).toContain('[FLOWLENS_ERR_CONFIG_INVALID]');
+  });
+
+  it('refuses an oversized setting with its name and range, not a RangeError (exit 2)', () => {
+    const config = file('oversized.yaml', 'flows:\n  capacity: 1e12\n');
+    const r = flowlens(['run', '--config', config]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `flowlens: invalid configuration (from ${config}): flows.capacity: expected an integer from 1 to 1000000, got 1000000000000. ` +
+        'Fix the value; see "flowlens run --help" for the accepted values and defaults. [FLOWLENS_ERR_CONFIG_INVALID]\n',
+    );
   });
 
   it('rejects an unknown config key, naming it (exit 2)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DESTINATION_PORTS, defaultConfig, loadConfig, OPTIONS, optionDefault } from '../src/config.js';
+import { DEFAULT_DESTINATION_PORTS, defaultConfig, loadConfig, OPTIONS, optionDefault, settingRanges } from '../src/config.js';
 import { FlowlensError } from '../src/errors.js';
 
 function fromFiles(files: Record<string, string>) {
@@ -116,16 +116,16 @@ describe('file', () => {
     const err = fileError('metrics:\n  seriesLimit: abc\n');
     expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
     expect(err.exitStatus).toBe(2);
-    expect(err.message).toContain('metrics.seriesLimit: expected a positive integer, got "abc"');
+    expect(err.message).toContain('metrics.seriesLimit: expected an integer from 1 to 100000, got "abc"');
     expect(err.message).toContain('/etc/flowlens.yaml');
   });
 
   it.each([
-    ['datapath:\n  ringBufferBytes: 5000', 'datapath.ringBufferBytes: expected a power of two >= 4096, got 5000'],
-    ['datapath:\n  ringBufferBytes: 2048', 'datapath.ringBufferBytes: expected a power of two >= 4096, got 2048'],
+    ['datapath:\n  ringBufferBytes: 5000', 'datapath.ringBufferBytes: expected a power of two from 4096 to 67108864, got 5000'],
+    ['datapath:\n  ringBufferBytes: 2048', 'datapath.ringBufferBytes: expected a power of two from 4096 to 67108864, got 2048'],
     ['datapath:\n  attachMode: xdp', 'datapath.attachMode: expected one of auto|tcx|clsact, got "xdp"'],
-    ['datapath:\n  flowIdleTimeoutSeconds: 1.5', 'datapath.flowIdleTimeoutSeconds: expected a positive integer, got 1.5'],
-    ['datapath:\n  eventsPerSecond: 0', 'datapath.eventsPerSecond: expected a positive integer, got 0'],
+    ['datapath:\n  flowIdleTimeoutSeconds: 1.5', 'datapath.flowIdleTimeoutSeconds: expected an integer from 1 to 3600, got 1.5'],
+    ['datapath:\n  eventsPerSecond: 0', 'datapath.eventsPerSecond: expected an integer from 1 to 10000000, got 0'],
     ['datapath: 5', 'datapath: expected a mapping, got 5'],
     ['metrics:\n  contexts: [namespace, bad]', 'metrics.contexts[1]: expected one of identity|namespace|workload|workload_kind|app|pod, got "bad"'],
     ['metrics:\n  contexts: []', 'metrics.contexts: expected at least one context, got []'],
@@ -272,11 +272,78 @@ describe('flows and api settings', () => {
   });
   it('refuses a capacity that is not a positive integer, naming the field', () => {
     expect(() => loadConfig({ flags: { config: 'f.yaml' }, readFile: () => 'flows: { capacity: 0 }' })).toThrow(
-      'invalid configuration (from f.yaml): flows.capacity: expected a positive integer, got 0',
+      'invalid configuration (from f.yaml): flows.capacity: expected an integer from 1 to 1000000, got 0',
     );
   });
   it('resolves the token file against the config file directory', () => {
     const c = loadConfig({ flags: { config: '/etc/flowlens/f.yaml' }, readFile: () => 'apiTokenFile: token' });
     expect(c.apiTokenFile).toBe('/etc/flowlens/token');
+  });
+});
+
+describe('bounds of numeric settings', () => {
+  // One row per numeric setting: a value beyond each end (where there is room
+  // for one), and the exact error. A setting without a row fails the last test.
+  const fix = 'Fix the value; see "flowlens run --help" for the accepted values and defaults.';
+  const int = (min: number, max: number) => `expected an integer from ${min} to ${max}`;
+  const cases: Array<[setting: string, yaml: string, got: string, expected: string]> = [
+    ['flows.capacity', 'flows: { capacity: 1e12 }', '1000000000000', int(1, 1000000)],
+    ['flows.capacity', 'flows: { capacity: 1000001 }', '1000001', int(1, 1000000)],
+    ['flows.capacity', 'flows: { capacity: .inf }', 'Infinity', int(1, 1000000)],
+    ['datapath.mapEntries', 'datapath: { mapEntries: 100000000 }', '100000000', int(1, 1048576)],
+    ['datapath.mapEntries', 'datapath: { mapEntries: 0 }', '0', int(1, 1048576)],
+    ['datapath.flowIdleTimeoutSeconds', 'datapath: { flowIdleTimeoutSeconds: 3601 }', '3601', int(1, 3600)],
+    ['datapath.flowIdleTimeoutSeconds', 'datapath: { flowIdleTimeoutSeconds: 0 }', '0', int(1, 3600)],
+    ['datapath.eventsPerSecond', 'datapath: { eventsPerSecond: 10000001 }', '10000001', int(1, 10000000)],
+    ['datapath.ringBufferBytes', 'datapath: { ringBufferBytes: 134217728 }', '134217728', 'expected a power of two from 4096 to 67108864'],
+    ['datapath.ringBufferBytes', 'datapath: { ringBufferBytes: 2048 }', '2048', 'expected a power of two from 4096 to 67108864'],
+    ['datapath.interfaceScanMilliseconds', 'datapath: { interfaceScanMilliseconds: 9 }', '9', int(10, 60000)],
+    ['datapath.interfaceScanMilliseconds', 'datapath: { interfaceScanMilliseconds: 60001 }', '60001', int(10, 60000)],
+    ['datapath.tcpUnansweredTimeoutSeconds', 'datapath: { tcpUnansweredTimeoutSeconds: 601 }', '601', int(1, 600)],
+    ['datapath.tcpUnansweredTimeoutSeconds', 'datapath: { tcpUnansweredTimeoutSeconds: -1 }', '-1', int(1, 600)],
+    ['metrics.seriesLimit', 'metrics: { seriesLimit: 100001 }', '100001', int(1, 100000)],
+    ['metrics.seriesLimit', 'metrics: { seriesLimit: 0 }', '0', int(1, 100000)],
+    ['metrics.identityTtlSeconds', 'metrics: { identityTtlSeconds: 86401 }', '86401', int(1, 86400)],
+    ['metrics.identityTtlSeconds', 'metrics: { identityTtlSeconds: 0 }', '0', int(1, 86400)],
+    ['dns.unansweredTimeoutSeconds', 'dns: { unansweredTimeoutSeconds: 301 }', '301', int(1, 300)],
+    ['dns.unansweredTimeoutSeconds', 'dns: { unansweredTimeoutSeconds: 0 }', '0', int(1, 300)],
+    ['dns.queryNames.top', 'dns: { queryNames: { top: 1001 } }', '1001', int(1, 1000)],
+    ['dns.queryNames.top', 'dns: { queryNames: { top: 0 } }', '0', int(1, 1000)],
+    ['traces.samplingRatio', 'traces: { samplingRatio: 1.5 }', '1.5', 'expected a number from 0 to 1'],
+    ['traces.samplingRatio', 'traces: { samplingRatio: -0.1 }', '-0.1', 'expected a number from 0 to 1'],
+    ['traces.maxQueueSize', 'traces: { maxQueueSize: 100001 }', '100001', int(1, 100000)],
+    ['traces.maxQueueSize', 'traces: { maxQueueSize: 0 }', '0', int(1, 100000)],
+    ['traces.maxExportBatchSize', 'traces: { maxExportBatchSize: 100001 }', '100001', int(1, 100000)],
+    ['traces.maxExportBatchSize', 'traces: { maxExportBatchSize: 0 }', '0', int(1, 100000)],
+    ['traces.exportIntervalMilliseconds', 'traces: { exportIntervalMilliseconds: 3000000000 }', '3000000000', int(10, 600000)],
+    ['traces.exportIntervalMilliseconds', 'traces: { exportIntervalMilliseconds: 9 }', '9', int(10, 600000)],
+    ['traces.exportTimeoutMilliseconds', 'traces: { exportTimeoutMilliseconds: 600001 }', '600001', int(100, 600000)],
+    ['traces.exportTimeoutMilliseconds', 'traces: { exportTimeoutMilliseconds: 99 }', '99', int(100, 600000)],
+    ['kubernetes.staleGraceSeconds', 'kubernetes: { staleGraceSeconds: 3600.5 }', '3600.5', 'expected a number from 0 to 3600'],
+    ['kubernetes.staleGraceSeconds', 'kubernetes: { staleGraceSeconds: -1 }', '-1', 'expected a number from 0 to 3600'],
+    ['api.requestsPerSecond', 'api: { requestsPerSecond: 100001 }', '100001', 'expected a number from 0 to 100000'],
+    ['api.requestsPerSecond', 'api: { requestsPerSecond: -1 }', '-1', 'expected a number from 0 to 100000'],
+  ];
+
+  it.each(cases)('refuses %s from %j', (setting, yaml, got, expected) => {
+    const err = fileError(yaml);
+    expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
+    expect(err.exitStatus).toBe(2);
+    expect(err.message).toBe(`invalid configuration (from /etc/flowlens.yaml): ${setting}: ${expected}, got ${got}. ${fix}`);
+  });
+
+  it('accepts each bound itself', () => {
+    for (const [setting, { min, max }] of settingRanges()) {
+      for (const value of setting === 'datapath.ringBufferBytes' ? [4096, 67108864] : [min, max]) {
+        const [section, ...rest] = setting.split('.');
+        const nested = rest.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+        const c = loadConfig({ flags: { config: 'c.yaml' }, readFile: () => JSON.stringify({ [section!]: nested }) });
+        expect(rest.reduce<any>((o, k) => o[k], (c as any)[section!]), setting).toBe(value);
+      }
+    }
+  });
+
+  it('has a row for every numeric setting of the schema', () => {
+    expect([...new Set(cases.map((c) => c[0]))].sort()).toEqual([...settingRanges().keys()].sort());
   });
 });

@@ -36,19 +36,20 @@ describe('error registry', () => {
     for (const name of [
       'CONFIG_INVALID', 'CONFIG_FILE_UNREADABLE', 'CONFIG_UNKNOWN_KEY', 'IDENTITY_FILE_INVALID',
       'IDENTITY_FILE_UNREADABLE', 'IDENTITY_COLLISION', 'NOT_ROOT', 'NO_BTF', 'BPFFS_UNAVAILABLE',
-      'BPF_LOAD_FAILED', 'ATTACH_FAILED', 'INTERFACE_NOT_FOUND', 'LISTEN_FAILED', 'ADDON_MISSING',
+      'BPF_LOAD_FAILED', 'ATTACH_FAILED', 'INTERFACE_NOT_FOUND', 'LISTEN_FAILED', 'ADDON_MISSING', 'ALREADY_RUNNING',
+      'SHUTDOWN_INCOMPLETE',
     ]) {
       expect(ERROR_CODES).toContain(`FLOWLENS_ERR_${name}`);
     }
   });
 
   it('builds errors with code, exit status and a message naming the problem', () => {
-    const err = createError('FLOWLENS_ERR_CONFIG_INVALID', 'metrics.seriesLimit', 'expected a positive integer, got "abc"');
+    const err = createError('FLOWLENS_ERR_CONFIG_INVALID', 'metrics.seriesLimit', 'expected an integer from 1 to 100000, got "abc"');
     expect(err).toBeInstanceOf(FlowlensError);
     expect(err).toBeInstanceOf(Error);
     expect(err.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
     expect(err.exitStatus).toBe(EXIT.CONFIG);
-    expect(err.message).toContain('metrics.seriesLimit: expected a positive integer, got "abc"');
+    expect(err.message).toContain('metrics.seriesLimit: expected an integer from 1 to 100000, got "abc"');
     expect(err.name).toBe('FlowlensError');
   });
 
@@ -64,6 +65,8 @@ describe('error registry', () => {
     expect(ERRORS.FLOWLENS_ERR_BPF_LOAD_FAILED.exitStatus).toBe(4);
     expect(ERRORS.FLOWLENS_ERR_ATTACH_FAILED.exitStatus).toBe(5);
     expect(ERRORS.FLOWLENS_ERR_LISTEN_FAILED.exitStatus).toBe(1);
+    expect(ERRORS.FLOWLENS_ERR_ALREADY_RUNNING.exitStatus).toBe(8);
+    expect(new Set(Object.values(EXIT)).size).toBe(Object.keys(EXIT).length);
   });
 
   it('keeps the cause when wrapping', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../src/config.js';
+import { defaultConfig, settingRanges } from '../src/config.js';
 
 /**
  * README's configuration reference against the schema itself: every setting
@@ -20,21 +20,35 @@ function settings(value: unknown, prefix = ''): string[] {
 
 const USER_KEYED = new Set(['traces.headers', 'drops.reasonClasses']);
 
-function documented(): string[] {
+/** The rows of README's configuration table, by the settings each documents. */
+function rows(): Map<string, string> {
   const readme = readFileSync('README.md', 'utf8');
   const start = readme.indexOf('\n## Configuration');
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const names: string[] = [];
+  const out = new Map<string, string>();
   for (const line of section.split('\n')) {
     if (!line.startsWith('| `')) continue;
-    for (const m of line.split('|')[1]!.matchAll(/`([A-Za-z.]+)`/g)) names.push(m[1]!);
+    for (const m of line.split('|')[1]!.matchAll(/`([A-Za-z.]+)`/g)) out.set(m[1]!, line);
   }
-  return names;
+  return out;
+}
+
+function documented(): string[] {
+  return [...rows().keys()];
 }
 
 describe('README configuration reference', () => {
   it('documents exactly the settings the schema has', () => {
     const schema = settings(defaultConfig()).filter((k) => k !== 'config');
     expect([...new Set(documented())].sort()).toEqual(schema.sort());
+  });
+
+  it("states each numeric setting's bounds as the schema enforces them", () => {
+    const table = rows();
+    const ranges = settingRanges();
+    expect(ranges.size).toBeGreaterThan(0);
+    for (const [setting, { min, max }] of ranges) {
+      expect(table.get(setting), setting).toContain(`${min} to ${max}`);
+    }
   });
 });
