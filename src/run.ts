@@ -10,6 +10,8 @@ import { FlowDatapath } from './datapath/flow.js';
 import { withDrops, withRetransmits } from './datapath/snapshot.js';
 import { RetransmitDatapath } from './datapath/retransmit.js';
 import { preparePinPath } from './datapath/pins.js';
+import { mapMemoryProblem, memTotalBytes } from './datapath/map-memory.js';
+import { possibleCpus } from './bpf/index.js';
 import { createError, readTextFile, wrapError } from './errors.js';
 import { FlowStore } from './flows/store.js';
 import { RecordBuilder } from './flows/record.js';
@@ -171,6 +173,10 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       const { mode, suffixes, top } = config.dns.queryNames;
       log.info(`DNS query names: ${mode === 'top' ? `the top ${top}` : `under ${suffixes.join(', ')}`}; the rest as "other"`);
     }
+
+    // the counter maps are preallocated: refuse a size the node cannot afford before creating any
+    const mapMemory = mapMemoryProblem(config.datapath.mapEntries, possibleCpus(), memTotalBytes());
+    if (mapMemory) throw createError('FLOWLENS_ERR_CONFIG_INVALID', 'datapath.mapEntries', mapMemory);
 
     if (config.pinPath) preparePinPath(config.pinPath, log);
     let datapath: FlowDatapath;

@@ -3,6 +3,7 @@
 // entry is paid for up front, once per possible CPU. A setting that would
 // take the node's memory is refused here rather than by the OOM killer.
 
+import { readFileSync } from 'node:fs';
 import {
   DNS_QUERY_KEY,
   DNS_RESPONSE_KEY,
@@ -52,14 +53,25 @@ export function counterMapBytes(mapEntries: number, cpus: number): number {
 /** The documented bound: the counter maps may take at most an eighth of the node's memory. */
 export const MAP_MEMORY_SHARE = 1 / 8;
 
-export interface MapMemoryCheck {
-  bytes: number;
-  limitBytes: number;
-  ok: boolean;
+/** The node's memory (MemTotal of /proc/meminfo), in bytes. */
+export function memTotalBytes(meminfo = readFileSync('/proc/meminfo', 'utf8')): number {
+  const kib = /^MemTotal:\s+(\d+) kB$/m.exec(meminfo);
+  if (!kib) throw new Error('no MemTotal in /proc/meminfo');
+  return Number(kib[1]) * 1024;
 }
 
-export function checkMapMemory(mapEntries: number, cpus: number, memTotalBytes: number): MapMemoryCheck {
+const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/**
+ * Why `mapEntries` is refused on a node with `cpus` possible CPUs and
+ * `memory` bytes, or undefined when it fits under the bound.
+ */
+export function mapMemoryProblem(mapEntries: number, cpus: number, memory: number): string | undefined {
   const bytes = counterMapBytes(mapEntries, cpus);
-  const limitBytes = Math.floor(memTotalBytes * MAP_MEMORY_SHARE);
-  return { bytes, limitBytes, ok: bytes <= limitBytes };
+  const limit = Math.floor(memory * MAP_MEMORY_SHARE);
+  if (bytes <= limit) return undefined;
+  return (
+    `${mapEntries} entries in each of the ${COUNTER_MAP_LAYOUTS.length} counter maps would take ${gib(bytes)} of kernel memory ` +
+    `on this node (${cpus} possible CPUs), more than the ${gib(limit)} allowed (an eighth of its ${gib(memory)})`
+  );
 }

@@ -100,7 +100,7 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     expect(await metric('flowlens_identity_source_up')).toBe(1);
 
     writeFileSync(identities, 'identities:\n  - namespace: e2e\n    workload: client\n    addresses: [10.215.0.300/32]\n');
-    await waitFor('the failed reload to be counted', 10_000, () => exp.output, async () =>
+    await waitFor('the failed reload to be counted', 30_000, () => exp.output, async () =>
       (await metric('flowlens_identity_reload_failures_total')) === 1 ? true : undefined,
     );
     expect(await metric('flowlens_identity_source_up')).toBe(0);
@@ -109,7 +109,7 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     expect(await udpPackets(exp, 'client')).toBe(11);
 
     writeFileSync(identities, identityFile('client-v2'));
-    await waitFor('the good reload', 10_000, () => exp.output, async () =>
+    await waitFor('the good reload', 30_000, () => exp.output, async () =>
       (await metric('flowlens_identity_source_up')) === 1 ? true : undefined,
     );
     udpDatagrams(3);
