@@ -156,10 +156,10 @@ function expectPresent(run: Run, f: Footprint): void {
     ].sort(),
   );
   for (const p of f.state.processes) expect(alive(p), p.what).toBe(true);
-  // two tcx links (or tc filters) on each of the 7 interfaces, one per direction, and the drop tracer
+  // two tcx links (or tc filters) on each of the 7 interfaces, one per direction, the drop tracer and the two retransmit tracers
   const mine = attachments().filter((a) => f.progIds.includes(a.prog_id));
   expect(mine.filter((a) => a.kind === '11' || a.kind === 'tcx' || a.kind === 'tc').length).toBe(14);
-  expect(mine.filter((a) => a.kind === 'raw_tracepoint' || a.kind === 'tracing').length).toBe(1);
+  expect(mine.filter((a) => a.kind === 'raw_tracepoint' || a.kind === 'tracing').length).toBe(3);
   expect(existsSync(f.state.workdir)).toBe(true);
 }
 

@@ -85,7 +85,7 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
       'dns_malformed', 'dns_queries', 'dns_responses',
       'drop_events_lost', 'drop_flow_starts', 'drop_map_errors', 'drops',
       'events_lost', 'flow_starts', 'flow_traffic', 'http_messages', 'http_requests', 'http_responses',
-      'map_update_errors', 'parse_packets', 'tcp_outcomes',
+      'map_update_errors', 'parse_packets', 'retransmit_map_errors', 'tcp_outcomes', 'tcp_retransmits',
     ]);
 
     exp = await start();
