@@ -129,7 +129,9 @@ demo: build demo-ts
 demo-stop: demo-ts
 	node dist/demo/demo/stop.js
 
+# Tests and benchmarks are type-checked with the sources (tsconfig.check.json) before they run.
 test: build demo-ts chart-renderer $(FIXTURE_OBJS)
+	npx tsc -p tsconfig.check.json
 	npx vitest run
 
 bench: build $(BENCH_OBJS)

@@ -103,7 +103,7 @@ describe('closeHttpServer', () => {
     await follower.opened;
     // headers sent only in part: the server waits for the rest for ever
     const slow = await rawConnection(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\n');
-    await waitFor('the server to accept it', 5_000, () => '', async () => (connections.size === 2 ? true : undefined));
+    await waitFor('the server to accept it', 30_000, () => '', async () => (connections.size === 2 ? true : undefined));
 
     const { lines, log } = logger();
     await closeHttpServer(app, connections, log, 200);

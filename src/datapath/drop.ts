@@ -14,7 +14,7 @@ import {
   type DropKey,
 } from '../bpf/codecs.js';
 import type { FlowStartRecord } from '../metrics/types.js';
-import type { IdentityMaps } from './flow.js';
+import { openSharingIdentities, type IdentityMaps } from './flow.js';
 import { perCpuArrayTotals, sumPerCpuCounter } from './per-cpu.js';
 import { insertOverflowKeys } from './counters.js';
 import { PortFolder } from './ports.js';
@@ -94,11 +94,8 @@ export class DropDatapath {
   }
 
   static load(opts: DropDatapathOptions): DropDatapath {
-    const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_DROP_MAPS } : undefined;
-    const object = BpfObject.open(opts.objectPath ?? DROP_OBJECT_PATH, { pinMaps });
+    const object = openSharingIdentities(opts.objectPath ?? DROP_OBJECT_PATH, opts.identityMaps, { dir: opts.pinPath, names: PINNED_DROP_MAPS });
     try {
-      object.reuseMap('ipcache', opts.identityMaps.ipcache);
-      object.reuseMap('ipcache_generation', opts.identityMaps.ipcacheGeneration);
       object.setGlobal('events_per_second', opts.eventsPerSecond);
       object.setMapMaxEntries('drop_events', opts.ringBufferBytes);
       object.setGlobalBytes('port_classes', new PortFolder(opts.destinationPorts).kernelTable());

@@ -140,6 +140,19 @@ export interface IdentityMaps {
   ipcacheGeneration: BpfMap;
 }
 
+/** Opens another object (the drop and retransmit tracers) to resolve identities through the flow object's maps. */
+export function openSharingIdentities(path: string, identityMaps: IdentityMaps, pin: { dir: string | null | undefined; names: string[] }): BpfObject {
+  const object = BpfObject.open(path, { pinMaps: pin.dir ? { dir: pin.dir, names: pin.names } : undefined });
+  try {
+    object.reuseMap('ipcache', identityMaps.ipcache);
+    object.reuseMap('ipcache_generation', identityMaps.ipcacheGeneration);
+    return object;
+  } catch (err) {
+    object.close();
+    throw err;
+  }
+}
+
 export interface FlowDatapathOptions {
   objectPath?: string;
   /** bpffs directory for PINNED_MAPS; null keeps nothing pinned. */

@@ -5,7 +5,7 @@ import { KERNEL_BTF_PATH } from '../preflight.js';
 import { RETRANSMIT_MAP_ERROR_MAPS, decodeTcpRetransmitKey, nameAt } from '../bpf/codecs.js';
 import type { TcpRetransmitRecord } from '../metrics/types.js';
 import { insertOverflowKeys } from './counters.js';
-import type { IdentityMaps } from './flow.js';
+import { openSharingIdentities, type IdentityMaps } from './flow.js';
 import { perCpuArrayTotals, sumPerCpuCounter } from './per-cpu.js';
 
 /** bpf/.output/retransmit.bpf.o, from src/datapath (vitest) and dist/datapath (built) alike. */
@@ -63,11 +63,8 @@ export class RetransmitDatapath {
   }
 
   static load(opts: RetransmitDatapathOptions): RetransmitDatapath {
-    const pinMaps = opts.pinPath ? { dir: opts.pinPath, names: PINNED_RETRANSMIT_MAPS } : undefined;
-    const object = BpfObject.open(opts.objectPath ?? RETRANSMIT_OBJECT_PATH, { pinMaps });
+    const object = openSharingIdentities(opts.objectPath ?? RETRANSMIT_OBJECT_PATH, opts.identityMaps, { dir: opts.pinPath, names: PINNED_RETRANSMIT_MAPS });
     try {
-      object.reuseMap('ipcache', opts.identityMaps.ipcache);
-      object.reuseMap('ipcache_generation', opts.identityMaps.ipcacheGeneration);
       object.setGlobal('retransmit_has_err', retransmitHasErr());
       object.setMapMaxEntries(COUNTER_MAP, opts.mapEntries);
       object.load();

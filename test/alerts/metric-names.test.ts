@@ -49,7 +49,7 @@ function exporterFamilies(): Map<string, readonly string[]> {
 
 /** The exporter's histogram families, whose _bucket, _sum and _count series belong to them. */
 async function exporterHistograms(): Promise<Set<string>> {
-  return new Set((await registryOf().getMetricsAsJSON()).filter((m) => m.type === 'histogram').map((m) => m.name));
+  return new Set((await registryOf().getMetricsAsJSON()).filter((m) => String(m.type) === 'histogram').map((m) => m.name));
 }
 
 /** Family names in README's metrics reference table (first column, back-quoted). */

@@ -343,8 +343,8 @@ describe('status lines and matching', () => {
     mids.push(20);
     mids.forEach((seconds) => {
       run('from', request(get('/t')));
-      const [{ key }] = conns.entries();
-      const value = Buffer.from(conns.lookup(key!)!);
+      const key = conns.entries()[0]!.key;
+      const value = Buffer.from(conns.lookup(key)!);
       const conn = decodeHttpConn(value);
       // request_ns[head] moved back by `seconds`
       const at = conn.head * 8;

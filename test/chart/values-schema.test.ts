@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
 import { CHART_DIR } from '../common/chart.js';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestHost } from './netns.js';
 import { parsePrometheusText, type Sample } from './prom.js';
@@ -85,4 +85,20 @@ export function writeIdentities(path: string, workloads: Record<string, TestHost
     ([workload, host]) => `  - namespace: e2e\n    workload: ${workload}\n    addresses: ["${host.address}/${host.address.includes(':') ? 128 : 32}"]\n`,
   );
   writeFileSync(path, 'identities:\n' + entries.join(''));
+}
+
+/** Ids of the BPF programs that process `pid` holds, through program or link fds (from /proc fdinfo). */
+export function ownedProgramIds(pid: number): number[] {
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^prog_id:\s+(\d+)$/m.exec(info);
+    if (m) ids.add(Number(m[1]));
+  }
+  return [...ids];
 }

@@ -99,7 +99,7 @@ function ours(snapshot: DropSnapshot): DropSnapshot['drops'] {
 
 /** Polls until check passes: kfree_skb runs in softirq, and events arrive on the event loop. */
 async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       check();

@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExporterProcess, waitFor } from '../common/exporter.js';
+import { ExporterProcess, ownedProgramIds, waitFor } from '../common/exporter.js';
 import { inNs, ip, ipCounters, runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
 import { sumOf, type Sample } from '../common/prom.js';
 
@@ -205,18 +205,3 @@ function programIds(): number[] {
   return (JSON.parse(sh('bpftool', ['prog', 'show', '-j'])) as Array<{ id: number }>).map((p) => p.id);
 }
 
-/** Ids of the BPF programs that process `pid` holds, through program or link fds (from /proc fdinfo). */
-function ownedProgramIds(pid: number): number[] {
-  const ids = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue; // closed meanwhile
-    }
-    const m = /^prog_id:\s+(\d+)$/m.exec(info);
-    if (m) ids.add(Number(m[1]));
-  }
-  return [...ids];
-}

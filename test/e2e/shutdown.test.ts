@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExporterProcess } from '../common/exporter.js';
+import { ExporterProcess, ownedProgramIds } from '../common/exporter.js';
 import { runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
 
 /**
@@ -20,21 +19,6 @@ let hosts: TestHost[];
 let exporter: ExporterProcess;
 const sockets: Socket[] = [];
 
-/** Ids of the BPF programs that process `pid` holds, through program or link fds (from /proc fdinfo). */
-function ownedProgramIds(pid: number): number[] {
-  const ids = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue; // closed meanwhile
-    }
-    const m = /^prog_id:\s+(\d+)$/m.exec(info);
-    if (m) ids.add(Number(m[1]));
-  }
-  return [...ids];
-}
 
 function programIds(): number[] {
   return (JSON.parse(sh('bpftool', ['prog', 'show', '-j'])) as Array<{ id: number }>).map((p) => p.id);

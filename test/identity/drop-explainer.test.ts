@@ -87,7 +87,7 @@ function start(networkPolicies = true): DropExplainer {
 /** Polls (50 ms steps, bounded) until the explanation of the client -> backend drop is `want`. */
 async function explanationBecomes(explainer: DropExplainer, want: string, dport = 8080): Promise<void> {
   let last = '';
-  await waitFor('the drop explanation', 5000, () => `have ${last}\nwant ${want}`, async () => {
+  await waitFor('the drop explanation', 30_000, () => `have ${last}\nwant ${want}`, async () => {
     last = explainer.explain(dropEvent(NETFILTER_DROP, dport)).policy?.explanation ?? '(none)';
     return last === want ? true : undefined;
   });
@@ -129,7 +129,7 @@ describe('drop explanation from NetworkPolicies watched on a fake kube-apiserver
   it('follows policies added, changed and removed over the watch', async () => {
     const explainer = start();
     await source!.whenSynced();
-    await waitFor('policies listed', 5000, () => '', async () => (source!.networkPoliciesSynced ? true : undefined));
+    await waitFor('policies listed', 30_000, () => '', async () => (source!.networkPoliciesSynced ? true : undefined));
     expect(explainer.explain(dropEvent(NETFILTER_DROP)).policy?.explanation).toBe(NO_POLICY);
 
     api.apply('networkpolicies', networkPolicyObj('shop', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] }));
@@ -164,7 +164,7 @@ describe('drop explanation from NetworkPolicies watched on a fake kube-apiserver
       `denied: namespace shop has policies allow-client, deny-all (default-deny) selecting pod backend-7c9f (ingress); no rule allows identity ${CLIENT} (ns client, app=client) on tcp/8080`);
 
     // removed, while the watch is cut: the resumed watch brings the deletes
-    await waitFor('watches open', 5000, () => '', async () => (source!.networkPoliciesUp ? true : undefined));
+    await waitFor('watches open', 30_000, () => '', async () => (source!.networkPoliciesUp ? true : undefined));
     api.dropWatches();
     api.remove('networkpolicies', 'allow-client', 'shop');
     await explanationBecomes(explainer, DENY_ALL);
@@ -209,7 +209,7 @@ describe('drop explanation from NetworkPolicies watched on a fake kube-apiserver
     api.forbidden.add('networkpolicies');
     const explainer = start();
     await source!.whenSynced();
-    await waitFor('the refused list', 5000, () => '', async () => (api.count({ resource: 'networkpolicies' }) >= 1 ? true : undefined));
+    await waitFor('the refused list', 30_000, () => '', async () => (api.count({ resource: 'networkpolicies' }) >= 1 ? true : undefined));
     expect(store.resolve(BACKEND)).toMatchObject({ namespace: 'shop', workload: 'backend-7c9f' });
     expect(source!.synced).toBe(true);
     expect(source!.networkPoliciesSynced).toBe(false);

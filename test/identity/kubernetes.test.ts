@@ -191,7 +191,7 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
     expect(store.counts().get(KUBERNETES_SOURCE)).toBe(5);
 
     // every owner kind: ReplicaSet -> Deployment, Job -> CronJob, StatefulSet, bare pod
-    await waitFor('owner lookups', 5000, () => '', async () =>
+    await waitFor('owner lookups', 30_000, () => '', async () =>
       store.resolve(REPORT)?.workloadKind === 'CronJob' ? true : undefined);
     expect(store.resolve(DB)).toMatchObject({ workload: 'db', workloadKind: 'StatefulSet', labels: { app: 'db', ...NS_LABELS.data } });
     expect(store.resolve(REPORT)).toMatchObject({ workload: 'report', workloadKind: 'CronJob' });
@@ -230,7 +230,7 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
 
     // delete: kept for the grace period, then gone (the pod CIDR's unmanaged covers it)
     api.remove('pods', 'frontend-7d9f8-zzzzz', 'shop');
-    await waitFor('the delete event', 5000, () => '', async () => (s.staleAddresses === 1 ? true : undefined));
+    await waitFor('the delete event', 30_000, () => '', async () => (s.staleAddresses === 1 ? true : undefined));
     s.flush();
     expect(cache()['10.227.2.12/32']).toBe(canary);
     expect(store.resolve(canary)).toBeDefined();
@@ -264,7 +264,7 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
 
     // the API server goes away; meanwhile the cluster changes and the history is compacted
     await api.stop();
-    await waitFor('source down', 5000, () => '', async () => (s.up ? undefined : true));
+    await waitFor('source down', 30_000, () => '', async () => (s.up ? undefined : true));
     api.remove('pods', 'db-0', 'data');
     api.apply('pods', podObj({ namespace: 'shop', name: 'debug2', ips: ['10.227.1.30'], labels: { app: 'debug' } }));
     api.compact();
@@ -274,7 +274,7 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
 
     const { '10.227.1.7/32': _db, ...rest } = SEEDED;
     await ipcacheBecomes({ ...rest, '10.227.1.7/32': DB, '10.227.1.30/32': DEBUG }); // db-0 in its grace period
-    await waitFor('source up', 5000, () => '', async () => (s.up ? true : undefined));
+    await waitFor('source up', 30_000, () => '', async () => (s.up ? true : undefined));
     expect(api.count({ resource: 'pods' }) - listsBefore).toBe(2); // one relist, two pages
     expect(s.relists).toBeGreaterThanOrEqual(5); // every resource relisted
     expect(store.counts().get(KUBERNETES_SOURCE)).toBe(5);
@@ -298,13 +298,13 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
   it('resumes a dropped watch from its resourceVersion, without a relist', async () => {
     const s = startSource();
     await s.whenSynced();
-    await waitFor('source up', 5000, () => '', async () => (s.up && api.openWatches() === 5 ? true : undefined));
+    await waitFor('source up', 30_000, () => '', async () => (s.up && api.openWatches() === 5 ? true : undefined));
     const lists = api.count({ resource: 'pods' });
     const watches = api.count({ resource: 'pods', watch: true });
     expect(api.dropWatches()).toBe(5);
     api.apply('pods', podObj({ namespace: 'shop', name: 'debug3', ips: ['10.227.1.31'], labels: { app: 'debug' } }));
     await ipcacheBecomes({ ...SEEDED, '10.227.1.31/32': DEBUG });
-    await waitFor('source up', 5000, () => '', async () => (s.up ? true : undefined));
+    await waitFor('source up', 30_000, () => '', async () => (s.up ? true : undefined));
     expect(api.count({ resource: 'pods' })).toBe(lists);
     expect(api.count({ resource: 'pods', watch: true })).toBe(watches + 1);
     expect(s.relists).toBe(0);
@@ -316,18 +316,18 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
     await s.whenSynced();
     // other resources change, the pod watch sees nothing but the bookmark
     api.apply('services', serviceObj('shop', 'cart', ['10.227.100.20']));
-    await waitFor('the service', 5000, () => '', async () => (ipcache.entries.has('10.227.100.20/32') ? true : undefined));
+    await waitFor('the service', 30_000, () => '', async () => (ipcache.entries.has('10.227.100.20/32') ? true : undefined));
     // every watch must be open before the bookmark is sent, or a late one misses it
-    await waitFor('watches open', 5000, () => '', async () => (api.openWatches() === 5 && s.up ? true : undefined));
+    await waitFor('watches open', 30_000, () => '', async () => (api.openWatches() === 5 && s.up ? true : undefined));
     const rv = String(api.resourceVersion);
     expect(Object.values(s.resourceVersions()).filter((v) => v === rv).length).toBeLessThan(5);
     expect(api.bookmark()).toBe(5);
-    await waitFor('bookmarks applied', 5000, () => JSON.stringify(s.resourceVersions()), async () =>
+    await waitFor('bookmarks applied', 30_000, () => JSON.stringify(s.resourceVersions()), async () =>
       (Object.values(s.resourceVersions()).every((v) => v === rv) ? true : undefined));
     api.compact();
     const lists = api.count({ resource: 'pods' });
     api.dropWatches();
-    await waitFor('watches again', 5000, () => '', async () => (api.openWatches() === 5 && s.up ? true : undefined));
+    await waitFor('watches again', 30_000, () => '', async () => (api.openWatches() === 5 && s.up ? true : undefined));
     expect(api.count({ resource: 'pods' })).toBe(lists);
     expect(s.relists).toBe(0);
   });
@@ -375,12 +375,12 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
     const both = [resumed, relisted];
     try {
       await Promise.all(both.map((x) => x.source.whenSynced()));
-      await waitFor('both up', 5000, () => '', async () => (both.every((x) => x.source.up) ? true : undefined));
+      await waitFor('both up', 30_000, () => '', async () => (both.every((x) => x.source.up) ? true : undefined));
       for (const x of both) expect(sortedEntries(x.ipcache.entries)).toEqual(sortedEntries(SEEDED));
 
       await Promise.all([api.stop(), api2.stop()]);
       const wentAway = Date.now();
-      await waitFor('both down', 5000, () => '', async () => (both.every((x) => !x.source.up) ? true : undefined));
+      await waitFor('both down', 30_000, () => '', async () => (both.every((x) => !x.source.up) ? true : undefined));
 
       // the cluster changes while the exporter cannot see it, spread over the outage
       const canary = deriveIdentityId('shop', { app: 'debug', track: 'canary', ...NS_LABELS.shop }, []);
@@ -415,11 +415,11 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
 
       for (const x of both) x.ipcache.clearCalls();
       await Promise.all([api.start(), api2.start()]);
-      const after = { ...SEEDED, '10.227.2.40/32': FRONTEND, '10.227.1.9/32': canary, 'fd00:227:1::9/128': canary, '10.227.100.20/32': cart };
+      const after: Record<string, number> = { ...SEEDED, '10.227.2.40/32': FRONTEND, '10.227.1.9/32': canary, 'fd00:227:1::9/128': canary, '10.227.100.20/32': cart };
       for (const x of both) {
-        await waitFor('the changes', 15_000, () => `have ${JSON.stringify(sortedEntries(x.ipcache.entries))}`, async () =>
+        await waitFor('the changes', 30_000, () => `have ${JSON.stringify(sortedEntries(x.ipcache.entries))}`, async () =>
           JSON.stringify(sortedEntries(x.ipcache.entries)) === JSON.stringify(sortedEntries(after)) ? true : undefined);
-        await waitFor('source up again', 15_000, () => '', async () => (x.source.up ? true : undefined));
+        await waitFor('source up again', 30_000, () => '', async () => (x.source.up ? true : undefined));
         x.source.flush();
         // each change written once; the deleted pod's address is still in its grace period
         const byPrefix = (a: { cidr: string }, b: { cidr: string }) => (a.cidr < b.cidr ? -1 : 1);
@@ -452,5 +452,5 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
       await Promise.all(both.map((x) => x.source.stop()));
       await api2.stop();
     }
-  }, 90_000);
+  }, 150_000);
 });

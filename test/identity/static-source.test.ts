@@ -28,7 +28,7 @@ function parseError(yaml: string): FlowlensError {
 }
 
 /** Polls until `check` holds; the bound only turns a hang into a failure. */
-async function eventually(check: () => boolean, what: string, boundMs = 10_000): Promise<void> {
+async function eventually(check: () => boolean, what: string, boundMs = 30_000): Promise<void> {
   const deadline = Date.now() + boundMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -39,7 +39,7 @@ async function scrape(snapshot: Partial<DatapathSnapshot>, seriesLimit = 100): P
 }
 
 const of = (m: Sample[], name: string) =>
-  m.filter((s) => s.name === name).map((s) => ({ ...s.labels, value: s.value }));
+  m.filter((s) => s.name === name).map((s): Record<string, string | number> => ({ ...s.labels, value: s.value }));
 
 describe('HTTP families', () => {
   it('requests and responses per workload pair, method, status and reporter', async () => {

@@ -5,8 +5,8 @@ import { httpSpan } from '../../src/traces/http-span.js';
 import type { IdentityContext } from '../../src/metrics/types.js';
 import { ip4, ip6 } from '../common/packets.js';
 
-const client: IdentityContext = { identity: '70001', namespace: 'shop', workload: 'frontend', app: 'frontend', pod: '' };
-const server: IdentityContext = { identity: '70002', namespace: 'shop', workload: 'cart', app: '', pod: 'cart-1' };
+const client: IdentityContext = { identity: '70001', namespace: 'shop', workload: 'frontend', workload_kind: '', app: 'frontend', pod: '' };
+const server: IdentityContext = { identity: '70002', namespace: 'shop', workload: 'cart', workload_kind: '', app: '', pod: 'cart-1' };
 
 function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
   return {
