@@ -66,7 +66,7 @@ describe('a port scan from outside (network namespaces, real kernel)', () => {
   let m: Sample[];
 
   beforeAll(async () => {
-    net = new TestNetwork(prefix, '10.231.0');
+    net = new TestNetwork(prefix, '10.236.0');
     client = net.addHost('cli', 2);
     server = net.addHost('srv', 3);
     scanner = net.addHost('scan', 9);
