@@ -40,13 +40,7 @@ import { HTTP_PINNED_MAPS, HTTP_REPORTED_MAPS, readHttp } from './http.js';
 import type { AttachMode } from '../config.js';
 import type { Cidr } from '../identity/cidr.js';
 import type { IpcacheWriter } from '../identity/ipcache-sync.js';
-import type {
-  ConnectionAttemptRecord,
-  DatapathSnapshot,
-  FlowStartRecord,
-  FlowTrafficRecord,
-  TcpFlagsRecord,
-} from '../metrics/types.js';
+import type { ConnectionAttemptRecord, DatapathSnapshot, FlowStartRecord, FlowTrafficRecord, TcpFlagsRecord } from './records.js';
 import type { Logger } from '../log.js';
 import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
 import type { NetInterface } from './interfaces.js';

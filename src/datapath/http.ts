@@ -8,7 +8,7 @@ import {
   decodeHttpResponseKey,
   nameAt,
 } from '../bpf/codecs.js';
-import type { HttpRequestRecord, HttpResponseRecord } from '../metrics/types.js';
+import type { HttpRequestRecord, HttpResponseRecord } from './records.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 
 /**

@@ -10,7 +10,7 @@ import { OVERFLOW, UNKNOWN } from './labels.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { SeriesTable, type Labels, type Series } from './series.js';
 import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
-import type { DnsResponseRecord } from './types.js';
+import type { DnsResponseRecord } from '../datapath/records.js';
 
 export const DNS_QUERIES_TOTAL = 'flowlens_dns_queries_total';
 export const DNS_RESPONSES_TOTAL = 'flowlens_dns_responses_total';

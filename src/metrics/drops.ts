@@ -1,7 +1,7 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { directionLabel, protocolLabel, UNKNOWN } from './labels.js';
 import type { SeriesTable } from './series.js';
-import type { DropRecord } from './types.js';
+import type { DropRecord } from '../datapath/records.js';
 
 export const DROPS_TOTAL = 'flowlens_drops_total';
 

@@ -9,7 +9,7 @@ import { OVERFLOW } from './labels.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 import { SeriesTable, type Series } from './series.js';
-import type { HttpResponseRecord } from './types.js';
+import type { HttpResponseRecord } from '../datapath/records.js';
 
 export const HTTP_REQUESTS_TOTAL = 'flowlens_http_requests_total';
 export const HTTP_RESPONSES_TOTAL = 'flowlens_http_responses_total';

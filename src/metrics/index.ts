@@ -1,24 +1,4 @@
-export type {
-  ConnectionAttemptRecord,
-  ContextName,
-  DatapathSnapshot,
-  DatapathSource,
-  FlowStoreStatus,
-  DnsQueryRecord,
-  DnsResponseRecord,
-  DnsSnapshot,
-  SpanStatus,
-  FlowStartRecord,
-  FlowTrafficRecord,
-  HttpRequestRecord,
-  HttpResponseRecord,
-  IdentityContext,
-  IdentityLookup,
-  IdentitySourceStatus,
-  IdentityStatus,
-  MetricsConfig,
-  TcpFlagsRecord,
-} from './types.js';
+export type { ContextName, FlowStoreStatus, SpanStatus, IdentitySourceStatus, IdentityStatus, MetricsConfig } from './types.js';
 export { createMetrics, type CreateMetricsOptions } from './registry.js';
 export type { BuildInfo } from './build-info.js';
 export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type ExpositionFormat } from './exposition.js';

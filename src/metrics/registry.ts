@@ -27,7 +27,9 @@ import { registerDns } from './dns.js';
 import { registerDnsQueryNames, type DnsQueryNames } from './dns-names.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
-import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import type { FlowStoreStatus, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import type { IdentityLookup } from '../identity/contexts.js';
+import type { DatapathSource } from '../datapath/records.js';
 import { registerSpans } from './spans.js';
 
 export interface CreateMetricsOptions {

@@ -1,7 +1,7 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { directionLabel, protocolLabel, verdictLabel } from './labels.js';
 import type { SeriesTable } from './series.js';
-import type { FlowTrafficRecord } from './types.js';
+import type { FlowTrafficRecord } from '../datapath/records.js';
 
 export const PACKETS_TOTAL = 'flowlens_packets_total';
 export const BYTES_TOTAL = 'flowlens_bytes_total';

@@ -1,7 +1,7 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { DESTINATION_PORT_HELP, verdictLabel, type PortFolder } from './labels.js';
 import type { SeriesTable } from './series.js';
-import type { FlowStartRecord } from './types.js';
+import type { FlowStartRecord } from '../datapath/records.js';
 
 export const UNKNOWN_SOURCE_FLOWS_TOTAL = 'flowlens_unknown_source_flows_total';
 

@@ -7,7 +7,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { DnsFlag, Reporter, dnsNameFromWire, type DnsEvent } from '../bpf/codecs.js';
 import { formatAddress } from '../identity/cidr.js';
 import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
-import type { IdentityLookup } from '../metrics/types.js';
+import type { IdentityLookup } from '../identity/contexts.js';
 import type { FinishedExchange } from './sink.js';
 
 /** error.type of an exchange that got no response within the timeout. */

@@ -4,7 +4,7 @@
 
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Reporter, type HttpEvent } from '../bpf/codecs.js';
-import type { IdentityLookup } from '../metrics/types.js';
+import type { IdentityLookup } from '../identity/contexts.js';
 import { httpSpan, type PathRedaction } from './http-span.js';
 import type { FinishedExchange } from './sink.js';
 

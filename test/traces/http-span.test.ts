@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { EventType, Reporter, type HttpEvent } from '../../src/bpf/codecs.js';
 import { httpSpan } from '../../src/traces/http-span.js';
-import type { IdentityContext } from '../../src/metrics/types.js';
+import type { IdentityContext } from '../../src/identity/contexts.js';
 import { ip4, ip6 } from '../common/packets.js';
 
 const client: IdentityContext = { identity: '70001', namespace: 'shop', workload: 'frontend', workload_kind: '', app: 'frontend', pod: '' };
