@@ -6,7 +6,7 @@ import { AddressSet } from '../src/flows/address-set.js';
 import { compileFilter, parseFilter } from '../src/flows/filter.js';
 import type { FlowRecord } from '../src/flows/record.js';
 import { FlowStore } from '../src/flows/store.js';
-import { cidrContains, parseAddress, parseCidr, type Cidr } from '../src/identity/cidr.js';
+import { cidrContains, parseAddress, parseCidr, type Cidr } from '../src/net/cidr.js';
 import { buildServer } from '../src/server/app.js';
 import { API, FRONTEND, rec, T0 } from '../test/common/flows.js';
 import { report } from './report.js';

@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseListen } from './config/validators.js';
 import { createError, readTextFile, wrapError } from './errors.js';
-import { tryParseCidr } from './identity/cidr.js';
+import { tryParseCidr } from './net/cidr.js';
 import { formatPath, valueAt } from './config/issue-path.js';
 import { numericRanges, type NumericRange } from './config/ranges.js';
 import { REASON_CLASSES } from './datapath/drop-reasons.js';

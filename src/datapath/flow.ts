@@ -38,8 +38,8 @@ import {
 } from '../bpf/codecs.js';
 import { HTTP_PINNED_MAPS, HTTP_REPORTED_MAPS, readHttp } from './http.js';
 import type { AttachMode } from '../config.js';
-import type { Cidr } from '../identity/cidr.js';
-import type { IpcacheWriter } from '../identity/ipcache-sync.js';
+import type { Cidr } from '../net/cidr.js';
+import type { IpcacheWriter } from '../bpf/ipcache.js';
 import type { ConnectionAttemptRecord, DatapathSnapshot, FlowStartRecord, FlowTrafficRecord, TcpFlagsRecord } from './records.js';
 import type { Logger } from '../log.js';
 import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';

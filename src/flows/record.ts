@@ -19,7 +19,7 @@ import {
   type FlowEvent,
   type TcpOutcomeEvent,
 } from '../bpf/codecs.js';
-import { formatAddress } from '../identity/cidr.js';
+import { formatAddress } from '../net/cidr.js';
 import type { ExplainedDropEvent } from '../identity/drop-explainer.js';
 import type { DropPolicyExplanation } from '../identity/network-policy.js';
 import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';

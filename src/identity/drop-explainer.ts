@@ -7,7 +7,7 @@
 
 import type { DropEvent } from '../bpf/codecs.js';
 import type { ReasonClass } from '../datapath/drop-reasons.js';
-import { formatAddress } from './cidr.js';
+import { formatAddress } from '../net/cidr.js';
 import type { Identity } from './identity.js';
 import {
   describeIdentity,

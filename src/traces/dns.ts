@@ -5,7 +5,7 @@
 
 import type { Attributes } from '@opentelemetry/api';
 import { DnsFlag, Reporter, dnsNameFromWire, type DnsEvent } from '../bpf/codecs.js';
-import { formatAddress } from '../identity/cidr.js';
+import { formatAddress } from '../net/cidr.js';
 import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
 import type { IdentityLookup } from '../identity/contexts.js';
 import type { FinishedExchange } from './sink.js';

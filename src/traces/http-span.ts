@@ -7,7 +7,7 @@
 
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../bpf/codecs.js';
-import { formatAddress } from '../identity/cidr.js';
+import { formatAddress } from '../net/cidr.js';
 import type { IdentityContext } from '../identity/contexts.js';
 
 /** Semantic-convention attribute names (stable), spelt out: @opentelemetry/semantic-conventions is not a dependency. */

@@ -3,7 +3,7 @@ import { RecordBuilder, WallClock, formatTimeNs, recordBytes } from '../../src/f
 import type { DropPolicyExplanation } from '../../src/identity/network-policy.js';
 import { identityResolver } from '../../src/flows/identities.js';
 import { IdentityStore } from '../../src/identity/store.js';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { EventType, TcpOutcome } from '../../src/bpf/codecs.js';
 
 const ip4 = (text: string) => {

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { deriveIdentityId } from '../../src/identity/identity.js';
 import { IpcacheSync } from '../../src/identity/ipcache-sync.js';
 import { loadKubeConfig } from '../../src/identity/kube-client.js';
