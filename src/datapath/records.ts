@@ -93,3 +93,21 @@ export interface DatapathSnapshot {
 /** Called once per scrape; numbers are kernel absolute totals. */
 export interface DatapathSource { snapshot(): DatapathSnapshot }
 
+
+// The events the datapath delivers one by one (ring buffer), and the names and
+// constants to read them, as src/bpf/codecs.ts decodes them.
+export {
+  Direction,
+  DIRECTION_NAMES,
+  DnsFlag,
+  dnsNameFromWire,
+  DNS_LATENCY_BOUNDS_SECONDS,
+  HTTP_DURATION_BOUNDS_SECONDS,
+  HTTP_METHOD_NAMES,
+  Reporter,
+  REPORTER_NAMES,
+  TCP_FLAG_NAMES,
+  TCP_OUTCOME_NAMES,
+  TcpOutcome,
+} from '../bpf/codecs.js';
+export type { DnsEvent, DropEvent, FlowEvent, HttpEvent, TcpOutcomeEvent } from '../bpf/codecs.js';

@@ -17,11 +17,6 @@ export {
 export {
   DNS_QUERIES_BY_NAME_TOTAL,
   DnsQueryNames,
-  OTHER_NAME,
-  QUERY_NAME_MODES,
-  QUERY_NAMES_MAX,
-  normalizeSuffix,
-  type QueryNamesConfig,
 } from './dns-names.js';
 export { TCP_CONNECTION_ATTEMPTS_TOTAL } from './connections.js';
 export {
