@@ -18,12 +18,12 @@ import {
   type HttpEvent,
   type FlowEvent,
   type TcpOutcomeEvent,
-} from '../bpf/codecs.js';
+} from '../datapath/records.js';
 import { formatAddress } from '../net/cidr.js';
 import type { ExplainedDropEvent } from '../identity/drop-explainer.js';
 import type { DropPolicyExplanation } from '../identity/network-policy.js';
-import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
-import { protocolLabel } from '../metrics/labels.js';
+import { qtypeLabel, rcodeLabel } from '../datapath/code-names.js';
+import { protocolLabel } from '../datapath/code-names.js';
 
 export const FLOW_TYPES = ['flow', 'tcp', 'drop', 'dns', 'http'] as const;
 export type FlowType = (typeof FLOW_TYPES)[number];

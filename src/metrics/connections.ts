@@ -1,5 +1,6 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { DESTINATION_PORT_HELP, directionLabel, type PortFolder } from './labels.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { directionLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 
 export const TCP_CONNECTION_ATTEMPTS_TOTAL = 'flowlens_tcp_connection_attempts_total';

@@ -19,7 +19,7 @@
 import { OTHER_NAME, type QueryNamesConfig } from '../config/dns-query-names.js';
 import { DnsFlag } from '../datapath/records.js';
 import { monotonicMs, nameFolder, queryNameOf, type NameFolder } from './dns-name-folders.js';
-import { qtypeLabel, rcodeLabel, reporterLabel } from './dns.js';
+import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
 import { CONTEXT_HELP, OVERFLOW_HELP, type FlowFamilyContext } from './flow-family.js';
 import { KernelCounter } from './kernel-counter.js';
 import { OVERFLOW } from './labels.js';

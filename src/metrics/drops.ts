@@ -1,5 +1,5 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { directionLabel, protocolLabel, UNKNOWN } from './labels.js';
+import { directionLabel, protocolLabel, UNKNOWN } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { DropRecord } from '../datapath/records.js';
 

@@ -1,5 +1,6 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { DESTINATION_PORT_HELP, directionLabel, protocolLabel, verdictLabel, type PortFolder } from './labels.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { directionLabel, protocolLabel, verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 
 export const FLOWS_TOTAL = 'flowlens_flows_total';

@@ -3,7 +3,7 @@
 // with the side that observed them (reporter).
 
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { HTTP_DURATION_BOUNDS_SECONDS } from '../bpf/codecs.js';
+import { HTTP_DURATION_BOUNDS_SECONDS } from '../datapath/records.js';
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { OVERFLOW } from './labels.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';

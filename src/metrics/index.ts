@@ -5,15 +5,7 @@ export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type
 export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './labels.js';
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { FLOWS_TOTAL } from './flows.js';
-export {
-  DNS_MALFORMED_MESSAGES_TOTAL,
-  DNS_QUERIES_TOTAL,
-  DNS_RESPONSE_DURATION_SECONDS,
-  DNS_RESPONSES_TOTAL,
-  qtypeLabel,
-  rcodeLabel,
-  reporterLabel,
-} from './dns.js';
+export { DNS_MALFORMED_MESSAGES_TOTAL, DNS_QUERIES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_RESPONSES_TOTAL } from './dns.js';
 export {
   DNS_QUERIES_BY_NAME_TOTAL,
   DnsQueryNames,

@@ -1,5 +1,5 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { directionLabel, tcpFlagLabel, TCP_FLAGS } from './labels.js';
+import { directionLabel, tcpFlagLabel, TCP_FLAGS } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 
 export const TCP_FLAGS_TOTAL = 'flowlens_tcp_flags_total';

@@ -1,5 +1,5 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { directionLabel, protocolLabel, verdictLabel } from './labels.js';
+import { directionLabel, protocolLabel, verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { FlowTrafficRecord } from '../datapath/records.js';
 

@@ -1,5 +1,6 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { DESTINATION_PORT_HELP, verdictLabel, type PortFolder } from './labels.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { FlowStartRecord } from '../datapath/records.js';
 

@@ -4,9 +4,9 @@
 // reporter, DNS header fields the conventions do not name).
 
 import type { Attributes } from '@opentelemetry/api';
-import { DnsFlag, Reporter, dnsNameFromWire, type DnsEvent } from '../bpf/codecs.js';
+import { DnsFlag, Reporter, dnsNameFromWire, type DnsEvent } from '../datapath/records.js';
 import { formatAddress } from '../net/cidr.js';
-import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
+import { qtypeLabel, rcodeLabel } from '../datapath/code-names.js';
 import type { IdentityLookup } from '../identity/contexts.js';
 import type { FinishedExchange } from './sink.js';
 

@@ -6,7 +6,7 @@
 // flowlens' own (identities, reporter) are under `flowlens.`.
 
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
-import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../bpf/codecs.js';
+import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../datapath/records.js';
 import { formatAddress } from '../net/cidr.js';
 import type { IdentityContext } from '../identity/contexts.js';
 

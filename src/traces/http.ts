@@ -3,7 +3,7 @@
 // the kernel's clock, and the request's traceparent as the span's parent.
 
 import { SpanStatusCode } from '@opentelemetry/api';
-import { Reporter, type HttpEvent } from '../bpf/codecs.js';
+import { Reporter, type HttpEvent } from '../datapath/records.js';
 import type { IdentityLookup } from '../identity/contexts.js';
 import { httpSpan, type PathRedaction } from './http-span.js';
 import type { FinishedExchange } from './sink.js';
