@@ -2,8 +2,7 @@ import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext
 import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
 import { directionLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
-
-export const TCP_CONNECTION_ATTEMPTS_TOTAL = 'flowlens_tcp_connection_attempts_total';
+import { TCP_CONNECTION_ATTEMPTS_TOTAL } from './names.js';
 
 export function registerConnectionAttempts(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
   return registerFlowFamily(ctx, {

@@ -25,8 +25,7 @@ import { KernelCounter } from './kernel-counter.js';
 import { OVERFLOW } from './labels.js';
 import { KEY_SEPARATOR } from './scrape.js';
 import { SeriesTable, type SeriesValue } from './series.js';
-
-export const DNS_QUERIES_BY_NAME_TOTAL = 'flowlens_dns_queries_by_name_total';
+import { DNS_QUERIES_BY_NAME_TOTAL } from './names.js';
 
 /** rcode of an exchange whose query got no response within dns.unansweredTimeoutSeconds. */
 export const UNANSWERED_RCODE = 'unanswered';

@@ -11,11 +11,7 @@ import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { SeriesTable, type Labels, type Series } from './series.js';
 import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 import { DNS_LATENCY_BOUNDS_SECONDS, type DnsResponseRecord } from '../datapath/records.js';
-
-export const DNS_QUERIES_TOTAL = 'flowlens_dns_queries_total';
-export const DNS_RESPONSES_TOTAL = 'flowlens_dns_responses_total';
-export const DNS_RESPONSE_DURATION_SECONDS = 'flowlens_dns_response_duration_seconds';
-export const DNS_MALFORMED_MESSAGES_TOTAL = 'flowlens_dns_malformed_messages_total';
+import { DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_MALFORMED_MESSAGES_TOTAL } from './names.js';
 
 const REPORTER_HELP =
   'reporter says which end\'s interface saw the message (client or server); an exchange between two ' +

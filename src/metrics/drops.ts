@@ -2,8 +2,7 @@ import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext
 import { directionLabel, protocolLabel, UNKNOWN } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { DropRecord } from '../datapath/records.js';
-
-export const DROPS_TOTAL = 'flowlens_drops_total';
+import { DROPS_TOTAL } from './names.js';
 
 const render = (r: DropRecord): string[] => [
   r.reason,

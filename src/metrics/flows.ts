@@ -2,8 +2,7 @@ import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext
 import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
 import { directionLabel, protocolLabel, verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
-
-export const FLOWS_TOTAL = 'flowlens_flows_total';
+import { FLOWS_TOTAL } from './names.js';
 
 export function registerFlows(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
   return registerFlowFamily(ctx, {

@@ -10,11 +10,7 @@ import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 import { SeriesTable, type Series } from './series.js';
 import type { HttpResponseRecord } from '../datapath/records.js';
-
-export const HTTP_REQUESTS_TOTAL = 'flowlens_http_requests_total';
-export const HTTP_RESPONSES_TOTAL = 'flowlens_http_responses_total';
-export const HTTP_REQUEST_DURATION_SECONDS = 'flowlens_http_request_duration_seconds';
-export const HTTP_UNMATCHED_MESSAGES_TOTAL = 'flowlens_http_unmatched_messages_total';
+import { HTTP_REQUESTS_TOTAL, HTTP_RESPONSES_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_UNMATCHED_MESSAGES_TOTAL } from './names.js';
 
 const HTTP_HELP =
   'Source is the client, destination the server; reporter says whose interface the exchange was seen at ' +

@@ -1,7 +1,6 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import type { SeriesTable } from './series.js';
-
-export const TCP_RETRANSMITS_TOTAL = 'flowlens_tcp_retransmits_total';
+import { TCP_RETRANSMITS_TOTAL } from './names.js';
 
 export function registerTcpRetransmits(ctx: FlowFamilyContext): SeriesTable {
   return registerFlowFamily(ctx, {

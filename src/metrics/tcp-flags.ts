@@ -1,8 +1,7 @@
 import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
 import { directionLabel, tcpFlagLabel, TCP_FLAGS } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
-
-export const TCP_FLAGS_TOTAL = 'flowlens_tcp_flags_total';
+import { TCP_FLAGS_TOTAL } from './names.js';
 
 export function registerTcpFlags(ctx: FlowFamilyContext): SeriesTable {
   return registerFlowFamily(ctx, {

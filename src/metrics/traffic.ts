@@ -2,9 +2,7 @@ import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext
 import { directionLabel, protocolLabel, verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { FlowTrafficRecord } from '../datapath/records.js';
-
-export const PACKETS_TOTAL = 'flowlens_packets_total';
-export const BYTES_TOTAL = 'flowlens_bytes_total';
+import { PACKETS_TOTAL, BYTES_TOTAL } from './names.js';
 
 const render = (r: FlowTrafficRecord): string[] => [protocolLabel(r.protocol), directionLabel(r.direction), verdictLabel(r.verdict)];
 

@@ -3,8 +3,7 @@ import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
 import { verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { FlowStartRecord } from '../datapath/records.js';
-
-export const UNKNOWN_SOURCE_FLOWS_TOTAL = 'flowlens_unknown_source_flows_total';
+import { UNKNOWN_SOURCE_FLOWS_TOTAL } from './names.js';
 
 /** Reserved identities that mean "we do not know who this is". */
 const SOURCE_CLASSES: Readonly<Record<number, string>> = { 2: 'world', 3: 'unmanaged' };
