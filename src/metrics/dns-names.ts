@@ -20,7 +20,7 @@ import { OTHER_NAME, type QueryNamesConfig } from '../config/dns-query-names.js'
 import { DnsFlag } from '../datapath/records.js';
 import { monotonicMs, nameFolder, queryNameOf, type NameFolder } from './dns-name-folders.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FlowFamilyContext } from './flow-family.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import { KernelCounter } from './kernel-counter.js';
 import { OVERFLOW } from './labels.js';
 import { KEY_SEPARATOR } from './scrape.js';
@@ -189,7 +189,7 @@ export function rcodeOrUnanswered(rcode: number): string {
  * identity expiry, metrics.seriesLimit, the overflow series), from the
  * counts of exchange events instead of the kernel's maps.
  */
-export function registerDnsQueryNames(ctx: FlowFamilyContext, names: DnsQueryNames): SeriesTable {
+export function registerDnsQueryNames(ctx: FamilyContext, names: DnsQueryNames): SeriesTable {
   const extraLabelNames = ['qname', 'qtype', 'rcode', 'reporter'];
   const labelNames = [...ctx.contextLabelNames, ...extraLabelNames];
   const table = new SeriesTable(DNS_QUERIES_BY_NAME_TOTAL, labelNames, ctx.seriesLimit, OVERFLOW);

@@ -3,7 +3,8 @@
 // the kernel's counters; messages it could not parse, by reason.
 
 import { Counter, type Registry } from 'prom-client';
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import { KernelHistogram, type HistogramSeries } from './kernel-histogram.js';
 import { OVERFLOW } from './labels.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
@@ -18,8 +19,8 @@ const REPORTER_HELP =
   'endpoints of this node is counted once by each side.';
 const DNS_CONTEXT_HELP = 'The source is the client, the destination the server (resolver).';
 
-export function registerDns(ctx: FlowFamilyContext, registers: Registry[]): void {
-  registerFlowFamily(ctx, {
+export function registerDns(ctx: FamilyContext, registers: Registry[]): void {
+  registerIdentityPairCounter(ctx, {
     name: DNS_QUERIES_TOTAL,
     help: `DNS queries (standard QUERY opcode) seen on the configured DNS ports, over UDP and TCP, by qtype. ${DNS_CONTEXT_HELP} ${REPORTER_HELP} ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames: ['qtype', 'reporter'],
@@ -27,7 +28,7 @@ export function registerDns(ctx: FlowFamilyContext, registers: Registry[]): void
     render: (r) => [qtypeLabel(r.qtype), reporterLabel(r.reporter)],
     value: (r) => r.count,
   });
-  registerFlowFamily(ctx, {
+  registerIdentityPairCounter(ctx, {
     name: DNS_RESPONSES_TOTAL,
     help: `DNS responses by the qtype of their question and their RCODE, matched to a query or not. ${DNS_CONTEXT_HELP} ${REPORTER_HELP} ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames: ['qtype', 'rcode', 'reporter'],
@@ -44,7 +45,7 @@ export function registerDns(ctx: FlowFamilyContext, registers: Registry[]): void
  * without a pending query (sent before flowlens started, or after the query
  * was swept as unanswered) are not observed.
  */
-function registerResponseDuration(ctx: FlowFamilyContext): void {
+function registerResponseDuration(ctx: FamilyContext): void {
   const labelNames = [...ctx.contextLabelNames, 'qtype', 'rcode', 'reporter'];
   // admission and the overflow series as for the counters; the table's value is the count
   const table = new SeriesTable(DNS_RESPONSE_DURATION_SECONDS, labelNames, ctx.seriesLimit, OVERFLOW);

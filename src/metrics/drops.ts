@@ -1,4 +1,5 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import { directionLabel, protocolLabel, UNKNOWN } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
 import type { DropRecord } from '../datapath/records.js';
@@ -12,8 +13,8 @@ const render = (r: DropRecord): string[] => [
   directionLabel(r.direction),
 ];
 
-export function registerDrops(ctx: FlowFamilyContext): SeriesTable {
-  return registerFlowFamily(ctx, {
+export function registerDrops(ctx: FamilyContext): SeriesTable {
+  return registerIdentityPairCounter(ctx, {
     name: DROPS_TOTAL,
     help:
       'Packets the kernel dropped (kfree_skb), by the kernel\'s drop reason and its class (policy, no_socket, ' +

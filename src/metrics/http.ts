@@ -4,7 +4,8 @@
 
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { HTTP_DURATION_BOUNDS_SECONDS } from '../datapath/records.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import { OVERFLOW } from './labels.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
@@ -21,8 +22,8 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-export function registerHttp(ctx: FlowFamilyContext): void {
-  registerFlowFamily(ctx, {
+export function registerHttp(ctx: FamilyContext): void {
+  registerIdentityPairCounter(ctx, {
     name: HTTP_REQUESTS_TOTAL,
     help:
       'HTTP/1.x requests recognised by their request line (method, target, HTTP/1.0 or 1.1 in one segment), ' +
@@ -32,7 +33,7 @@ export function registerHttp(ctx: FlowFamilyContext): void {
     render: (r) => [r.method, r.reporter],
     value: (r) => r.count,
   });
-  registerFlowFamily(ctx, {
+  registerIdentityPairCounter(ctx, {
     name: HTTP_RESPONSES_TOTAL,
     help:
       'HTTP/1.x responses by status code and the method of the request they answer, matched in order per ' +
@@ -53,7 +54,7 @@ interface Accumulated {
 }
 
 /** Histogram of exchange latencies (request line to status line), from the kernel's per-bucket counts. */
-function registerDuration(ctx: FlowFamilyContext): void {
+function registerDuration(ctx: FamilyContext): void {
   const extra = ['method', 'status_class', 'reporter'];
   const labelNames = [...ctx.contextLabelNames, ...extra];
   const table = new SeriesTable(HTTP_REQUEST_DURATION_SECONDS, labelNames, ctx.seriesLimit, OVERFLOW);
