@@ -2,6 +2,13 @@
 // its value summed over CPUs. Metrics, flows and traces read these records,
 // never the kernel's maps or struct layouts.
 
+/**
+ * Both identities of a counter map's overflow key (FLOWLENS_IDENTITY_OVERFLOW,
+ * ./counters.ts): a record under it counts what a full map could not key, and
+ * is the family's overflow series.
+ */
+export const OVERFLOW_IDENTITY = 0xffffffff;
+
 export interface FlowTrafficRecord { srcIdentity: number; dstIdentity: number; protocol: number; direction: number; verdict: number; packets: number; bytes: number }
 
 export interface FlowStartRecord { srcIdentity: number; dstIdentity: number; protocol: number; dstPort: number; direction: number; verdict: number; flows: number }

@@ -10,8 +10,7 @@ import { OVERFLOW } from './labels.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { SeriesTable, type Labels, type Series } from './series.js';
-import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
-import { DNS_LATENCY_BOUNDS_SECONDS, type DnsResponseRecord } from '../datapath/records.js';
+import { DNS_LATENCY_BOUNDS_SECONDS, OVERFLOW_IDENTITY, type DnsResponseRecord } from '../datapath/records.js';
 import { DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_MALFORMED_MESSAGES_TOTAL } from './names.js';
 
 const REPORTER_HELP =
