@@ -6,13 +6,13 @@ import { AddressSet } from '../src/flows/address-set.js';
 import { compileFilter, parseFilter } from '../src/flows/filter.js';
 import type { FlowRecord } from '../src/flows/record.js';
 import { FlowStore } from '../src/flows/store.js';
-import { cidrContains, parseAddress, parseCidr, type Cidr } from '../src/identity/cidr.js';
+import { cidrContains, parseAddress, parseCidr, type Cidr } from '../src/net/cidr.js';
 import { buildServer } from '../src/server/app.js';
 import { API, FRONTEND, rec, T0 } from '../test/common/flows.js';
 import { report } from './report.js';
 
 /**
- * What hostile API queries cost the exporter (issue 14, point 4): /metrics
+ * What hostile API queries cost the exporter: /metrics
  * scrape latency (p50, p99) on a server with a full store of 65,535 records,
  * quiet and while three clients send hostile queries without pause (from a
  * worker thread, so their own parsing is not on the server's thread); the

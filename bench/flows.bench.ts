@@ -3,7 +3,8 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { decodeHttpEvent, HTTP_EVENT } from '../src/bpf/codecs.js';
 import { FlowStore } from '../src/flows/store.js';
-import { RecordBuilder, WallClock } from '../src/flows/record.js';
+import { KernelClock } from '../src/datapath/clock.js';
+import { RecordBuilder } from '../src/flows/record.js';
 import { compileFilter, parseFilter } from '../src/flows/filter.js';
 import { report } from './report.js';
 
@@ -26,7 +27,7 @@ function builder() {
     node: 'node-a',
     resolve: (id) => ({ identityName: String(id), namespace: 'shop', workload: `w${id % 50}`, pod: '', labels: LABELS }),
     dropReason: () => ({ name: 'netfilter_drop', reasonClass: 'policy' }),
-    clock: new WallClock(),
+    clock: new KernelClock(),
   });
 }
 

@@ -10,11 +10,10 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { interfacePatternProblem, labelKeyProblem, otlpEndpointProblem, parseListen } from './config/validators.js';
 import { createError, readTextFile, wrapError } from './errors.js';
-import { tryParseCidr } from './identity/cidr.js';
+import { tryParseCidr } from './net/cidr.js';
 import { formatPath, valueAt } from './config/issue-path.js';
 import { numericRanges, type NumericRange } from './config/ranges.js';
-import { REASON_CLASSES } from './datapath/drop-reasons.js';
-import { normalizeSuffix, QUERY_NAME_MODES, QUERY_NAMES_MAX } from './metrics/dns-names.js';
+import { normalizeSuffix, QUERY_NAME_MODES, QUERY_NAMES_MAX } from './config/dns-query-names.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const ATTACH_MODES = ['auto', 'tcx', 'clsact'] as const;
@@ -24,6 +23,10 @@ export const KUBERNETES_MODES = ['auto', 'on', 'off'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type AttachMode = (typeof ATTACH_MODES)[number];
 export type MetricContext = (typeof METRIC_CONTEXTS)[number];
+
+/** Classes of the kernel's drop reasons (reason_class); src/datapath/drop-reasons.ts assigns them. */
+export const REASON_CLASSES = ['policy', 'no_socket', 'congestion', 'routing', 'malformed', 'socket', 'other'] as const;
+export type ReasonClass = (typeof REASON_CLASSES)[number];
 
 // Ports that name a well-known service are reported exactly; the rest are
 // folded into ranges to bound the cardinality of destination_port.

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { KERNEL_BTF_PATH } from './bpf/btf.js';
 import { createError } from './errors.js';
 
 /** Capability bit numbers from linux/capability.h. */
@@ -30,8 +31,6 @@ export function missingCapabilities(capEff: bigint): string[] {
   if (!has(CAPABILITIES.CAP_NET_ADMIN)) missing.push('CAP_NET_ADMIN');
   return missing;
 }
-
-export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
 /**
  * Fails fast, with a message that names what is missing, before anything

@@ -17,7 +17,7 @@ import { FlowStore } from './flows/store.js';
 import { RecordBuilder } from './flows/record.js';
 import { identityResolver } from './flows/identities.js';
 import type { FlowsApiStats } from './server/flows.js';
-import { parseCidr } from './identity/cidr.js';
+import { parseCidr } from './net/cidr.js';
 import { identityContexts } from './identity/contexts.js';
 import { DropExplainer, dropTuple, type ExplainedDropEvent } from './identity/drop-explainer.js';
 import { IpcacheSync } from './identity/ipcache-sync.js';

@@ -3,6 +3,7 @@
 // and as the chart's PrometheusRule (alerts/src/main.ts).
 
 import type { AlertsConfig, LabelSet } from './config.js';
+import { BPF_MAP_CAPACITY, BPF_MAP_ENTRIES, BPF_MAP_UPDATE_ERRORS_TOTAL, DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DROPS_TOTAL, EVENTS_LOST_TOTAL, FLOWS_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_RESPONSES_TOTAL, IDENTITY_SOURCE_UP, SERIES_LIMITED_TOTAL, SPANS_DROPPED_TOTAL, TCP_FLAGS_TOTAL, TCP_RETRANSMITS_TOTAL, UNKNOWN_SOURCE_FLOWS_TOTAL } from '../../src/metrics/names.js';
 
 /** critical pages someone now; warning goes to a work queue; info is context for other alerts. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -70,7 +71,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   // ── recording rules: baselines and the dashboards' heavy queries ──
   const edgeFlows = `edge:flowlens_flows:rate${w}`;
   const edgeRecords: RecordingRule[] = [
-    { record: edgeFlows, expr: `sum ${by([...EDGE, 'verdict'])} (rate(${s('flowlens_flows_total')}[${w}]))` },
+    { record: edgeFlows, expr: `sum ${by([...EDGE, 'verdict'])} (rate(${s(FLOWS_TOTAL)}[${w}]))` },
     { record: `${edgeFlows}:avg${b}`, expr: `avg_over_time(${edgeFlows}${past})` },
     { record: `${edgeFlows}:stddev${b}`, expr: `stddev_over_time(${edgeFlows}${past})` },
     {
@@ -84,51 +85,51 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       record: fanout,
       expr:
         `count ${by(SRC)} (sum ${by([...SRC, ...DST, 'destination_port'])} ` +
-        `(increase(${s('flowlens_flows_total')}[${w}])) > 0)`,
+        `(increase(${s(FLOWS_TOTAL)}[${w}])) > 0)`,
     },
     { record: `${fanout}:avg${b}`, expr: `avg_over_time(${fanout}${past})` },
   ];
   const dnsResponsesBySource = `source:flowlens_dns_responses:rate${w}`;
   const nxdomainRatio = `source:flowlens_dns_nxdomain:ratio_rate${w}`;
   const dnsRecords: RecordingRule[] = [
-    { record: dnsResponsesBySource, expr: `sum ${by(SRC)} (rate(${s('flowlens_dns_responses_total')}[${w}]))` },
+    { record: dnsResponsesBySource, expr: `sum ${by(SRC)} (rate(${s(DNS_RESPONSES_TOTAL)}[${w}]))` },
     {
       // A source without a single NXDOMAIN has ratio 0, not no ratio, so its baseline exists.
       record: nxdomainRatio,
       expr:
-        `(sum ${by(SRC)} (rate(${s('flowlens_dns_responses_total', `rcode="${c.values.rcodeNxdomain}"`)}[${w}])) ` +
+        `(sum ${by(SRC)} (rate(${s(DNS_RESPONSES_TOTAL, `rcode="${c.values.rcodeNxdomain}"`)}[${w}])) ` +
         `or 0 * ${dnsResponsesBySource}) / ${dnsResponsesBySource}`,
     },
     { record: `${nxdomainRatio}:avg${b}`, expr: `avg_over_time(${nxdomainRatio}${past})` },
-    { record: `edge:flowlens_dns_queries:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_dns_queries_total')}[${w}]))` },
-    { record: `edge:flowlens_dns_responses:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_dns_responses_total')}[${w}]))` },
+    { record: `edge:flowlens_dns_queries:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s(DNS_QUERIES_TOTAL)}[${w}]))` },
+    { record: `edge:flowlens_dns_responses:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s(DNS_RESPONSES_TOTAL)}[${w}]))` },
     {
       // Unanswered queries count as failures too: queries minus responses, never below 0.
       record: `edge:flowlens_dns_failures:ratio_rate${w}`,
       expr:
-        `((sum ${by(EDGE)} (rate(${s('flowlens_dns_responses_total', `rcode="${c.values.rcodeServfail}"`)}[${w}])) ` +
+        `((sum ${by(EDGE)} (rate(${s(DNS_RESPONSES_TOTAL, `rcode="${c.values.rcodeServfail}"`)}[${w}])) ` +
         `or 0 * edge:flowlens_dns_queries:rate${w}) ` +
         `+ clamp_min(edge:flowlens_dns_queries:rate${w} - (edge:flowlens_dns_responses:rate${w} or 0 * edge:flowlens_dns_queries:rate${w}), 0)) ` +
         `/ edge:flowlens_dns_queries:rate${w}`,
     },
   ];
   const httpRecords: RecordingRule[] = [
-    { record: `edge:flowlens_http_responses:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_http_responses_total')}[${w}]))` },
+    { record: `edge:flowlens_http_responses:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s(HTTP_RESPONSES_TOTAL)}[${w}]))` },
     {
       record: `edge:flowlens_http_server_errors:ratio_rate${w}`,
       expr:
-        `(sum ${by(EDGE)} (rate(${s('flowlens_http_responses_total', `status=~"${c.values.httpServerErrorStatus}"`)}[${w}])) ` +
+        `(sum ${by(EDGE)} (rate(${s(HTTP_RESPONSES_TOTAL, `status=~"${c.values.httpServerErrorStatus}"`)}[${w}])) ` +
         `or 0 * edge:flowlens_http_responses:rate${w}) / edge:flowlens_http_responses:rate${w}`,
     },
     ...[0.5, 0.99].map((q) => ({
       record: `edge:flowlens_http_request_duration_seconds:p${q * 100}_rate${w}`,
-      expr: `histogram_quantile(${q}, sum ${by([...EDGE, 'le'])} (rate(${s('flowlens_http_request_duration_seconds_bucket')}[${w}])))`,
+      expr: `histogram_quantile(${q}, sum ${by([...EDGE, 'le'])} (rate(${s(`${HTTP_REQUEST_DURATION_SECONDS}_bucket`)}[${w}])))`,
     })),
   ];
   const tcpRecords: RecordingRule[] = [
-    { record: `edge:flowlens_tcp_resets:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_tcp_flags_total', 'flag="rst"')}[${w}]))` },
+    { record: `edge:flowlens_tcp_resets:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s(TCP_FLAGS_TOTAL, 'flag="rst"')}[${w}]))` },
     { record: `edge:flowlens_tcp_resets:rate${w}:avg${b}`, expr: `avg_over_time(edge:flowlens_tcp_resets:rate${w}${past})` },
-    { record: `edge:flowlens_tcp_retransmits:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s('flowlens_tcp_retransmits_total')}[${w}]))` },
+    { record: `edge:flowlens_tcp_retransmits:rate${w}`, expr: `sum ${by(EDGE)} (rate(${s(TCP_RETRANSMITS_TOTAL)}[${w}]))` },
     {
       record: `edge:flowlens_tcp_retransmits:rate${w}:avg${b}`,
       expr: `avg_over_time(edge:flowlens_tcp_retransmits:rate${w}${past})`,
@@ -140,17 +141,17 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   // Both ends unknown (world to world, as the host-wide drop tracer sees it) is not about a workload.
   const toWorkload = `destination_workload!~"reserved:(world|unmanaged)"`;
   const unknownNew =
-    `sum ${by([...DST, 'source_class'])} (increase(${s('flowlens_unknown_source_flows_total', toWorkload)}[${w}])) > 0 ` +
-    `or sum ${by([...DST, 'source_class'])} (${s('flowlens_unknown_source_flows_total', toWorkload)} unless ${s('flowlens_unknown_source_flows_total', toWorkload)} offset ${w})`;
+    `sum ${by([...DST, 'source_class'])} (increase(${s(UNKNOWN_SOURCE_FLOWS_TOTAL, toWorkload)}[${w}])) > 0 ` +
+    `or sum ${by([...DST, 'source_class'])} (${s(UNKNOWN_SOURCE_FLOWS_TOTAL, toWorkload)} unless ${s(UNKNOWN_SOURCE_FLOWS_TOTAL, toWorkload)} offset ${w})`;
   const publicFacing = c.publicFacing
-    .map((set) => ` unless ${on(DST)} ${s('flowlens_unknown_source_flows_total', matchers(set))}`)
+    .map((set) => ` unless ${on(DST)} ${s(UNKNOWN_SOURCE_FLOWS_TOTAL, matchers(set))}`)
     .join('');
   const security: AlertRule[] = [
     alert(
       'FlowlensPolicyDropBurst',
       'critical',
       sec.policyDropsFor,
-      `sum ${by(DST)} (rate(${s('flowlens_drops_total', `reason_class="policy", ${toWorkload}`)}[${w}])) > ${sec.policyDropsPerSecond}`,
+      `sum ${by(DST)} (rate(${s(DROPS_TOTAL, `reason_class="policy", ${toWorkload}`)}[${w}])) > ${sec.policyDropsPerSecond}`,
       'Network policy is dropping a burst of packets towards a workload.',
       `{{ printf "%.3g" $value }} packets/s towards ${dst} are being dropped by policy (threshold ${sec.policyDropsPerSecond}/s).`,
     ),
@@ -261,7 +262,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensEventsLost',
       'warning',
       h.eventsLostFor,
-      `sum ${by([node, 'source', 'reason'])} (rate(${s('flowlens_events_lost_total')}[${w}])) > ${h.eventsLostPerSecond}`,
+      `sum ${by([node, 'source', 'reason'])} (rate(${s(EVENTS_LOST_TOTAL)}[${w}])) > ${h.eventsLostPerSecond}`,
       'flowlens is losing events.',
       `flowlens on ${nodeRef} loses {{ printf "%.3g" $value }} {{ $labels.source }} events/s ({{ $labels.reason }}).`,
     ),
@@ -275,7 +276,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
         'FlowlensBpfMapPressure',
         severity,
         h.mapPressureFor,
-        `max ${by([node, 'map'])} (${s('flowlens_bpf_map_entries')} / ${s('flowlens_bpf_map_capacity')}) > ${limit}`,
+        `max ${by([node, 'map'])} (${s(BPF_MAP_ENTRIES)} / ${s(BPF_MAP_CAPACITY)}) > ${limit}`,
         'A flowlens BPF map is nearly full.',
         `BPF map {{ $labels.map }} on ${nodeRef} is {{ $value | humanizePercentage }} full (threshold ${humanPercent(limit)}); when full, new keys are counted under its overflow key, without their identities.`,
       ),
@@ -284,7 +285,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensBpfMapUpdateErrors',
       'warning',
       h.mapUpdateErrorsFor,
-      `sum ${by([node, 'map'])} (rate(${s('flowlens_bpf_map_update_errors_total')}[${w}])) > 0`,
+      `sum ${by([node, 'map'])} (rate(${s(BPF_MAP_UPDATE_ERRORS_TOTAL)}[${w}])) > 0`,
       'A full flowlens BPF map refuses new keys.',
       `BPF map {{ $labels.map }} on ${nodeRef} refuses {{ printf "%.3g" $value }} new keys/s: those packets are not counted by identity pair.`,
     ),
@@ -292,7 +293,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensSeriesLimited',
       'warning',
       h.seriesLimitedFor,
-      `sum ${by([node, 'family'])} (rate(${s('flowlens_series_limited_total')}[${w}])) > 0`,
+      `sum ${by([node, 'family'])} (rate(${s(SERIES_LIMITED_TOTAL)}[${w}])) > 0`,
       'flowlens folds label sets into the overflow series.',
       `{{ $labels.family }} on ${nodeRef} is over metrics.seriesLimit: {{ printf "%.3g" $value }} label sets/s are folded into its overflow series.`,
     ),
@@ -300,7 +301,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensIdentitySourceDown',
       'warning',
       h.identitySourceDownFor,
-      `${s('flowlens_identity_source_up')} == 0`,
+      `${s(IDENTITY_SOURCE_UP)} == 0`,
       'A flowlens identity source is failing.',
       `Identity source {{ $labels.source }} on ${nodeRef} failed its last load: identities may be stale, and new workloads show as world or unmanaged.`,
     ),
@@ -308,7 +309,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensSpansDropped',
       'warning',
       h.spansDroppedFor,
-      `sum ${by([node])} (rate(${s('flowlens_spans_dropped_total')}[${w}])) > 0`,
+      `sum ${by([node])} (rate(${s(SPANS_DROPPED_TOTAL)}[${w}])) > 0`,
       'flowlens drops spans.',
       `flowlens on ${nodeRef} drops {{ printf "%.3g" $value }} spans/s before export.`,
     ),
@@ -316,7 +317,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       'FlowlensNoFlows',
       'warning',
       h.noFlowsFor,
-      `max ${by([node])} (${s('up')}) == 1 unless ${on([node])} (sum ${by([node])} (increase(${s('flowlens_flows_total')}[${h.noFlowsWindow}])) > 0)`,
+      `max ${by([node])} (${s('up')}) == 1 unless ${on([node])} (sum ${by([node])} (increase(${s(FLOWS_TOTAL)}[${h.noFlowsWindow}])) > 0)`,
       'A flowlens exporter sees no flows at all.',
       `flowlens on ${nodeRef} is up but has seen no new flow for ${h.noFlowsWindow} (plus ${h.noFlowsFor} pending): check its attached interfaces.`,
     ),

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
  * instead of a table copied from one kernel version.
  */
 
+/** The running kernel's BTF: CO-RE relocations and every read of the kernel's own types start here. */
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
+
 const BTF_MAGIC = 0xeb9f;
 
 const KIND = {

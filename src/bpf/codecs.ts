@@ -8,7 +8,7 @@
  * - Multi-byte integers are host byte order, as the kernel writes them.
  * - __u64 values decode to bigint (counters and nanosecond clocks exceed 2^53).
  * - Addresses are Buffers in network byte order: 4 bytes for IPv4, 16 for
- *   IPv6 (the same shape as Address in src/identity/cidr.ts). On the wire
+ *   IPv6 (the same shape as Address in src/net/cidr.ts). On the wire
  *   every address field is 16 bytes; IPv4 uses the first four, the rest zero.
  * - `_pad` fields encode as zero and are not part of the decoded objects.
  */

@@ -2,7 +2,7 @@
 // returns a reason (phrased "expected ...") instead of throwing, so the caller
 // can put the field's path and origin in front of it.
 
-import { parseAddress } from '../identity/cidr.js';
+import { parseAddress } from '../net/cidr.js';
 
 export type ListenAddress = {
   /** Host without brackets: "0.0.0.0", "::", "localhost". */

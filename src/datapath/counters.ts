@@ -9,9 +9,6 @@ import { BpfError, type BpfObject } from '../bpf/index.js';
 /** Every byte of an overflow key (FLOWLENS_COUNTER_OVERFLOW_BYTE). */
 const OVERFLOW_BYTE = 0xff;
 
-/** Both identities of an overflow key (FLOWLENS_IDENTITY_OVERFLOW): a record under it is the overflow series. */
-export const OVERFLOW_IDENTITY = 0xffffffff;
-
 /** Inserts each map's overflow key with zero counts; one that is already there (a pinned map) keeps its counts. */
 export function insertOverflowKeys(object: BpfObject, maps: readonly string[]): void {
   for (const name of maps) {

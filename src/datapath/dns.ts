@@ -16,7 +16,7 @@ import {
   nameAt,
   type DnsEvent,
 } from '../bpf/codecs.js';
-import type { DnsQueryRecord, DnsResponseRecord, DnsSnapshot } from '../metrics/types.js';
+import type { DnsQueryRecord, DnsResponseRecord, DnsSnapshot } from './records.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 
 export const DEFAULT_DNS_PORTS: readonly number[] = [53];

@@ -1,5 +1,5 @@
-import { Btf } from '../bpf/btf.js';
-import { KERNEL_BTF_PATH } from '../preflight.js';
+import { Btf, KERNEL_BTF_PATH } from '../bpf/btf.js';
+import type { ReasonClass } from '../config.js';
 
 /**
  * Names and classes of the kernel's drop reasons. The numbers change between
@@ -7,8 +7,6 @@ import { KERNEL_BTF_PATH } from '../preflight.js';
  * read from the running kernel's BTF at start, never from a copied table.
  */
 
-export const REASON_CLASSES = ['policy', 'no_socket', 'congestion', 'routing', 'malformed', 'socket', 'other'] as const;
-export type ReasonClass = (typeof REASON_CLASSES)[number];
 
 /** The enum as the kernel names it; its members are SKB_DROP_REASON_* plus SKB_NOT_DROPPED_YET and SKB_CONSUMED. */
 export const DROP_REASON_ENUM = 'skb_drop_reason';

@@ -13,7 +13,7 @@ import {
   type DropEvent,
   type DropKey,
 } from '../bpf/codecs.js';
-import type { FlowStartRecord } from '../metrics/types.js';
+import type { FlowStartRecord } from './records.js';
 import { openSharingIdentities, type IdentityMaps } from './flow.js';
 import { perCpuArrayTotals, sumPerCpuCounter } from './per-cpu.js';
 import { insertOverflowKeys } from './counters.js';
@@ -46,11 +46,11 @@ export interface DropDatapathOptions {
   onDropEvent?: (event: DropEvent) => void;
 }
 
-/** A drops map entry with its count summed over CPUs. */
-export type DropRecord = DropKey & { packets: number };
+/** A drops map entry with its count summed over CPUs; the reason is still the kernel's number (withDrops names it). */
+export type DropCount = DropKey & { packets: number };
 
 export interface DropSnapshot {
-  drops: DropRecord[];
+  drops: DropCount[];
   /** Dropped TCP connection attempts (SYN without ACK), verdict dropped. */
   flowStarts: FlowStartRecord[];
   eventsLost: Array<{ source: 'drop'; reason: string; count: number }>;
@@ -111,7 +111,7 @@ export class DropDatapath {
   }
 
   snapshot(): DropSnapshot {
-    const drops: DropRecord[] = [];
+    const drops: DropCount[] = [];
     for (const { key, value } of this.object.map('drops').entries()) {
       drops.push({ ...decodeDropKey(key), packets: sumPerCpuCounter(value) });
     }

@@ -9,21 +9,14 @@ import {
 } from '../bpf/index.js';
 import {
   FLOW_TRAFFIC_VALUE,
-  FLOW_TUPLE,
   LOST_REASON_NAMES,
   MAP_UPDATE_ERROR_MAPS,
   PARSE_REASON_NAMES,
-  TCP_OUTCOME_NAMES,
-  TcpOutcome,
   decodeDnsEvent,
   decodeFlowEvent,
   decodeFlowKey,
   decodeHttpEvent,
-  decodeFlowTuple,
   decodeTcpOutcomeEvent,
-  decodeTcpOutcomeKey,
-  decodeTcpPendingValue,
-  encodeTcpPendingValue,
   encodeIpcacheValue,
   encodeU32,
   encodeU64,
@@ -38,21 +31,16 @@ import {
 } from '../bpf/codecs.js';
 import { HTTP_PINNED_MAPS, HTTP_REPORTED_MAPS, readHttp } from './http.js';
 import type { AttachMode } from '../config.js';
-import type { Cidr } from '../identity/cidr.js';
-import type { IpcacheWriter } from '../identity/ipcache-sync.js';
-import type {
-  ConnectionAttemptRecord,
-  DatapathSnapshot,
-  FlowStartRecord,
-  FlowTrafficRecord,
-  TcpFlagsRecord,
-} from '../metrics/types.js';
+import type { Cidr } from '../net/cidr.js';
+import type { IpcacheWriter } from '../bpf/ipcache.js';
+import type { DatapathSnapshot, FlowStartRecord, FlowTrafficRecord, TcpFlagsRecord } from './records.js';
 import type { Logger } from '../log.js';
 import type { Detachable, InterfaceAttacher, InterfaceRole } from './attach.js';
 import type { NetInterface } from './interfaces.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 import { DEFAULT_DNS_PORTS, DEFAULT_DNS_UNANSWERED_TIMEOUT_SECONDS, DNS_REPORTED_MAPS, DnsTracker, setDnsPorts } from './dns.js';
 import { EVENTS_READ_MS } from './events.js';
+import { DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS, TcpOutcomeTracker } from './tcp.js';
 import { insertOverflowKeys } from './counters.js';
 import { PortFolder } from './ports.js';
 
@@ -84,51 +72,17 @@ const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack
 /** Per-CPU counter maps keyed by identity pair: each has an overflow key (./counters.ts) and mapEntries entries. */
 export const COUNTER_MAPS = ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses'];
 
-/** How often tcp_pending is swept for attempts past the timeout (and at every snapshot). */
-const TCP_SWEEP_INTERVAL_MS = 500;
-
 /**
- * How long an attempt counted unanswered is remembered after its latest SYN,
- * so that the client's retries count no new attempt and no new flow. Linux
- * (default tcp_syn_retries=6) doubles the wait between SYNs up to 32 s, then
- * gives up 64 s after the last one; a gap of 120 s without a SYN means the
- * client has stopped.
+ * How often tcp_pending and dns_pending are swept for attempts and queries
+ * past their timeouts. Only this timer sweeps: a snapshot reads and changes nothing.
  */
-export const UNANSWERED_MEMORY_NS = 120_000_000_000n;
-
-export const DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS = 3;
+const SWEEP_INTERVAL_MS = 500;
 
 const PROGRAMS = ['flow_from_endpoint', 'flow_to_endpoint'] as const;
 
-const FLOW_TUPLE_DIRECTION = FLOW_TUPLE.fields.direction!.offset;
 
 /** u64 counters in a flow_traffic value: packets, bytes, then one per TCP flag. */
 const TRAFFIC_VALUE_FIELDS = FLOW_TRAFFIC_VALUE.size / 8;
-
-/**
- * The event the kernel would send had the attempt been answered, for one the
- * sweep took as unanswered at `now`. tcp_pending's key is the SYN's tuple; the
- * interface is not kept there, hence ifindex 0.
- */
-function unansweredEvent(tupleKey: Buffer, synNs: bigint, srcIdentity: number, dstIdentity: number, now: bigint): TcpOutcomeEvent {
-  const tuple = decodeFlowTuple(tupleKey);
-  return {
-    type: EventType.TCP_OUTCOME,
-    family: tuple.family,
-    protocol: tuple.protocol,
-    direction: tuple.direction,
-    ifindex: 0,
-    timestampNs: now,
-    synTimestampNs: synNs,
-    srcIdentity,
-    dstIdentity,
-    saddr: tuple.saddr,
-    daddr: tuple.daddr,
-    sport: tuple.sport,
-    dport: tuple.dport,
-    outcome: TcpOutcome.UNANSWERED,
-  };
-}
 
 /**
  * The maps every program resolves identities with (bpf/include/identity.bpf.h):
@@ -211,15 +165,9 @@ export class FlowDatapath implements InterfaceAttacher {
   /** Records on the ring buffer of a type this code does not know (a newer object than this code). */
   unknownEvents = 0;
   flowEvents = 0;
-  /** Outcome events delivered, from the ring buffer and the sweep alike. */
-  tcpOutcomeEvents = 0;
   httpEvents = 0;
-  /**
-   * Unanswered attempts by tcp_outcome_key fields (`src/dst/port/direction`):
-   * the kernel cannot see a reply that never comes, so the sweep counts them.
-   */
-  private readonly unanswered = new Map<string, ConnectionAttemptRecord>();
-  private readonly unansweredTimeoutNs: bigint;
+  /** TCP connection attempts by outcome, and the sweep of unanswered ones. */
+  readonly tcp: TcpOutcomeTracker;
   private readonly sweepTimer: NodeJS.Timeout;
   /** DNS counters, exchanges and the sweep of unanswered queries. */
   readonly dns: DnsTracker;
@@ -235,15 +183,16 @@ export class FlowDatapath implements InterfaceAttacher {
     };
     this.ringBuffer = new RingBuffer(object.map('events'), (events) => this.onEvents(events));
     this.stats = opts.programStats ? enableBpfStats() : undefined;
-    const timeout = opts.tcpUnansweredTimeoutSeconds ?? DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS;
-    this.unansweredTimeoutNs = BigInt(Math.round(timeout * 1e9));
+    this.tcp = new TcpOutcomeTracker(object, opts.tcpUnansweredTimeoutSeconds ?? DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS, (event) =>
+      opts.onTcpOutcome?.(event),
+    );
     this.dns = new DnsTracker(object, opts.dnsUnansweredTimeoutSeconds ?? DEFAULT_DNS_UNANSWERED_TIMEOUT_SECONDS, (event) =>
       opts.onDnsEvent?.(event),
     );
     this.sweepTimer = setInterval(() => {
       this.sweepTcpPending();
       this.sweepDnsPending();
-    }, TCP_SWEEP_INTERVAL_MS);
+    }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
     this.consumeTimer = setInterval(() => this.consumeEvents(), EVENTS_READ_MS);
     this.consumeTimer.unref();
@@ -353,8 +302,7 @@ export class FlowDatapath implements InterfaceAttacher {
       starts.push({ ...k, flows: sumPerCpuCounter(value) });
     }
     const parse = perCpuArrayTotals(this.object.map('parse_packets'));
-    const connectionAttempts = this.connectionAttempts();
-    this.sweepDnsPending();
+    const connectionAttempts = this.tcp.connectionAttempts();
     const dns = this.dns.snapshot();
     const lost = perCpuArrayTotals(this.object.map('events_lost'));
     const updateErrors = perCpuArrayTotals(this.object.map('map_update_errors'));
@@ -399,64 +347,10 @@ export class FlowDatapath implements InterfaceAttacher {
     this.object.close();
   }
 
-  /**
-   * Counts attempts past the timeout as unanswered. Only a successful delete
-   * counts: the kernel deletes the entry before counting an answer too, so an
-   * attempt whose answer races the sweep is counted once. The entry then comes
-   * back marked unanswered, so that the client's SYN retries (and a late
-   * answer) count nothing more, until they have stopped for UNANSWERED_MEMORY_NS.
-   * A retry that lands between the delete and the re-insert counts as a new
-   * attempt: a window of microseconds against retries seconds apart.
-   */
-  sweepTcpPending(now: bigint = process.hrtime.bigint()): void {
+  /** Attempts past the TCP timeout out of tcp_pending, as unanswered (see TcpOutcomeTracker.sweep). */
+  sweepTcpPending(now?: bigint): void {
     if (this.closed) return;
-    const pending = this.object.map('tcp_pending');
-    for (const { key, value } of pending.entries()) {
-      const v = decodeTcpPendingValue(value);
-      if (v.unanswered) {
-        if (now - v.synNs >= UNANSWERED_MEMORY_NS) pending.delete(key);
-        continue;
-      }
-      // a SYN seen after `now` was read makes the difference negative: not due
-      if (now - v.synNs < this.unansweredTimeoutNs) continue;
-      if (!pending.delete(key)) continue;
-      try {
-        pending.update(key, encodeTcpPendingValue({ ...v, unanswered: 1 }), 'noexist');
-      } catch {
-        // a retry re-created it in between (a new attempt), or the map is full: nothing to remember
-      }
-      const direction = key.readUInt8(FLOW_TUPLE_DIRECTION);
-      const id = `${v.srcIdentity}/${v.dstIdentity}/${v.dstPort}/${direction}`;
-      const record = this.unanswered.get(id);
-      if (record) record.count += 1;
-      else {
-        this.unanswered.set(id, {
-          srcIdentity: v.srcIdentity,
-          dstIdentity: v.dstIdentity,
-          dstPort: v.dstPort,
-          direction,
-          outcome: 'unanswered',
-          count: 1,
-        });
-      }
-      // after the count: a throwing listener must not lose the attempt from the metrics
-      this.deliverTcpOutcome(unansweredEvent(key, v.synNs, v.srcIdentity, v.dstIdentity, now));
-    }
-  }
-
-  /** Answered attempts as the kernel counted them, then the sweep's unanswered ones. */
-  private connectionAttempts(): ConnectionAttemptRecord[] {
-    this.sweepTcpPending();
-    const out: ConnectionAttemptRecord[] = [];
-    for (const { key, value } of this.object.map('tcp_outcomes').entries()) {
-      const k = decodeTcpOutcomeKey(key);
-      const outcome = TCP_OUTCOME_NAMES[k.outcome];
-      // a code this build does not know (a newer object) has no label to go under
-      if (!outcome) continue;
-      out.push({ srcIdentity: k.srcIdentity, dstIdentity: k.dstIdentity, dstPort: k.dstPort, direction: k.direction, outcome, count: sumPerCpuCounter(value) });
-    }
-    for (const record of this.unanswered.values()) out.push({ ...record });
-    return out;
+    this.tcp.sweep(now);
   }
 
   /** Reads what the programs sent since the last read (events carry no wakeup: see EVENTS_READ_MS). */
@@ -472,7 +366,7 @@ export class FlowDatapath implements InterfaceAttacher {
           this.opts.onFlowEvent?.(decodeFlowEvent(buf));
           break;
         case EventType.TCP_OUTCOME:
-          this.deliverTcpOutcome(decodeTcpOutcomeEvent(buf));
+          this.tcp.onEvent(decodeTcpOutcomeEvent(buf));
           break;
         case EventType.DNS:
           this.dns.onEvent(decodeDnsEvent(buf));
@@ -485,11 +379,6 @@ export class FlowDatapath implements InterfaceAttacher {
           this.unknownEvents++;
       }
     }
-  }
-
-  private deliverTcpOutcome(event: TcpOutcomeEvent): void {
-    this.tcpOutcomeEvents++;
-    this.opts.onTcpOutcome?.(event);
   }
 
   private mapFill(name: string, entries?: number): { map: string; entries: number; capacity: number } {

@@ -8,7 +8,7 @@ import {
   decodeHttpResponseKey,
   nameAt,
 } from '../bpf/codecs.js';
-import type { HttpRequestRecord, HttpResponseRecord } from '../metrics/types.js';
+import type { HttpRequestRecord, HttpResponseRecord } from './records.js';
 import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 
 /**
@@ -32,7 +32,7 @@ export interface HttpSnapshot {
   dumped: Map<string, number>;
 }
 
-/** A code this build does not name (a newer object): counted, under its number. */
+/** The reporter's label; undefined for a code this build does not name (a newer object), whose records are skipped. */
 const reporterName = (code: number): 'client' | 'server' | undefined => REPORTER_NAMES[code];
 
 export function readHttp(object: BpfObject): HttpSnapshot {

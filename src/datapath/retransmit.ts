@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfLink } from '../bpf/index.js';
-import { Btf } from '../bpf/btf.js';
-import { KERNEL_BTF_PATH } from '../preflight.js';
+import { Btf, KERNEL_BTF_PATH } from '../bpf/btf.js';
 import { RETRANSMIT_MAP_ERROR_MAPS, decodeTcpRetransmitKey, nameAt } from '../bpf/codecs.js';
-import type { TcpRetransmitRecord } from '../metrics/types.js';
+import type { TcpRetransmitRecord } from './records.js';
 import { insertOverflowKeys } from './counters.js';
 import { openSharingIdentities, type IdentityMaps } from './flow.js';
 import { perCpuArrayTotals, sumPerCpuCounter } from './per-cpu.js';

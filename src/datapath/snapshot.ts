@@ -1,4 +1,4 @@
-import type { DatapathSnapshot } from '../metrics/types.js';
+import type { DatapathSnapshot } from './records.js';
 import type { DropReasons } from './drop-reasons.js';
 import type { DropSnapshot } from './drop.js';
 import type { RetransmitSnapshot } from './retransmit.js';

@@ -8,7 +8,7 @@
 // text (32 digits), whose text order is numeric order, so no 128-bit
 // arithmetic is needed.
 
-import { parseAddress, type Cidr } from '../identity/cidr.js';
+import { parseAddress, type Cidr } from '../net/cidr.js';
 
 /** Inclusive range: numbers for IPv4, 32-digit hex text for IPv6. */
 interface Range<K> {

@@ -4,8 +4,8 @@
 // text cannot disagree. Several values of one filter (repeated, or
 // comma-separated) match any of them; different filters must all match.
 
-import { parseAddress, tryParseCidr, type Cidr } from '../identity/cidr.js';
-import { protocolLabel } from '../metrics/labels.js';
+import { parseAddress, tryParseCidr, type Cidr } from '../net/cidr.js';
+import { protocolLabel } from '../datapath/code-names.js';
 import { AddressSet } from './address-set.js';
 import { FLOW_TYPES, VERDICTS, formatTimeNs, type FlowEndpoint, type FlowRecord, type FlowType, type VerdictName } from './record.js';
 

@@ -2,7 +2,6 @@ export {
   FLOW_TYPES,
   VERDICTS,
   RecordBuilder,
-  WallClock,
   endpointName,
   formatTimeNs,
   reasonExplanation,

@@ -18,12 +18,13 @@ import {
   type HttpEvent,
   type FlowEvent,
   type TcpOutcomeEvent,
-} from '../bpf/codecs.js';
-import { formatAddress } from '../identity/cidr.js';
+} from '../datapath/records.js';
+import { KernelClock } from '../datapath/clock.js';
+import { formatAddress } from '../net/cidr.js';
 import type { ExplainedDropEvent } from '../identity/drop-explainer.js';
 import type { DropPolicyExplanation } from '../identity/network-policy.js';
-import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
-import { protocolLabel } from '../metrics/labels.js';
+import { qtypeLabel, rcodeLabel } from '../datapath/code-names.js';
+import { protocolLabel } from '../datapath/code-names.js';
 
 export const FLOW_TYPES = ['flow', 'tcp', 'drop', 'dns', 'http'] as const;
 export type FlowType = (typeof FLOW_TYPES)[number];
@@ -112,22 +113,6 @@ export type IdentityResolver = (id: number) => EndpointIdentity;
 
 export type DropReasonNamer = (reason: number) => { name: string; reasonClass: string };
 
-/**
- * Converts kernel timestamps (CLOCK_MONOTONIC, which process.hrtime.bigint()
- * reads on Linux) to wall-clock nanoseconds, with the offset taken once.
- */
-export class WallClock {
-  private readonly offsetNs: bigint;
-
-  constructor(nowWallNs = BigInt(Date.now()) * 1_000_000n, nowMonoNs = process.hrtime.bigint()) {
-    this.offsetNs = nowWallNs - nowMonoNs;
-  }
-
-  toWallNs(monotonicNs: bigint): bigint {
-    return monotonicNs + this.offsetNs;
-  }
-}
-
 /* formatTimeNs's last second and its text: events come in bursts from the same second */
 let formattedSecond = -1n;
 let formattedPrefix = '';
@@ -198,13 +183,13 @@ export class RecordBuilder {
       node: string;
       resolve: IdentityResolver;
       dropReason: DropReasonNamer;
-      clock?: WallClock;
+      clock?: KernelClock;
     },
   ) {
-    this.clock = opts.clock ?? new WallClock();
+    this.clock = opts.clock ?? new KernelClock();
   }
 
-  private readonly clock: WallClock;
+  private readonly clock: KernelClock;
 
   /** A record with every field but the type's own details, which the caller adds. */
   private record(e: EventEnds, type: FlowType, verdict: VerdictName, summary: string): FlowRecord {

@@ -1,6 +1,14 @@
-import type { IdentityContext, IdentityLookup } from '../metrics/types.js';
 import { reservedName } from './identity.js';
 import type { IdentityStore } from './store.js';
+
+/** identity is the number as a string, or 'reserved:world' etc.; missing values are ''. */
+export interface IdentityContext { identity: string; namespace: string; workload: string; workload_kind: string; app: string; pod: string }
+
+export interface IdentityLookup {
+  context(id: number): IdentityContext;
+  /** Whether a source knows the identity now; series of identities unknown for metrics.identityTtlSeconds are dropped. Always known when absent. */
+  known?(id: number): boolean;
+}
 
 /**
  * The metric contexts of an identity number, as the store knows it now. An

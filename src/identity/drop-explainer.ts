@@ -6,8 +6,8 @@
 // sentence names pods and identities, so it would be unbounded cardinality.
 
 import type { DropEvent } from '../bpf/codecs.js';
-import type { ReasonClass } from '../datapath/drop-reasons.js';
-import { formatAddress } from './cidr.js';
+import type { ReasonClass } from '../config.js';
+import { formatAddress } from '../net/cidr.js';
 import type { Identity } from './identity.js';
 import {
   describeIdentity,

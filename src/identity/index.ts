@@ -1,5 +1,3 @@
-export { cidrContains, formatAddress, makeCidr, parseAddress, parseCidr, tryParseCidr } from './cidr.js';
-export type { Address, Cidr, CidrResult } from './cidr.js';
 export {
   deriveIdentityId,
   hashIdentityKey,
@@ -15,7 +13,7 @@ export {
 } from './identity.js';
 export type { Identity, ReservedName } from './identity.js';
 export { IpcacheSync } from './ipcache-sync.js';
-export type { DesiredPrefixes, IpcacheWriter, SyncResult } from './ipcache-sync.js';
+export type { DesiredPrefixes, SyncResult } from './ipcache-sync.js';
 export { loadStaticIdentities, parseStaticIdentities, STATIC_SOURCE, StaticIdentitySource } from './static-source.js';
 export type { StaticIdentitySourceOptions } from './static-source.js';
 export { IdentityStore } from './store.js';

@@ -3,13 +3,8 @@
 // every update would open windows where a live prefix is missing and packets
 // are attributed to 'world'.
 
-import type { Cidr } from './cidr.js';
-
-/** What the sync needs from the ipcache map; src/bpf implements it over the real map. */
-export interface IpcacheWriter {
-  set(cidr: Cidr, identity: number): void;
-  delete(cidr: Cidr): void;
-}
+import type { IpcacheWriter } from '../bpf/ipcache.js';
+import type { Cidr } from '../net/cidr.js';
 
 export type DesiredPrefixes = Map<string, { cidr: Cidr; identity: number }>;
 

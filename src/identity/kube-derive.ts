@@ -6,7 +6,7 @@
 // same number. Keys with a colon cannot be Kubernetes label keys, so these
 // joined labels never collide with a pod's own.
 
-import { makeCidr, parseAddress, type Cidr } from './cidr.js';
+import { makeCidr, parseAddress, type Cidr } from '../net/cidr.js';
 import { deriveIdentityId, relevantLabels, reservedIdentity, RESERVED, type Identity } from './identity.js';
 import type { KubeEndpointSlice, KubeNode, KubePod, KubeService } from './kube-objects.js';
 import type { ContainerPort, PolicyPod } from './network-policy.js';

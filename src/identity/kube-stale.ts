@@ -3,7 +3,7 @@
 // connections draining after a pod is gone, are attributed to what sent them
 // rather than to 'unmanaged'. A new owner of the address takes it at once.
 
-import type { Cidr } from './cidr.js';
+import type { Cidr } from '../net/cidr.js';
 import type { Identity } from './identity.js';
 
 export type AddressClaim = { cidr: Cidr; identity: Identity };

@@ -22,8 +22,8 @@
 // unreachable the last known identities stay in use.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Cidr } from './cidr.js';
-import { formatAddress, tryParseCidr } from './cidr.js';
+import type { Cidr } from '../net/cidr.js';
+import { formatAddress, tryParseCidr } from '../net/cidr.js';
 import type { Identity } from './identity.js';
 import { RESERVED } from './identity.js';
 import { networkPolicySpec, ownerReader, resourceSpecs } from './kube-client.js';

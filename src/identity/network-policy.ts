@@ -25,7 +25,7 @@
 // both are evaluated; the packet's own direction is taken as the flow's (a
 // policy drop of a reply means the connection was never tracked as allowed).
 
-import { cidrContains, parseAddress, tryParseCidr } from './cidr.js';
+import { cidrContains, parseAddress, tryParseCidr } from '../net/cidr.js';
 import { reservedName, type Identity } from './identity.js';
 import { NAMESPACE_LABEL_PREFIX } from './kube-derive.js';
 

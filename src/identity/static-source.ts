@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createError, FlowlensError, readTextFile, wrapError } from '../errors.js';
-import { tryParseCidr, type Cidr } from './cidr.js';
+import { tryParseCidr, type Cidr } from '../net/cidr.js';
 import { deriveIdentityId, identityKey, relevantLabels, type Identity } from './identity.js';
 import type { IdentityEntry, IdentityStore } from './store.js';
 import { formatPath, valueAt } from '../config/issue-path.js';

@@ -3,7 +3,7 @@
 // ipcache sync and the single place metrics resolve an identity number.
 
 import type { FlowlensError } from '../errors.js';
-import type { Cidr } from './cidr.js';
+import type { Cidr } from '../net/cidr.js';
 import { IdentityRegistry, identityKey, isReservedIdentity, RESERVED, reservedIdentity, type Identity } from './identity.js';
 
 export type IdentityEntry = {

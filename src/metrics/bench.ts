@@ -4,7 +4,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { createMetrics } from './registry.js';
-import type { DatapathSnapshot, IdentityContext } from './types.js';
+import type { IdentityContext } from '../identity/contexts.js';
+import type { DatapathSnapshot } from '../datapath/records.js';
 
 export interface RenderBenchmarkOptions {
   /** Measured renders; the median is reported. */

@@ -1,6 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-
-export const BUILD_INFO = 'flowlens_build_info';
+import { BUILD_INFO } from './names.js';
 
 export interface BuildInfo {
   version: string;

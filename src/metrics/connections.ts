@@ -1,11 +1,12 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { DESTINATION_PORT_HELP, directionLabel, type PortFolder } from './labels.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { directionLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
+import { TCP_CONNECTION_ATTEMPTS_TOTAL } from './names.js';
 
-export const TCP_CONNECTION_ATTEMPTS_TOTAL = 'flowlens_tcp_connection_attempts_total';
-
-export function registerConnectionAttempts(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
-  return registerFlowFamily(ctx, {
+export function registerConnectionAttempts(ctx: FamilyContext, ports: PortFolder): SeriesTable {
+  return registerIdentityPairCounter(ctx, {
     name: TCP_CONNECTION_ATTEMPTS_TOTAL,
     help:
       'TCP connection attempts (SYN without ACK) by outcome: established (a SYN-ACK came back), refused ' +

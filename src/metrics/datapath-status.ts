@@ -3,14 +3,7 @@
 
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ScrapeScope } from './scrape.js';
-
-export const BPF_MAP_ENTRIES = 'flowlens_bpf_map_entries';
-export const BPF_MAP_CAPACITY = 'flowlens_bpf_map_capacity';
-export const BPF_MAP_UPDATE_ERRORS_TOTAL = 'flowlens_bpf_map_update_errors_total';
-export const EVENTS_LOST_TOTAL = 'flowlens_events_lost_total';
-export const BPF_PROGRAM_RUNS_TOTAL = 'flowlens_bpf_program_runs_total';
-export const BPF_PROGRAM_RUN_SECONDS_TOTAL = 'flowlens_bpf_program_run_seconds_total';
-export const ATTACHED_INTERFACES = 'flowlens_attached_interfaces';
+import { BPF_MAP_ENTRIES, BPF_MAP_CAPACITY, BPF_MAP_UPDATE_ERRORS_TOTAL, EVENTS_LOST_TOTAL, BPF_PROGRAM_RUNS_TOTAL, BPF_PROGRAM_RUN_SECONDS_TOTAL, ATTACHED_INTERFACES } from './names.js';
 
 export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope): void {
   new Gauge({

@@ -3,51 +3,23 @@
 // the kernel's counters; messages it could not parse, by reason.
 
 import { Counter, type Registry } from 'prom-client';
-import { DNS_LATENCY_BOUNDS_SECONDS, REPORTER_NAMES } from '../bpf/codecs.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import { KernelHistogram, type HistogramSeries } from './kernel-histogram.js';
-import { OVERFLOW, UNKNOWN } from './labels.js';
+import { OVERFLOW } from './labels.js';
+import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
 import { SeriesTable, type Labels, type Series } from './series.js';
-import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
-import type { DnsResponseRecord } from './types.js';
-
-export const DNS_QUERIES_TOTAL = 'flowlens_dns_queries_total';
-export const DNS_RESPONSES_TOTAL = 'flowlens_dns_responses_total';
-export const DNS_RESPONSE_DURATION_SECONDS = 'flowlens_dns_response_duration_seconds';
-export const DNS_MALFORMED_MESSAGES_TOTAL = 'flowlens_dns_malformed_messages_total';
-
-/** IANA mnemonics of the common RR types; others render as TYPE<n> (RFC 3597). */
-const QTYPE_NAMES: Readonly<Record<number, string>> = {
-  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 13: 'HINFO', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV',
-  35: 'NAPTR', 39: 'DNAME', 43: 'DS', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 52: 'TLSA', 64: 'SVCB', 65: 'HTTPS',
-  99: 'SPF', 251: 'IXFR', 252: 'AXFR', 255: 'ANY', 257: 'CAA',
-};
-
-/** IANA names of the header's 4-bit RCODEs; others render as RCODE<n>. */
-const RCODE_NAMES: readonly string[] = [
-  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE', 'DSOTYPENI',
-];
-
-export function qtypeLabel(qtype: number): string {
-  return QTYPE_NAMES[qtype] ?? `TYPE${qtype}`;
-}
-
-export function rcodeLabel(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
-}
-
-export function reporterLabel(reporter: number): string {
-  return REPORTER_NAMES[reporter] ?? UNKNOWN;
-}
+import { DNS_LATENCY_BOUNDS_SECONDS, OVERFLOW_IDENTITY, type DnsResponseRecord } from '../datapath/records.js';
+import { DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_MALFORMED_MESSAGES_TOTAL } from './names.js';
 
 const REPORTER_HELP =
   'reporter says which end\'s interface saw the message (client or server); an exchange between two ' +
   'endpoints of this node is counted once by each side.';
 const DNS_CONTEXT_HELP = 'The source is the client, the destination the server (resolver).';
 
-export function registerDns(ctx: FlowFamilyContext, registers: Registry[]): void {
-  registerFlowFamily(ctx, {
+export function registerDns(ctx: FamilyContext, registers: Registry[]): void {
+  registerIdentityPairCounter(ctx, {
     name: DNS_QUERIES_TOTAL,
     help: `DNS queries (standard QUERY opcode) seen on the configured DNS ports, over UDP and TCP, by qtype. ${DNS_CONTEXT_HELP} ${REPORTER_HELP} ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames: ['qtype', 'reporter'],
@@ -55,7 +27,7 @@ export function registerDns(ctx: FlowFamilyContext, registers: Registry[]): void
     render: (r) => [qtypeLabel(r.qtype), reporterLabel(r.reporter)],
     value: (r) => r.count,
   });
-  registerFlowFamily(ctx, {
+  registerIdentityPairCounter(ctx, {
     name: DNS_RESPONSES_TOTAL,
     help: `DNS responses by the qtype of their question and their RCODE, matched to a query or not. ${DNS_CONTEXT_HELP} ${REPORTER_HELP} ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames: ['qtype', 'rcode', 'reporter'],
@@ -72,7 +44,7 @@ export function registerDns(ctx: FlowFamilyContext, registers: Registry[]): void
  * without a pending query (sent before flowlens started, or after the query
  * was swept as unanswered) are not observed.
  */
-function registerResponseDuration(ctx: FlowFamilyContext): void {
+function registerResponseDuration(ctx: FamilyContext): void {
   const labelNames = [...ctx.contextLabelNames, 'qtype', 'rcode', 'reporter'];
   // admission and the overflow series as for the counters; the table's value is the count
   const table = new SeriesTable(DNS_RESPONSE_DURATION_SECONDS, labelNames, ctx.seriesLimit, OVERFLOW);

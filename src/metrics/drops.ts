@@ -1,9 +1,9 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { directionLabel, protocolLabel, UNKNOWN } from './labels.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { directionLabel, protocolLabel, UNKNOWN } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
-import type { DropRecord } from './types.js';
-
-export const DROPS_TOTAL = 'flowlens_drops_total';
+import type { DropRecord } from '../datapath/records.js';
+import { DROPS_TOTAL } from './names.js';
 
 const render = (r: DropRecord): string[] => [
   r.reason,
@@ -13,8 +13,8 @@ const render = (r: DropRecord): string[] => [
   directionLabel(r.direction),
 ];
 
-export function registerDrops(ctx: FlowFamilyContext): SeriesTable {
-  return registerFlowFamily(ctx, {
+export function registerDrops(ctx: FamilyContext): SeriesTable {
+  return registerIdentityPairCounter(ctx, {
     name: DROPS_TOTAL,
     help:
       'Packets the kernel dropped (kfree_skb), by the kernel\'s drop reason and its class (policy, no_socket, ' +

@@ -3,14 +3,7 @@
 
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { FlowStoreStatus } from './types.js';
-
-export const FLOW_STORE_RECORDS = 'flowlens_flow_store_records';
-export const FLOW_STORE_CAPACITY = 'flowlens_flow_store_capacity';
-export const FLOW_STORE_MEMORY_BYTES = 'flowlens_flow_store_memory_bytes';
-export const FLOW_STORE_RECORDS_TOTAL = 'flowlens_flow_store_records_total';
-export const FLOW_STORE_EVICTED_TOTAL = 'flowlens_flow_store_evicted_total';
-export const FLOW_STREAMS = 'flowlens_flow_streams';
-export const FLOW_STREAM_SKIPPED_TOTAL = 'flowlens_flow_stream_skipped_total';
+import { FLOW_STORE_RECORDS, FLOW_STORE_CAPACITY, FLOW_STORE_MEMORY_BYTES, FLOW_STORE_RECORDS_TOTAL, FLOW_STORE_EVICTED_TOTAL, FLOW_STREAMS, FLOW_STREAM_SKIPPED_TOTAL } from './names.js';
 
 export function registerFlowStore(registers: Registry[], status: FlowStoreStatus): void {
   const gauge = (name: string, help: string, value: () => number) =>

@@ -1,11 +1,12 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { DESTINATION_PORT_HELP, directionLabel, protocolLabel, verdictLabel, type PortFolder } from './labels.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { directionLabel, protocolLabel, verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
+import { FLOWS_TOTAL } from './names.js';
 
-export const FLOWS_TOTAL = 'flowlens_flows_total';
-
-export function registerFlows(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
-  return registerFlowFamily(ctx, {
+export function registerFlows(ctx: FamilyContext, ports: PortFolder): SeriesTable {
+  return registerIdentityPairCounter(ctx, {
     name: FLOWS_TOTAL,
     help:
       'New flows (TCP connections, UDP/ICMP/SCTP exchanges) seen by the datapath, as the kernel counted them. ' +

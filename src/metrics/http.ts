@@ -3,18 +3,13 @@
 // with the side that observed them (reporter).
 
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { HTTP_DURATION_BOUNDS_SECONDS } from '../bpf/codecs.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { HTTP_DURATION_BOUNDS_SECONDS, OVERFLOW_IDENTITY, type HttpResponseRecord } from '../datapath/records.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import { OVERFLOW } from './labels.js';
 import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
-import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
 import { SeriesTable, type Series } from './series.js';
-import type { HttpResponseRecord } from './types.js';
-
-export const HTTP_REQUESTS_TOTAL = 'flowlens_http_requests_total';
-export const HTTP_RESPONSES_TOTAL = 'flowlens_http_responses_total';
-export const HTTP_REQUEST_DURATION_SECONDS = 'flowlens_http_request_duration_seconds';
-export const HTTP_UNMATCHED_MESSAGES_TOTAL = 'flowlens_http_unmatched_messages_total';
+import { HTTP_REQUESTS_TOTAL, HTTP_RESPONSES_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_UNMATCHED_MESSAGES_TOTAL } from './names.js';
 
 const HTTP_HELP =
   'Source is the client, destination the server; reporter says whose interface the exchange was seen at ' +
@@ -25,8 +20,8 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-export function registerHttp(ctx: FlowFamilyContext): void {
-  registerFlowFamily(ctx, {
+export function registerHttp(ctx: FamilyContext): void {
+  registerIdentityPairCounter(ctx, {
     name: HTTP_REQUESTS_TOTAL,
     help:
       'HTTP/1.x requests recognised by their request line (method, target, HTTP/1.0 or 1.1 in one segment), ' +
@@ -36,7 +31,7 @@ export function registerHttp(ctx: FlowFamilyContext): void {
     render: (r) => [r.method, r.reporter],
     value: (r) => r.count,
   });
-  registerFlowFamily(ctx, {
+  registerIdentityPairCounter(ctx, {
     name: HTTP_RESPONSES_TOTAL,
     help:
       'HTTP/1.x responses by status code and the method of the request they answer, matched in order per ' +
@@ -57,7 +52,7 @@ interface Accumulated {
 }
 
 /** Histogram of exchange latencies (request line to status line), from the kernel's per-bucket counts. */
-function registerDuration(ctx: FlowFamilyContext): void {
+function registerDuration(ctx: FamilyContext): void {
   const extra = ['method', 'status_class', 'reporter'];
   const labelNames = [...ctx.contextLabelNames, ...extra];
   const table = new SeriesTable(HTTP_REQUEST_DURATION_SECONDS, labelNames, ctx.seriesLimit, OVERFLOW);

@@ -1,11 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IdentityStatus } from './types.js';
-
-export const IDENTITIES = 'flowlens_identities';
-export const IDENTITY_SOURCE_UP = 'flowlens_identity_source_up';
-export const IDENTITY_RELOAD_FAILURES_TOTAL = 'flowlens_identity_reload_failures_total';
-export const IDENTITY_WATCH_RESTARTS_TOTAL = 'flowlens_identity_watch_restarts_total';
-export const IDENTITY_LAST_SYNC_TIMESTAMP_SECONDS = 'flowlens_identity_last_sync_timestamp_seconds';
+import { IDENTITIES, IDENTITY_SOURCE_UP, IDENTITY_RELOAD_FAILURES_TOTAL, IDENTITY_WATCH_RESTARTS_TOTAL, IDENTITY_LAST_SYNC_TIMESTAMP_SECONDS } from './names.js';
 
 export function registerIdentitySources(registers: Registry[], status: IdentityStatus): void {
   new Gauge({

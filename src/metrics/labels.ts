@@ -1,7 +1,6 @@
-// Renders the kernel's numeric codes as label values. Every function is
-// injective on the values it names, so records that render alike may be
-// summed without hiding a distinction the kernel made, except where folding
-// is the point (ports, unknown codes).
+// Labels of the metrics layer: the context labels of each end, the overflow
+// series' value, and the port folding it shares with the kernel. The
+// kernel's numeric codes are named in src/datapath/code-names.ts.
 
 import type { ContextName, MetricsConfig } from './types.js';
 
@@ -15,33 +14,6 @@ export const DEFAULT_METRICS_CONFIG: Readonly<MetricsConfig> = {
 
 /** Value of every label of the series that takes label sets over the cardinality limit. */
 export const OVERFLOW = 'overflow';
-
-/** Codes the kernel side should never produce still get a label, not an exception. */
-export const UNKNOWN = 'unknown';
-
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
-
-// IPPROTO is one byte: precomputed so a scrape renders protocols without allocating.
-const PROTOCOLS: readonly string[] = Array.from({ length: 256 }, (_, n) => PROTOCOL_NAMES[n] ?? `ip-${n}`);
-
-export function protocolLabel(protocol: number): string {
-  return PROTOCOLS[protocol] ?? `ip-${protocol}`;
-}
-
-export function directionLabel(direction: number): string {
-  return direction === 1 ? 'ingress' : direction === 2 ? 'egress' : UNKNOWN;
-}
-
-export function verdictLabel(verdict: number): string {
-  return verdict === 1 ? 'forwarded' : verdict === 2 ? 'dropped' : UNKNOWN;
-}
-
-/** Index is the bit position in the TCP flags byte (FLOWLENS_TCP_* in bpf/flowlens.h). */
-export const TCP_FLAGS: readonly string[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
-
-export function tcpFlagLabel(flag: number): string {
-  return TCP_FLAGS[flag] ?? UNKNOWN;
-}
 
 export { DESTINATION_PORT_HELP, PORT_RANGES, PortFolder } from '../datapath/ports.js';
 

@@ -3,9 +3,7 @@
 
 import { Counter, type Registry } from 'prom-client';
 import type { ScrapeScope } from './scrape.js';
-
-export const MALFORMED_PACKETS_TOTAL = 'flowlens_malformed_packets_total';
-export const NON_IP_PACKETS_TOTAL = 'flowlens_non_ip_packets_total';
+import { MALFORMED_PACKETS_TOTAL, NON_IP_PACKETS_TOTAL } from './names.js';
 
 /** Parse reason of frames that carry no IP packet; every other reason is a malformed packet. */
 export const NOT_IP = 'not_ip';

@@ -9,7 +9,7 @@ export const EVENT_LOOP_SAMPLE_MS = 100;
 import { registerBuildInfo, type BuildInfo } from './build-info.js';
 import { registerConnectionAttempts } from './connections.js';
 import { registerDatapathStatus } from './datapath-status.js';
-import type { FlowFamilyContext } from './flow-family.js';
+import type { FamilyContext } from './family-context.js';
 import { registerFlows } from './flows.js';
 import { registerFlowStore } from './flow-store.js';
 import { registerHttp, registerHttpMessages } from './http.js';
@@ -27,7 +27,9 @@ import { registerDns } from './dns.js';
 import { registerDnsQueryNames, type DnsQueryNames } from './dns-names.js';
 import { registerTraffic } from './traffic.js';
 import { registerUnknownSources } from './unknown-sources.js';
-import type { DatapathSource, FlowStoreStatus, IdentityLookup, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import type { FlowStoreStatus, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
+import type { IdentityLookup } from '../identity/contexts.js';
+import type { DatapathSource } from '../datapath/records.js';
 import { registerSpans } from './spans.js';
 
 export interface CreateMetricsOptions {
@@ -62,7 +64,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
     : new IdentityExpiry(options.identities, config.identityTtlSeconds * 1000, options.now);
   const scope = new ScrapeScope(options.datapath, options.identities, [...config.contexts], expiry);
   const tables: SeriesTable[] = [];
-  const flowContext: FlowFamilyContext = {
+  const flowContext: FamilyContext = {
     scope,
     contextLabelNames: contextLabelNames(config.contexts),
     seriesLimit: config.seriesLimit,

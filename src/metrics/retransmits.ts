@@ -1,10 +1,10 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
 import type { SeriesTable } from './series.js';
+import { TCP_RETRANSMITS_TOTAL } from './names.js';
 
-export const TCP_RETRANSMITS_TOTAL = 'flowlens_tcp_retransmits_total';
-
-export function registerTcpRetransmits(ctx: FlowFamilyContext): SeriesTable {
-  return registerFlowFamily(ctx, {
+export function registerTcpRetransmits(ctx: FamilyContext): SeriesTable {
+  return registerIdentityPairCounter(ctx, {
     name: TCP_RETRANSMITS_TOTAL,
     help:
       'TCP segments sent again by a socket of this node, as the kernel counts RetransSegs (tracepoints ' +

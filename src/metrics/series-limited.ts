@@ -1,7 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import type { SeriesTable } from './series.js';
-
-export const SERIES_LIMITED_TOTAL = 'flowlens_series_limited_total';
+import { SERIES_LIMITED_TOTAL } from './names.js';
 
 export function registerSeriesLimited(registers: Registry[], tables: readonly SeriesTable[]): void {
   new Counter({

@@ -3,9 +3,7 @@
 
 import { Counter, type Registry } from 'prom-client';
 import type { SpanStatus } from './types.js';
-
-export const SPANS_DROPPED_TOTAL = 'flowlens_spans_dropped_total';
-export const SPANS_EXPORTED_TOTAL = 'flowlens_spans_exported_total';
+import { SPANS_DROPPED_TOTAL, SPANS_EXPORTED_TOTAL } from './names.js';
 
 /** Reasons a built span is dropped (SpanDropReason in src/traces). */
 const DROP_REASONS = ['queue_full', 'export_failed'] as const;

@@ -1,11 +1,11 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { directionLabel, tcpFlagLabel, TCP_FLAGS } from './labels.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { directionLabel, tcpFlagLabel, TCP_FLAGS } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
+import { TCP_FLAGS_TOTAL } from './names.js';
 
-export const TCP_FLAGS_TOTAL = 'flowlens_tcp_flags_total';
-
-export function registerTcpFlags(ctx: FlowFamilyContext): SeriesTable {
-  return registerFlowFamily(ctx, {
+export function registerTcpFlags(ctx: FamilyContext): SeriesTable {
+  return registerIdentityPairCounter(ctx, {
     name: TCP_FLAGS_TOTAL,
     help:
       `TCP segments with a flag set, per flag (${TCP_FLAGS.join(', ')}); a segment counts once for each of its flags. ` +

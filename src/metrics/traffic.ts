@@ -1,17 +1,16 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { directionLabel, protocolLabel, verdictLabel } from './labels.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { directionLabel, protocolLabel, verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
-import type { FlowTrafficRecord } from './types.js';
-
-export const PACKETS_TOTAL = 'flowlens_packets_total';
-export const BYTES_TOTAL = 'flowlens_bytes_total';
+import type { FlowTrafficRecord } from '../datapath/records.js';
+import { PACKETS_TOTAL, BYTES_TOTAL } from './names.js';
 
 const render = (r: FlowTrafficRecord): string[] => [protocolLabel(r.protocol), directionLabel(r.direction), verdictLabel(r.verdict)];
 
 /** Packets and bytes come from the same records; each family keeps its own limit. */
-export function registerTraffic(ctx: FlowFamilyContext): { packets: SeriesTable; bytes: SeriesTable } {
+export function registerTraffic(ctx: FamilyContext): { packets: SeriesTable; bytes: SeriesTable } {
   const extraLabelNames = ['protocol', 'direction', 'verdict'];
-  const packets = registerFlowFamily(ctx, {
+  const packets = registerIdentityPairCounter(ctx, {
     name: PACKETS_TOTAL,
     help: `Packets seen by the datapath, as the kernel counted them. ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames,
@@ -19,7 +18,7 @@ export function registerTraffic(ctx: FlowFamilyContext): { packets: SeriesTable;
     render,
     value: (r) => r.packets,
   });
-  const bytes = registerFlowFamily(ctx, {
+  const bytes = registerIdentityPairCounter(ctx, {
     name: BYTES_TOTAL,
     help: `Bytes of the frames seen by the datapath (skb length, link-layer header included), as the kernel counted them. ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
     extraLabelNames,

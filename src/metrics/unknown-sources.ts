@@ -1,9 +1,10 @@
-import { CONTEXT_HELP, OVERFLOW_HELP, registerFlowFamily, type FlowFamilyContext } from './flow-family.js';
-import { DESTINATION_PORT_HELP, verdictLabel, type PortFolder } from './labels.js';
+import { registerIdentityPairCounter } from './identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { verdictLabel } from '../datapath/code-names.js';
 import type { SeriesTable } from './series.js';
-import type { FlowStartRecord } from './types.js';
-
-export const UNKNOWN_SOURCE_FLOWS_TOTAL = 'flowlens_unknown_source_flows_total';
+import type { FlowStartRecord } from '../datapath/records.js';
+import { UNKNOWN_SOURCE_FLOWS_TOTAL } from './names.js';
 
 /** Reserved identities that mean "we do not know who this is". */
 const SOURCE_CLASSES: Readonly<Record<number, string>> = { 2: 'world', 3: 'unmanaged' };
@@ -15,8 +16,8 @@ const INGRESS = 1;
  * users page on. Counted where they enter the destination (direction
  * ingress), so a flow seen at both ends of a node is counted once.
  */
-export function registerUnknownSources(ctx: FlowFamilyContext, ports: PortFolder): SeriesTable {
-  return registerFlowFamily<FlowStartRecord>(ctx, {
+export function registerUnknownSources(ctx: FamilyContext, ports: PortFolder): SeriesTable {
+  return registerIdentityPairCounter<FlowStartRecord>(ctx, {
     name: UNKNOWN_SOURCE_FLOWS_TOTAL,
     help:
       'New flows from an unknown source (source_class world or unmanaged) into a workload, where they entered it; ' +

@@ -4,10 +4,11 @@
 // reporter, DNS header fields the conventions do not name).
 
 import type { Attributes } from '@opentelemetry/api';
-import { DnsFlag, Reporter, dnsNameFromWire, type DnsEvent } from '../bpf/codecs.js';
-import { formatAddress } from '../identity/cidr.js';
-import { qtypeLabel, rcodeLabel } from '../metrics/dns.js';
-import type { IdentityLookup } from '../metrics/types.js';
+import { DnsFlag, Reporter, dnsNameFromWire, type DnsEvent } from '../datapath/records.js';
+import { formatAddress } from '../net/cidr.js';
+import { qtypeLabel, rcodeLabel } from '../datapath/code-names.js';
+import type { IdentityLookup } from '../identity/contexts.js';
+import { identityAttributes } from './identity-attributes.js';
 import type { FinishedExchange } from './sink.js';
 
 /** error.type of an exchange that got no response within the timeout. */
@@ -21,8 +22,6 @@ export function dnsExchange(event: DnsEvent, identities: IdentityLookup, now: ()
   const client = formatAddress(event.clientAddr);
   const server = formatAddress(event.serverAddr);
   const side = event.reporter === Reporter.SERVER ? 'server' : 'client';
-  const src = identities.context(event.srcIdentity);
-  const dst = identities.context(event.dstIdentity);
   const attributes: Attributes = {
     'dns.question.name': qname,
     'dns.question.type': qtype,
@@ -37,12 +36,7 @@ export function dnsExchange(event: DnsEvent, identities: IdentityLookup, now: ()
     'network.peer.port': side === 'client' ? event.serverPort : event.clientPort,
     'flowlens.reporter': side,
     'flowlens.dns.id': event.id,
-    'flowlens.source.identity': src.identity,
-    'flowlens.source.namespace': src.namespace,
-    'flowlens.source.workload': src.workload,
-    'flowlens.destination.identity': dst.identity,
-    'flowlens.destination.namespace': dst.namespace,
-    'flowlens.destination.workload': dst.workload,
+    ...identityAttributes(identities.context(event.srcIdentity), identities.context(event.dstIdentity)),
   };
   if (!unanswered) {
     attributes['dns.response_code'] = rcode;

@@ -3,12 +3,14 @@
 // the span sink (src/traces) only has to start and end it.
 //
 // Attribute names follow OpenTelemetry's stable HTTP semantic conventions;
-// flowlens' own (identities, reporter) are under `flowlens.`.
+// flowlens' own (identities, reporter) are under `flowlens.`. Times stay with
+// the caller (src/traces/http.ts), on the kernel's clock.
 
-import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
-import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../bpf/codecs.js';
-import { formatAddress } from '../identity/cidr.js';
-import type { IdentityContext } from '../metrics/types.js';
+import { SpanStatusCode, TraceFlags, type Attributes, type SpanContext } from '@opentelemetry/api';
+import { HTTP_METHOD_NAMES, REPORTER_NAMES, Reporter, type HttpEvent } from '../datapath/records.js';
+import { formatAddress } from '../net/cidr.js';
+import type { IdentityContext } from '../identity/contexts.js';
+import { identityAttributes } from './identity-attributes.js';
 
 /** Semantic-convention attribute names (stable), spelt out: @opentelemetry/semantic-conventions is not a dependency. */
 export const ATTR = {
@@ -39,19 +41,16 @@ export function redactPath(path: string, redactions: readonly PathRedaction[]): 
 
 export interface HttpSpanInput {
   event: HttpEvent;
-  /** Identity contexts of the client (source) and server (destination). */
-  client: IdentityContext;
-  server: IdentityContext;
-  /** Wall-clock nanoseconds minus CLOCK_MONOTONIC nanoseconds: turns the kernel's clock into span times. */
-  monotonicToEpochNs: bigint;
+  /** Identity contexts of the source (the client) and the destination (the server). */
+  source: IdentityContext;
+  destination: IdentityContext;
   pathRedactions?: readonly PathRedaction[];
 }
 
 export interface HttpSpanData {
   name: string;
-  kind: SpanKind;
-  startTime: HrTime;
-  endTime: HrTime;
+  /** The side whose interface saw the exchange. */
+  kind: 'client' | 'server';
   attributes: Attributes;
   status: { code: SpanStatusCode; message?: string };
   /** The request's traceparent, when it carried one: the span is its child, in its trace. */
@@ -61,31 +60,20 @@ export interface HttpSpanData {
 /** OpenTelemetry's name for a method outside the known set. */
 const OTHER_METHOD = '_OTHER';
 
-function hrTime(epochNs: bigint): HrTime {
-  return [Number(epochNs / 1_000_000_000n), Number(epochNs % 1_000_000_000n)];
-}
-
-function endAttributes(prefix: string, ctx: IdentityContext): Attributes {
-  const out: Attributes = {};
-  for (const [key, value] of Object.entries(ctx)) if (value !== '') out[`${prefix}.${key}`] = value;
-  return out;
-}
-
 /**
  * Server spans are errors for 5xx only (a 4xx is the client's mistake, not
  * the server's); client spans for 4xx and 5xx, as the HTTP conventions say.
  */
-function spanStatus(kind: SpanKind, status: number): HttpSpanData['status'] {
-  const limit = kind === SpanKind.SERVER ? 500 : 400;
+function spanStatus(kind: HttpSpanData['kind'], status: number): HttpSpanData['status'] {
+  const limit = kind === 'server' ? 500 : 400;
   return status >= limit ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET };
 }
 
 export function httpSpan(input: HttpSpanInput): HttpSpanData {
   const { event } = input;
-  const kind = event.reporter === Reporter.SERVER ? SpanKind.SERVER : SpanKind.CLIENT;
+  const kind = event.reporter === Reporter.SERVER ? 'server' : 'client';
   const known = event.method !== 0 && HTTP_METHOD_NAMES[event.method] !== undefined;
   const method = known ? HTTP_METHOD_NAMES[event.method]! : OTHER_METHOD;
-  const endNs = event.timestampNs + input.monotonicToEpochNs;
   const attributes: Attributes = {
     [ATTR.HTTP_REQUEST_METHOD]: method,
     [ATTR.HTTP_RESPONSE_STATUS_CODE]: event.status,
@@ -98,8 +86,7 @@ export function httpSpan(input: HttpSpanInput): HttpSpanData {
     [ATTR.NETWORK_TRANSPORT]: 'tcp',
     [ATTR.NETWORK_TYPE]: event.family === 6 ? 'ipv6' : 'ipv4',
     'flowlens.reporter': REPORTER_NAMES[event.reporter] ?? 'unknown',
-    ...endAttributes('flowlens.client', input.client),
-    ...endAttributes('flowlens.server', input.server),
+    ...identityAttributes(input.source, input.destination),
   };
   if (event.path !== undefined) {
     // the kernel never keeps the query string; configured patterns hide the rest
@@ -117,8 +104,6 @@ export function httpSpan(input: HttpSpanInput): HttpSpanData {
     // no route is known from the wire: the method alone, as the conventions name such spans
     name: known ? method : 'HTTP',
     kind,
-    startTime: hrTime(endNs - event.durationNs),
-    endTime: hrTime(endNs),
     attributes,
     status,
     parent,

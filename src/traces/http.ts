@@ -1,25 +1,24 @@
 // An HTTP exchange (http_event) as a finished exchange for the span sink:
 // name, kind, attributes and status from httpSpan (the pure mapping), times on
-// the kernel's clock, and the request's traceparent as the span's parent.
+// the kernel's clock (the sink maps them to wall time), and the request's
+// traceparent as the span's parent.
 
 import { SpanStatusCode } from '@opentelemetry/api';
-import { Reporter, type HttpEvent } from '../bpf/codecs.js';
-import type { IdentityLookup } from '../metrics/types.js';
+import type { HttpEvent } from '../datapath/records.js';
+import type { IdentityLookup } from '../identity/contexts.js';
 import { httpSpan, type PathRedaction } from './http-span.js';
 import type { FinishedExchange } from './sink.js';
 
 export function httpExchange(event: HttpEvent, identities: IdentityLookup, pathRedactions: readonly PathRedaction[] = []): FinishedExchange {
-  // times stay on CLOCK_MONOTONIC: the sink maps them to wall time
   const span = httpSpan({
     event,
-    client: identities.context(event.srcIdentity),
-    server: identities.context(event.dstIdentity),
-    monotonicToEpochNs: 0n,
+    source: identities.context(event.srcIdentity),
+    destination: identities.context(event.dstIdentity),
     pathRedactions,
   });
   const exchange: FinishedExchange = {
     name: span.name,
-    kind: event.reporter === Reporter.SERVER ? 'server' : 'client',
+    kind: span.kind,
     startNs: event.timestampNs - event.durationNs,
     endNs: event.timestampNs,
     attributes: span.attributes,

@@ -1,4 +1,3 @@
-export { MonotonicClock } from './clock.js';
 export {
   DEFAULT_TRACES_CONFIG,
   channelCredentials,

@@ -25,7 +25,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { MonotonicClock } from './clock.js';
+import { KernelClock } from '../datapath/clock.js';
 
 export interface TracesTlsConfig {
   /** PEM file of the CA(s) that sign the receiver's certificate; the system's roots when null. */
@@ -99,7 +99,7 @@ export interface SpanSinkOptions {
   serviceVersion?: string;
   /** Replaces the OTLP/gRPC exporter (tests). */
   exporter?: SpanExporter;
-  clock?: MonotonicClock;
+  clock?: KernelClock;
   onExportError?: (err: Error) => void;
 }
 
@@ -210,7 +210,7 @@ class OtlpSpanSink implements SpanSink {
   private readonly provider: BasicTracerProvider;
   private readonly processor: BoundedExportProcessor;
   private readonly tracer: Tracer;
-  private readonly clock: MonotonicClock;
+  private readonly clock: KernelClock;
 
   constructor(config: TracesConfig, options: SpanSinkOptions) {
     const endpoint = config.endpoint!;
@@ -236,7 +236,7 @@ class OtlpSpanSink implements SpanSink {
       spanProcessors: [this.processor],
     });
     this.tracer = this.provider.getTracer('flowlens', options.serviceVersion);
-    this.clock = options.clock ?? new MonotonicClock();
+    this.clock = options.clock ?? new KernelClock();
   }
 
   record(exchange: FinishedExchange): void {

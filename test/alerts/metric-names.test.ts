@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/index.js';
-import { DnsQueryNames, SuffixFolder } from '../../src/metrics/dns-names.js';
+import { SuffixFolder } from '../../src/metrics/dns-name-folders.js';
+import { DnsQueryNames } from '../../src/metrics/dns-names.js';
 import { DEFAULT_CONFIG } from '../../alerts/src/config.js';
 import { buildRuleGroups, isAlert } from '../../alerts/src/rules.js';
 import { buildDashboards } from '../../dashboards/src/dashboards.js';

@@ -79,7 +79,7 @@ import {
   type FlowEvent,
   type TcpOutcomeEvent,
 } from '../../src/bpf/codecs.js';
-import { OVERFLOW_IDENTITY } from '../../src/datapath/counters.js';
+import { OVERFLOW_IDENTITY } from '../../src/datapath/records.js';
 import { PORT_COUNT } from '../../src/datapath/ports.js';
 
 /** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */

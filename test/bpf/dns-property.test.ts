@@ -24,7 +24,7 @@ import {
   ipcacheKey,
   type DnsMalformedReasonName,
 } from '../../src/bpf/codecs.js';
-import { qtypeLabel, rcodeLabel } from '../../src/metrics/dns.js';
+import { qtypeLabel, rcodeLabel } from '../../src/datapath/code-names.js';
 import { dnsName } from '../common/dns.js';
 import { frame4, ip4, udp } from '../common/packets.js';
 

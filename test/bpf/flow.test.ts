@@ -89,7 +89,7 @@ import {
   udp,
   type L4,
 } from '../common/packets.js';
-import { OVERFLOW_IDENTITY } from '../../src/datapath/counters.js';
+import { OVERFLOW_IDENTITY } from '../../src/datapath/records.js';
 import { PortFolder } from '../../src/datapath/ports.js';
 
 const WORLD_V6 = ip6('2001:db8::1');

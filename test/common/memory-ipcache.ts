@@ -1,5 +1,5 @@
-import type { Cidr } from '../../src/identity/cidr.js';
-import type { IpcacheWriter } from '../../src/identity/ipcache-sync.js';
+import type { Cidr } from '../../src/net/cidr.js';
+import type { IpcacheWriter } from '../../src/bpf/ipcache.js';
 
 export type IpcacheCall = { op: 'set'; cidr: string; identity: number } | { op: 'delete'; cidr: string };
 

@@ -1,8 +1,7 @@
 // The metrics contract of DESIGN.md ("Metrics contract"): every family it
-// names, with its labels beyond the source_*/destination_* contexts. Families
-// other branches are still building (DNS, HTTP, retransmits, spans) are known
-// here before the exporter registers them, so alerts and dashboards can use
-// them; the tests check registered families against this list too.
+// names, with its labels beyond the source_*/destination_* contexts. The
+// tests check the exporter's registered families, the alert rules and the
+// dashboards against this list.
 
 export interface ContractFamily {
   labels: readonly string[];

@@ -1,14 +1,9 @@
 // Test doubles for the inputs of src/metrics: identities, a datapath whose
 // snapshot a test replaces between scrapes, and identity source status.
 
-import type {
-  DatapathSnapshot,
-  DatapathSource,
-  IdentityContext,
-  IdentityLookup,
-  IdentitySourceStatus,
-  IdentityStatus,
-} from '../../src/metrics/types.js';
+import type { IdentitySourceStatus, IdentityStatus } from '../../src/metrics/types.js';
+import type { IdentityContext, IdentityLookup } from '../../src/identity/contexts.js';
+import type { DatapathSnapshot, DatapathSource } from '../../src/datapath/records.js';
 
 export function emptySnapshot(overrides: Partial<DatapathSnapshot> = {}): DatapathSnapshot {
   return {

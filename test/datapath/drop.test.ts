@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Direction, Family, Verdict, type DropEvent } from '../../src/bpf/codecs.js';
 import { DropDatapath, type DropSnapshot } from '../../src/datapath/drop.js';
 import { FlowDatapath } from '../../src/datapath/flow.js';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { inNs, ip, runTag } from '../common/netns.js';
 
 const TAG = runTag();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFlowTuple, encodeTcpPendingValue, type TcpOutcomeEvent } from '../../src/bpf/codecs.js';
-import { FlowDatapath, UNANSWERED_MEMORY_NS } from '../../src/datapath/flow.js';
+import { FlowDatapath } from '../../src/datapath/flow.js';
+import { UNANSWERED_MEMORY_NS } from '../../src/datapath/tcp.js';
 import { ETH_P_IP, ethernet, ip4, ipv4, tcp, TCP_ACK, TCP_SYN } from '../common/packets.js';
 
 /**

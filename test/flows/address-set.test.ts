@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AddressSet } from '../../src/flows/address-set.js';
-import { cidrContains, formatAddress, makeCidr, parseAddress, parseCidr, type Cidr } from '../../src/identity/cidr.js';
+import { cidrContains, formatAddress, makeCidr, parseAddress, parseCidr, type Cidr } from '../../src/net/cidr.js';
 
 /** A small deterministic generator (mulberry32), so a failure replays. */
 function random(seed: number): () => number {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RecordBuilder, WallClock, formatTimeNs, recordBytes } from '../../src/flows/record.js';
+import { KernelClock } from '../../src/datapath/clock.js';
+import { RecordBuilder, formatTimeNs, recordBytes } from '../../src/flows/record.js';
 import type { DropPolicyExplanation } from '../../src/identity/network-policy.js';
 import { identityResolver } from '../../src/flows/identities.js';
 import { IdentityStore } from '../../src/identity/store.js';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { EventType, TcpOutcome } from '../../src/bpf/codecs.js';
 
 const ip4 = (text: string) => {
@@ -18,7 +19,7 @@ function builder() {
     { identity: { id: 70001, namespace: 'shop', workload: 'frontend', labels: { app: 'frontend' }, source: 'static' }, prefixes: [parseCidr('10.0.0.1/32')] },
   ]);
   // wall = monotonic + 1_767_225_600 s (2026-01-01T00:00:00Z at monotonic 0)
-  const clock = new WallClock(1_767_225_600_000_000_000n, 0n);
+  const clock = new KernelClock(() => 0n, () => 1_767_225_600_000);
   return new RecordBuilder({
     node: 'node-a',
     resolve: identityResolver(store),

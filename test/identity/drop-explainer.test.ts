@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Direction, EventType, type DropEvent } from '../../src/bpf/codecs.js';
 import { DEFAULT_EXCLUDED_LABELS } from '../../src/config.js';
 import { DropReasons } from '../../src/datapath/drop-reasons.js';
-import { parseAddress } from '../../src/identity/cidr.js';
+import { parseAddress } from '../../src/net/cidr.js';
 import { DropExplainer, dropTuple } from '../../src/identity/drop-explainer.js';
 import { deriveIdentityId } from '../../src/identity/identity.js';
 import { loadKubeConfig } from '../../src/identity/kube-client.js';

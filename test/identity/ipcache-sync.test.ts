@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { IpcacheSync, type DesiredPrefixes } from '../../src/identity/ipcache-sync.js';
 import { MemoryIpcache } from '../common/memory-ipcache.js';
 

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { deriveIdentityId } from '../../src/identity/identity.js';
 import { IpcacheSync } from '../../src/identity/ipcache-sync.js';
 import { loadKubeConfig } from '../../src/identity/kube-client.js';
@@ -355,7 +355,7 @@ describe('Kubernetes identity source (fake kube-apiserver)', () => {
     console.log(`BENCH kubernetes sync: 5006 pods in ${ms.toFixed(0)} ms (pages of 500), rss +${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(1)} MiB`);
   });
 
-  // The case issue 3 names: the API server gone for 30 s of wall time while
+  // The API server gone for 30 s of wall time while
   // the cluster changes. Two sources watch two servers through the same 30 s:
   // one server keeps its event history (the source resumes its watches from
   // their resourceVersions), the other compacts it while away (410 Gone: the

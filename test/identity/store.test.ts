@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowlensError } from '../../src/errors.js';
-import { parseCidr } from '../../src/identity/cidr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { deriveIdentityId, type Identity } from '../../src/identity/identity.js';
 import { IdentityStore, type IdentityEntry } from '../../src/identity/store.js';
 

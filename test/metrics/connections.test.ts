@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/registry.js';
-import type { ConnectionAttemptRecord } from '../../src/metrics/types.js';
+import type { ConnectionAttemptRecord } from '../../src/datapath/records.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 
 const FAMILY = 'flowlens_tcp_connection_attempts_total';

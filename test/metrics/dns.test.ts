@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DNS_LATENCY_BUCKETS } from '../../src/bpf/codecs.js';
-import { qtypeLabel, rcodeLabel } from '../../src/metrics/dns.js';
+import { qtypeLabel, rcodeLabel } from '../../src/datapath/code-names.js';
 import { createMetrics } from '../../src/metrics/registry.js';
-import type { DnsSnapshot } from '../../src/metrics/types.js';
+import type { DnsSnapshot } from '../../src/datapath/records.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 
 const CLIENT = 70000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { statusClass } from '../../src/metrics/http.js';
-import type { DatapathSnapshot, HttpResponseRecord } from '../../src/metrics/types.js';
+import type { DatapathSnapshot, HttpResponseRecord } from '../../src/datapath/records.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus } from '../common/metrics-fakes.js';
 import { parsePrometheusText, type Sample } from '../common/prom.js';
 

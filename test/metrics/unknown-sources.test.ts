@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/registry.js';
-import type { FlowStartRecord } from '../../src/metrics/types.js';
+import type { FlowStartRecord } from '../../src/datapath/records.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 
 const INGRESS = 1;

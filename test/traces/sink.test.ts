@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MonotonicClock } from '../../src/traces/clock.js';
+import { KernelClock } from '../../src/datapath/clock.js';
 import { createSpanSink, DEFAULT_TRACES_CONFIG, type FinishedExchange, type SpanSink, type TracesConfig } from '../../src/traces/sink.js';
 
 const sinks: SpanSink[] = [];
@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 /** Monotonic 1000 s is wall 1_700_000_000 s. */
-const clock = new MonotonicClock(() => 1000n * 1_000_000_000n, () => 1_700_000_000_000 - 1);
+const clock = new KernelClock(() => 1000n * 1_000_000_000n, () => 1_700_000_000_000 - 1);
 
 function sink(exporter: SpanExporter, over: Partial<TracesConfig> = {}): SpanSink {
   const s = createSpanSink({ ...DEFAULT_TRACES_CONFIG, endpoint: 'http://127.0.0.1:1', ...over }, { exporter, clock, serviceVersion: '9.9.9' });
@@ -99,16 +99,5 @@ describe('span sink', () => {
     expect(exporter.release(ExportResultCode.SUCCESS)).toBe(2);
     await flushed;
     expect(s.stats).toEqual({ recorded: 10, sampledOut: 0, exported: 2, dropped: { queue_full: 4, export_failed: 4 } });
-  });
-});
-
-describe('monotonic clock', () => {
-  it('maps CLOCK_MONOTONIC readings onto wall time by the offset read at calibration', () => {
-    let mono = 5_000_000_000n;
-    const c = new MonotonicClock(() => mono, () => 1_000_000);
-    expect(c.toWallNs(5_000_000_000n)).toBe(1_000_000n * 1_000_000n);
-    expect(c.toHrTime(5_000_000_001n)).toEqual([1000, 1]);
-    mono += 1_000_000n;
-    expect(c.toWallNs(4_000_000_000n)).toBe(1_000_000n * 1_000_000n - 1_000_000_000n);
   });
 });

@@ -1,37 +1,22 @@
-// What the flow families (flows, packets, bytes, tcp flags) share: the
-// scrape view, the context labels and the cardinality limit.
+// A counter family fed by kernel records keyed by identity pair (flows,
+// packets, bytes, TCP flags, drops, DNS and HTTP counts): each record's two
+// identities become the context labels, under the cardinality limit.
 
-import type { Registry } from 'prom-client';
-import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView, type RenderedEnd } from './scrape.js';
+import { KEY_SEPARATOR, type ScrapeView, type RenderedEnd } from './scrape.js';
 import { OVERFLOW } from './labels.js';
 import { SeriesTable, type Labels, type SeriesValue } from './series.js';
 import { KernelCounter } from './kernel-counter.js';
-import { OVERFLOW_IDENTITY } from '../datapath/counters.js';
-
-export interface FlowFamilyContext {
-  scope: ScrapeScope;
-  /** source_* then destination_*, in configured order. */
-  contextLabelNames: readonly string[];
-  seriesLimit: number;
-  registers: Registry[];
-  /** Every family's table, for flowlens_series_limited_total. */
-  tables: SeriesTable[];
-}
-
-export const CONTEXT_HELP = 'Context labels (source_*, destination_*) name the security identity of each end.';
-
-export const OVERFLOW_HELP =
-  'Label sets beyond the series limit, and counts the kernel could not key because its map was full, ' +
-  'are summed into one series whose labels are all "overflow" ' +
-  '(see flowlens_series_limited_total and flowlens_bpf_map_update_errors_total).';
+import type { FamilyContext } from './family-context.js';
+import { OVERFLOW_IDENTITY } from '../datapath/records.js';
 
 /**
- * Registers a counter family fed by one kind of kernel record. `render`
+ * Registers a counter family fed by one kind of kernel record keyed by an
+ * identity pair (srcIdentity, dstIdentity). `render`
  * returns the non-context label values of a record in `extraLabelNames`
  * order; records whose labels render alike are summed.
  */
-export function registerFlowFamily<R extends { srcIdentity: number; dstIdentity: number }>(
-  ctx: FlowFamilyContext,
+export function registerIdentityPairCounter<R extends { srcIdentity: number; dstIdentity: number }>(
+  ctx: FamilyContext,
   spec: {
     name: string;
     help: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, formatAddress, parseAddress, parseCidr, tryParseCidr } from '../../src/identity/cidr.js';
+import { cidrContains, formatAddress, parseAddress, parseCidr, tryParseCidr } from '../../src/net/cidr.js';
 
 describe('parseCidr', () => {
   it('parses IPv4 prefixes into network-order bytes', () => {

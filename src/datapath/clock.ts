@@ -1,13 +1,12 @@
-// Kernel timestamps (bpf_ktime_get_ns: CLOCK_MONOTONIC) to wall time for spans.
-// process.hrtime.bigint() reads the same clock, so the difference between it
-// and Date.now() maps one onto the other. The offset is re-read once a minute
-// so that a stepped or slewed wall clock is followed.
-
-import type { HrTime } from '@opentelemetry/api';
+// Kernel timestamps (bpf_ktime_get_ns: CLOCK_MONOTONIC) to wall time, for
+// flow records and spans alike. process.hrtime.bigint() reads the same clock,
+// so the difference between it and Date.now() maps one onto the other. The
+// offset is re-read once a minute so that a stepped or slewed wall clock is
+// followed.
 
 const RECALIBRATE_NS = 60_000_000_000n;
 
-export class MonotonicClock {
+export class KernelClock {
   private offsetNs = 0n;
   private calibratedAt = -RECALIBRATE_NS;
 
@@ -26,8 +25,8 @@ export class MonotonicClock {
     return monotonicNs + this.offsetNs;
   }
 
-  /** The same as OpenTelemetry's [seconds, nanoseconds]. */
-  toHrTime(monotonicNs: bigint): HrTime {
+  /** The same as [seconds, nanoseconds] since the epoch (OpenTelemetry's HrTime). */
+  toHrTime(monotonicNs: bigint): [number, number] {
     const wall = this.toWallNs(monotonicNs);
     return [Number(wall / 1_000_000_000n), Number(wall % 1_000_000_000n)];
   }
