@@ -17,7 +17,6 @@
 /* protocol numbers and IPv6 extension header helpers; its TC parser is not used here */
 #include "parse.bpf.h"
 
-#define FLOWLENS_NSEC_PER_SEC 1000000000ULL
 /* sk_buff offsets use ~0 for "not set" (skb_mac_header_was_set and friends) */
 #define FLOWLENS_SKB_OFFSET_UNSET 0xffff
 
@@ -26,7 +25,9 @@ const volatile __u32 events_per_second = 1000;
 
 #include "identity.bpf.h"
 #include "ports.bpf.h"
+#include "clock.bpf.h"
 #include "counter.bpf.h"
+#include "events.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -286,43 +287,15 @@ static __always_inline __u8 direction_of(struct sk_buff *skb, __u32 ifindex)
 	return 0;
 }
 
-/* Fixed one-second windows per CPU, as in flow.bpf.c: bounds the ring buffer's inflow. */
-/*
- * Over budget, the clock is read only every EVENTS_CLOCK_STRIDE-th drop: in a
- * drop flood this runs for every packet, and a clock read costs more than the
- * rest of the budget check. The window then reopens at most that many drops
- * late, which only delays the next events.
- */
+/* Over budget, the drop tracer reads the clock only every 64th drop (events.bpf.h). */
 #define EVENTS_CLOCK_STRIDE 64
-
-/* Fixed windows per CPU (FLOWLENS_EVENTS_WINDOW_NS), as in flow.bpf.c: bounds the ring buffer's inflow. */
-static __always_inline bool events_budget_take(__u64 *now)
-{
-	__u32 zero = 0;
-	struct events_budget *budget = bpf_map_lookup_elem(&drop_events_budget, &zero);
-	__u64 per_window = FLOWLENS_EVENTS_PER_WINDOW(events_per_second);
-
-	if (!budget)
-		return false;
-	if (budget->sent >= per_window && (budget->sent - per_window) % EVENTS_CLOCK_STRIDE != 0) {
-		budget->sent += 1;
-		return false;
-	}
-	*now = bpf_ktime_get_ns();
-	if (elapsed_since(budget->window_start_ns, *now) >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
-		budget->window_start_ns = *now;
-		budget->sent = 0;
-	}
-	budget->sent += 1;
-	return budget->sent <= per_window;
-}
 
 static __always_inline void emit_drop_event(const struct drop_packet *pkt, const struct drop_key *key, __u32 ifindex)
 {
 	struct drop_event *event;
 	__u64 now = 0;
 
-	if (!events_budget_take(&now)) {
+	if (!events_budget_take(&drop_events_budget, events_per_second, EVENTS_CLOCK_STRIDE, &now)) {
 		array_inc(&drop_events_lost, FLOWLENS_LOST_RATE_LIMIT);
 		return;
 	}

@@ -20,7 +20,6 @@
  * flowlens were not attached.
  */
 #define FLOWLENS_TC_ACT_UNSPEC (-1)
-#define FLOWLENS_NSEC_PER_SEC 1000000000ULL
 
 /* A UDP/ICMP/SCTP tuple idle this long starts a new flow when seen again. */
 const volatile __u64 flow_idle_timeout_ns = 30ULL * FLOWLENS_NSEC_PER_SEC;
@@ -36,7 +35,9 @@ const volatile __u32 events_per_second = 1000;
 
 #include "identity.bpf.h"
 #include "ports.bpf.h"
+#include "clock.bpf.h"
 #include "counter.bpf.h"
+#include "events.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -227,24 +228,6 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
 	return true;
 }
 
-/* Fixed windows per CPU (FLOWLENS_EVENTS_WINDOW_NS): cheap, and bounds the ring buffer's inflow. */
-static __always_inline bool events_budget_take(__u64 now)
-{
-	__u32 zero = 0;
-	struct events_budget *budget = bpf_map_lookup_elem(&events_budget, &zero);
-
-	if (!budget)
-		return false;
-	if (elapsed_since(budget->window_start_ns, now) >= FLOWLENS_EVENTS_WINDOW_NS(events_per_second)) {
-		budget->window_start_ns = now;
-		budget->sent = 0;
-	}
-	if (budget->sent >= FLOWLENS_EVENTS_PER_WINDOW(events_per_second))
-		return false;
-	budget->sent += 1;
-	return true;
-}
-
 /*
  * Room for one event of size bytes on the ring, or NULL with the loss counted.
  * Every event type draws on the one budget: it bounds the ring's inflow, not
@@ -254,7 +237,8 @@ static __always_inline void *event_reserve(__u64 size, __u64 now)
 {
 	void *event;
 
-	if (!events_budget_take(now)) {
+	/* the caller has read the clock: no stride needed */
+	if (!events_budget_take(&events_budget, events_per_second, 1, &now)) {
 		array_inc(&events_lost, FLOWLENS_LOST_RATE_LIMIT);
 		return NULL;
 	}

@@ -184,6 +184,8 @@ struct events_budget {
 	__u64 sent;
 };
 
+#define FLOWLENS_NSEC_PER_SEC 1000000000ULL
+
 /*
  * The rate limiter's windows: a budget of 10 or more events a second is
  * granted a tenth at a time, in 100 ms windows (rounded down), so that under

@@ -86,15 +86,4 @@ static __always_inline void counter_add(void *map, const void *key, __u64 inc, v
 		*count += inc;
 }
 
-/*
- * Time elapsed from an earlier clock reading taken on any CPU. A reading
- * stored by another CPU may be later than a `now` this CPU read just before
- * looking it up; that counts as no time elapsed, never as an unsigned
- * underflow to centuries.
- */
-static __always_inline __u64 elapsed_since(__u64 then, __u64 now)
-{
-	return now > then ? now - then : 0;
-}
-
 #endif /* __FLOWLENS_COUNTER_BPF_H */

@@ -99,7 +99,8 @@ function onCpu(cpu: number, cmd: string[]): Promise<string> {
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${cmd.join(' ')} exited ${code}: ${out}`))));
+    // 'close', not 'exit': the output is only complete once the pipes have closed
+    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${cmd.join(' ')} exited ${code}: ${out}`))));
   });
 }
 

@@ -55,7 +55,7 @@ function scan(): Promise<void> {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 && out.includes('done') ? resolve() : reject(new Error(`scan exited ${code}: ${out}`))));
+    child.on('close', (code) => (code === 0 && out.includes('done') ? resolve() : reject(new Error(`scan exited ${code}: ${out}`))));
   });
 }
 
