@@ -2,7 +2,7 @@
 // attachment count. Values are absolute kernel totals, replaced every scrape.
 
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ScrapeScope } from './scrape.js';
+import type { ScrapeScope } from './core/scrape.js';
 import { BPF_MAP_ENTRIES, BPF_MAP_CAPACITY, BPF_MAP_UPDATE_ERRORS_TOTAL, EVENTS_LOST_TOTAL, BPF_PROGRAM_RUNS_TOTAL, BPF_PROGRAM_RUN_SECONDS_TOTAL, ATTACHED_INTERFACES } from './names.js';
 
 export function registerDatapathStatus(registers: Registry[], scope: ScrapeScope): void {

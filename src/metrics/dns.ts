@@ -3,13 +3,13 @@
 // the kernel's counters; messages it could not parse, by reason.
 
 import { Counter, type Registry } from 'prom-client';
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
-import { KernelHistogram, type HistogramSeries } from './kernel-histogram.js';
-import { OVERFLOW } from './labels.js';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
+import { KernelHistogram, type HistogramSeries } from './core/kernel-histogram.js';
+import { OVERFLOW } from './core/labels.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
-import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
-import { SeriesTable, type Labels, type Series } from './series.js';
+import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './core/scrape.js';
+import { SeriesTable, type Labels, type Series } from './core/series.js';
 import { DNS_LATENCY_BOUNDS_SECONDS, OVERFLOW_IDENTITY, type DnsResponseRecord } from '../datapath/records.js';
 import { DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_MALFORMED_MESSAGES_TOTAL } from './names.js';
 

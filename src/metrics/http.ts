@@ -4,11 +4,11 @@
 
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { HTTP_DURATION_BOUNDS_SECONDS, OVERFLOW_IDENTITY, type HttpResponseRecord } from '../datapath/records.js';
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
-import { OVERFLOW } from './labels.js';
-import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
-import { SeriesTable, type Series } from './series.js';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
+import { OVERFLOW } from './core/labels.js';
+import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './core/scrape.js';
+import { SeriesTable, type Series } from './core/series.js';
 import { HTTP_REQUESTS_TOTAL, HTTP_RESPONSES_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_UNMATCHED_MESSAGES_TOTAL } from './names.js';
 
 const HTTP_HELP =

@@ -2,7 +2,7 @@
 // normal and kept apart from malformed IP packets, which are worth an alert.
 
 import { Counter, type Registry } from 'prom-client';
-import type { ScrapeScope } from './scrape.js';
+import type { ScrapeScope } from './core/scrape.js';
 import { MALFORMED_PACKETS_TOTAL, NON_IP_PACKETS_TOTAL } from './names.js';
 
 /** Parse reason of frames that carry no IP packet; every other reason is a malformed packet. */

@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import type { SeriesTable } from './series.js';
+import type { SeriesTable } from './core/series.js';
 import { SERIES_LIMITED_TOTAL } from './names.js';
 
 export function registerSeriesLimited(registers: Registry[], tables: readonly SeriesTable[]): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeriesTable } from '../../src/metrics/series.js';
+import { SeriesTable } from '../../../src/metrics/core/series.js';
 
 describe('SeriesTable', () => {
   it('admits up to the limit, sends the rest to one overflow series, and counts each refused key once', () => {

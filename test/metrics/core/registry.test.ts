@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics/registry.js';
-import type { ContextName } from '../../src/metrics/types.js';
-import type { DatapathSnapshot } from '../../src/datapath/records.js';
-import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
+import { createMetrics } from '../../../src/metrics/core/registry.js';
+import type { ContextName } from '../../../src/metrics/types.js';
+import type { DatapathSnapshot } from '../../../src/datapath/records.js';
+import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../../common/metrics-fakes.js';
 
 const TCP = 6;
 const UDP = 17;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityExpiry } from '../../src/metrics/identity-ttl.js';
-import { createMetrics } from '../../src/metrics/registry.js';
-import type { IdentityContext, IdentityLookup } from '../../src/identity/contexts.js';
-import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
+import { IdentityExpiry } from '../../../src/metrics/core/identity-ttl.js';
+import { createMetrics } from '../../../src/metrics/core/registry.js';
+import type { IdentityContext, IdentityLookup } from '../../../src/identity/contexts.js';
+import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../../common/metrics-fakes.js';
 
 const TCP = 6;
 const EGRESS = 2;

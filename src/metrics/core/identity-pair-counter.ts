@@ -7,7 +7,7 @@ import { OVERFLOW } from './labels.js';
 import { SeriesTable, type Labels, type SeriesValue } from './series.js';
 import { KernelCounter } from './kernel-counter.js';
 import type { FamilyContext } from './family-context.js';
-import { OVERFLOW_IDENTITY } from '../datapath/records.js';
+import { OVERFLOW_IDENTITY } from '../../datapath/records.js';
 
 /**
  * Registers a counter family fed by one kind of kernel record keyed by an

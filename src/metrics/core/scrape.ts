@@ -6,9 +6,9 @@
 // families of a scrape consistent with each other.
 
 import type { IdentityExpiry } from './identity-ttl.js';
-import type { ContextName } from './types.js';
-import type { IdentityLookup } from '../identity/contexts.js';
-import type { DatapathSnapshot, DatapathSource } from '../datapath/records.js';
+import type { ContextName } from '../types.js';
+import type { IdentityLookup } from '../../identity/contexts.js';
+import type { DatapathSnapshot, DatapathSource } from '../../datapath/records.js';
 
 // Kubernetes names and label values cannot contain NUL, so it separates
 // fields of a series key unambiguously.

@@ -6,14 +6,14 @@
 // made by updating the fixtures (vitest -u) and saying why in the commit.
 
 import { describe, expect, it } from 'vitest';
-import { DnsFlag } from '../../src/bpf/codecs.js';
-import { renderExposition } from '../../src/metrics/exposition.js';
-import { SuffixFolder } from '../../src/metrics/dns-name-folders.js';
-import { DnsQueryNames } from '../../src/metrics/dns-names.js';
-import { createMetrics } from '../../src/metrics/registry.js';
-import { OVERFLOW_IDENTITY, type DatapathSnapshot } from '../../src/datapath/records.js';
-import { dnsName } from '../common/dns.js';
-import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus } from '../common/metrics-fakes.js';
+import { DnsFlag } from '../../../src/bpf/codecs.js';
+import { renderExposition } from '../../../src/metrics/core/exposition.js';
+import { SuffixFolder } from '../../../src/metrics/dns-name-folders.js';
+import { DnsQueryNames } from '../../../src/metrics/dns-names.js';
+import { createMetrics } from '../../../src/metrics/core/registry.js';
+import { OVERFLOW_IDENTITY, type DatapathSnapshot } from '../../../src/datapath/records.js';
+import { dnsName } from '../../common/dns.js';
+import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus } from '../../common/metrics-fakes.js';
 
 const FRONTEND = 70000;
 const CART = 70001;
