@@ -1,6 +1,6 @@
 // One datapath snapshot per scrape. prom-client asks every metric for its
 // values in one synchronous pass at the start of registry.metrics() (each
-// get() runs its collect() before the first await), so a view cached until
+// get() reads its values before the first await), so a view cached until
 // the next microtask is shared by every family of that scrape and never
 // leaks into the next one. Reading the kernel maps once also makes all
 // families of a scrape consistent with each other.

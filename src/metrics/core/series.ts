@@ -158,3 +158,9 @@ export function sumByLabels(rows: Iterable<readonly [labels: Labels, value: numb
   }
   return [...byKey.values()];
 }
+
+/** The values of an unlabelled family: its one series. */
+export function unlabelled(value: number): SeriesValue[] {
+  const labels = {};
+  return [{ labels, sharedLabels: labels, value }];
+}
