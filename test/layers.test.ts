@@ -36,7 +36,7 @@ const LAYERS: readonly (readonly string[])[] = [
 
 const RANK: ReadonlyMap<string, number> = new Map(LAYERS.flatMap((units, rank) => units.map((u) => [u, rank] as const)));
 
-/** `metrics` for src/metrics/..., `run` for src/run.ts. */
+/** `metrics` for src/metrics/... (src/metrics/core/... too: a subdirectory is part of its unit), `run` for src/run.ts. */
 function unitOf(file: string): string {
   const parts = relative(SRC, file).split(sep);
   return parts.length > 1 ? parts[0]! : parts[0]!.replace(/\.ts$/, '');

@@ -3,7 +3,7 @@
 // only (label rendering, summation, limits, text), not reading kernel maps.
 
 import { performance } from 'node:perf_hooks';
-import { createMetrics } from './registry.js';
+import { createMetrics } from './core/registry.js';
 import type { IdentityContext } from '../identity/contexts.js';
 import type { DatapathSnapshot } from '../datapath/records.js';
 

@@ -20,11 +20,11 @@ import { OTHER_NAME, type QueryNamesConfig } from '../config/dns-query-names.js'
 import { DnsFlag } from '../datapath/records.js';
 import { monotonicMs, nameFolder, queryNameOf, type NameFolder } from './dns-name-folders.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
-import { KernelCounter } from './kernel-counter.js';
-import { OVERFLOW } from './labels.js';
-import { KEY_SEPARATOR } from './scrape.js';
-import { SeriesTable, type SeriesValue } from './series.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
+import { KernelCounter } from './core/kernel-counter.js';
+import { OVERFLOW } from './core/labels.js';
+import { KEY_SEPARATOR } from './core/scrape.js';
+import { SeriesTable, type SeriesValue } from './core/series.js';
 import { DNS_QUERIES_BY_NAME_TOTAL } from './names.js';
 
 /** rcode of an exchange whose query got no response within dns.unansweredTimeoutSeconds. */

@@ -2,15 +2,15 @@
 // client (source) and server (destination), qtype, rcode and reporter, from
 // the kernel's counters; messages it could not parse, by reason.
 
-import { Counter, type Registry } from 'prom-client';
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
-import { KernelHistogram, type HistogramSeries } from './kernel-histogram.js';
-import { OVERFLOW } from './labels.js';
+import type { Registry } from 'prom-client';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { registerIdentityPairHistogram } from './core/identity-pair-histogram.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
+import { KernelCounter } from './core/kernel-counter.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
-import { KEY_SEPARATOR, type ScrapeScope, type ScrapeView } from './scrape.js';
-import { SeriesTable, type Labels, type Series } from './series.js';
-import { DNS_LATENCY_BOUNDS_SECONDS, OVERFLOW_IDENTITY, type DnsResponseRecord } from '../datapath/records.js';
+import type { ScrapeScope } from './core/scrape.js';
+import { sumByLabels } from './core/series.js';
+import { DNS_LATENCY_BOUNDS_SECONDS } from '../datapath/records.js';
 import { DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_MALFORMED_MESSAGES_TOTAL } from './names.js';
 
 const REPORTER_HELP =
@@ -45,62 +45,22 @@ export function registerDns(ctx: FamilyContext, registers: Registry[]): void {
  * was swept as unanswered) are not observed.
  */
 function registerResponseDuration(ctx: FamilyContext): void {
-  const labelNames = [...ctx.contextLabelNames, 'qtype', 'rcode', 'reporter'];
-  // admission and the overflow series as for the counters; the table's value is the count
-  const table = new SeriesTable(DNS_RESPONSE_DURATION_SECONDS, labelNames, ctx.seriesLimit, OVERFLOW);
-  ctx.tables.push(table);
-  // this scrape's histogram of each admitted series (and of the overflow series)
-  const current = new WeakMap<object, { epoch: number; series: { labels: Labels; buckets: number[]; sum: number } }>();
-  let epoch = 0;
-
-  const seriesOf = (view: ScrapeView, r: DnsResponseRecord): Series => {
-    const src = view.end(r.srcIdentity);
-    const dst = view.end(r.dstIdentity);
-    const extra = [qtypeLabel(r.qtype), rcodeLabel(r.rcode), reporterLabel(r.reporter)];
-    const key = [src.key, dst.key, ...extra].join(KEY_SEPARATOR);
-    const found = table.find(key);
-    if (found) return found;
-    const labels: Record<string, string> = {};
-    [...src.values, ...dst.values, ...extra].forEach((v, i) => (labels[labelNames[i]!] = v));
-    return table.admit(key, labels);
-  };
-
-  const read = (): HistogramSeries[] => {
-    const view = ctx.scope.current();
-    epoch += 1;
-    table.beginScrape();
-    const out: HistogramSeries[] = [];
-    for (const r of view.snapshot.dns?.responses ?? ([] as DnsResponseRecord[])) {
-      const matched = r.latencyBuckets.reduce((a, b) => a + b, 0);
-      if (matched === 0) continue;
-      const series = r.srcIdentity === OVERFLOW_IDENTITY ? table.overflowSeries : seriesOf(view, r);
-      table.add(series, matched);
-      let entry = current.get(series);
-      if (!entry || entry.epoch !== epoch) {
-        entry = { epoch, series: { labels: series.labels, buckets: new Array<number>(DNS_LATENCY_BOUNDS_SECONDS.length + 1).fill(0), sum: 0 } };
-        current.set(series, entry);
-        out.push(entry.series);
-      }
-      r.latencyBuckets.forEach((n, i) => (entry!.series.buckets[i]! += n));
-      entry.series.sum += r.latencySumSeconds;
-    }
-    return out;
-  };
-
-  new KernelHistogram({
+  registerIdentityPairHistogram(ctx, {
     name: DNS_RESPONSE_DURATION_SECONDS,
     help:
       'Time from a DNS query to its response, both seen at the same side (the kernel\'s clock at each), for responses ' +
       `matched to their query by client address, port and DNS id. ${DNS_CONTEXT_HELP} ${REPORTER_HELP} ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
-    labelNames,
+    extraLabelNames: ['qtype', 'rcode', 'reporter'],
     bounds: DNS_LATENCY_BOUNDS_SECONDS,
-    registers: ctx.registers,
-    read,
+    records: (view) => view.snapshot.dns?.responses ?? [],
+    render: (r) => [qtypeLabel(r.qtype), rcodeLabel(r.rcode), reporterLabel(r.reporter)],
+    buckets: (r) => r.latencyBuckets,
+    sum: (r) => r.latencySumSeconds,
   });
 }
 
 function registerMalformed(registers: Registry[], scope: ScrapeScope): void {
-  new Counter({
+  new KernelCounter({
     name: DNS_MALFORMED_MESSAGES_TOTAL,
     help:
       'Messages on the configured DNS ports that were not counted as queries or responses, by why: header_truncated, ' +
@@ -108,9 +68,6 @@ function registerMalformed(registers: Registry[], scope: ScrapeScope): void {
       'compression_pointer (in the question), name_too_long, question_truncated.',
     labelNames: ['reason'],
     registers,
-    collect() {
-      this.reset();
-      for (const m of scope.current().snapshot.dns?.malformed ?? []) this.inc({ reason: m.reason }, m.count);
-    },
+    read: () => sumByLabels((scope.current().snapshot.dns?.malformed ?? []).map((m) => [{ reason: m.reason }, m.count])),
   });
 }

@@ -1,7 +1,7 @@
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
 import { directionLabel, protocolLabel, UNKNOWN } from '../datapath/code-names.js';
-import type { SeriesTable } from './series.js';
+import type { SeriesTable } from './core/series.js';
 import type { DropRecord } from '../datapath/records.js';
 import { DROPS_TOTAL } from './names.js';
 

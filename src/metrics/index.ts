@@ -1,11 +1,11 @@
 export type { ContextName, FlowStoreStatus, SpanStatus, IdentitySourceStatus, IdentityStatus, MetricsConfig } from './types.js';
-export { createMetrics, type CreateMetricsOptions } from './registry.js';
+export { createMetrics, type CreateMetricsOptions } from './core/registry.js';
 export type { BuildInfo } from './build-info.js';
-export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type ExpositionFormat } from './exposition.js';
-export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './labels.js';
+export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type ExpositionFormat } from './core/exposition.js';
+export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './core/labels.js';
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { DnsQueryNames } from './dns-names.js';
-export { IdentityExpiry } from './identity-ttl.js';
+export { IdentityExpiry } from './core/identity-ttl.js';
 export {
   ATTACHED_INTERFACES,
   BPF_MAP_CAPACITY,

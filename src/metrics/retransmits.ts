@@ -1,6 +1,6 @@
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
-import type { SeriesTable } from './series.js';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
+import type { SeriesTable } from './core/series.js';
 import { TCP_RETRANSMITS_TOTAL } from './names.js';
 
 export function registerTcpRetransmits(ctx: FamilyContext): SeriesTable {

@@ -1,7 +1,9 @@
 // Self-metrics of span export. Present with value 0 when no OTLP endpoint is
 // configured, so alerts on them need no absent() guard.
 
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { KernelCounter } from './core/kernel-counter.js';
+import { sumByLabels, unlabelled } from './core/series.js';
 import type { SpanStatus } from './types.js';
 import { SPANS_DROPPED_TOTAL, SPANS_EXPORTED_TOTAL } from './names.js';
 
@@ -9,7 +11,7 @@ import { SPANS_DROPPED_TOTAL, SPANS_EXPORTED_TOTAL } from './names.js';
 const DROP_REASONS = ['queue_full', 'export_failed'] as const;
 
 export function registerSpans(registers: Registry[], status: SpanStatus | undefined): void {
-  new Counter({
+  new KernelCounter({
     name: SPANS_DROPPED_TOTAL,
     help:
       'Spans built but not delivered to the OTLP receiver: queue_full (the export queue was at its limit, as when ' +
@@ -17,18 +19,13 @@ export function registerSpans(registers: Registry[], status: SpanStatus | undefi
       'never sent by the kernel are in flowlens_events_lost_total; unsampled ones are not dropped.',
     labelNames: ['reason'],
     registers,
-    collect() {
-      this.reset();
-      for (const reason of DROP_REASONS) this.inc({ reason }, status?.dropped[reason] ?? 0);
-    },
+    read: () => sumByLabels(DROP_REASONS.map((reason) => [{ reason }, status?.dropped[reason] ?? 0])),
   });
-  new Counter({
+  new KernelCounter({
     name: SPANS_EXPORTED_TOTAL,
     help: 'Spans the OTLP receiver accepted.',
+    labelNames: [],
     registers,
-    collect() {
-      this.reset();
-      this.inc(status?.exported ?? 0);
-    },
+    read: () => unlabelled(status?.exported ?? 0),
   });
 }

@@ -1,7 +1,7 @@
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
 import { directionLabel, tcpFlagLabel, TCP_FLAGS } from '../datapath/code-names.js';
-import type { SeriesTable } from './series.js';
+import type { SeriesTable } from './core/series.js';
 import { TCP_FLAGS_TOTAL } from './names.js';
 
 export function registerTcpFlags(ctx: FamilyContext): SeriesTable {

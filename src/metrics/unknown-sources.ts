@@ -1,8 +1,8 @@
-import { registerIdentityPairCounter } from './identity-pair-counter.js';
-import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './family-context.js';
-import { DESTINATION_PORT_HELP, type PortFolder } from './labels.js';
+import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
+import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
+import { DESTINATION_PORT_HELP, type PortFolder } from './core/labels.js';
 import { verdictLabel } from '../datapath/code-names.js';
-import type { SeriesTable } from './series.js';
+import type { SeriesTable } from './core/series.js';
 import type { FlowStartRecord } from '../datapath/records.js';
 import { UNKNOWN_SOURCE_FLOWS_TOTAL } from './names.js';
 

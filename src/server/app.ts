@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { Logger } from '../log.js';
-import { negotiateFormat, renderExposition } from '../metrics/exposition.js';
+import { negotiateFormat, renderExposition } from '../metrics/core/exposition.js';
 import { newFlowsApiStats, registerFlowsApi, type FlowsApiOptions, type FlowsApiStats } from './flows.js';
 import { DEFAULT_API_REQUESTS_PER_SECOND, rateLimit, requireToken, type ApiProtection } from './protect.js';
 import { registerUi } from './ui.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchmarkSnapshot, renderBenchmark } from '../../src/metrics/bench.js';
-import { createMetrics } from '../../src/metrics/registry.js';
+import { createMetrics } from '../../src/metrics/core/registry.js';
 import { FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 
 describe('render benchmark', () => {

@@ -3,7 +3,7 @@ import { DnsFlag } from '../../src/bpf/codecs.js';
 import { OTHER_NAME } from '../../src/config/dns-query-names.js';
 import { SuffixFolder, TopFolder, TopNames } from '../../src/metrics/dns-name-folders.js';
 import { DnsQueryNames, type DnsExchangeInput } from '../../src/metrics/dns-names.js';
-import { createMetrics } from '../../src/metrics/registry.js';
+import { createMetrics } from '../../src/metrics/core/registry.js';
 import { dnsName, QTYPE, RCODE } from '../common/dns.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 

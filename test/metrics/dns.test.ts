@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DNS_LATENCY_BUCKETS } from '../../src/bpf/codecs.js';
 import { qtypeLabel, rcodeLabel } from '../../src/datapath/code-names.js';
-import { createMetrics } from '../../src/metrics/registry.js';
+import { createMetrics } from '../../src/metrics/core/registry.js';
 import type { DnsSnapshot } from '../../src/datapath/records.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics/registry.js';
+import { createMetrics } from '../../src/metrics/core/registry.js';
 import { statusClass } from '../../src/metrics/http.js';
 import type { DatapathSnapshot, HttpResponseRecord } from '../../src/datapath/records.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus } from '../common/metrics-fakes.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildServer, type Readiness } from '../../src/server/app.js';
-import { createMetrics } from '../../src/metrics/registry.js';
+import { createMetrics } from '../../src/metrics/core/registry.js';
 import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
 
 const PACKETS =

@@ -1,14 +1,14 @@
 // One datapath snapshot per scrape. prom-client asks every metric for its
 // values in one synchronous pass at the start of registry.metrics() (each
-// get() runs its collect() before the first await), so a view cached until
+// get() reads its values before the first await), so a view cached until
 // the next microtask is shared by every family of that scrape and never
 // leaks into the next one. Reading the kernel maps once also makes all
 // families of a scrape consistent with each other.
 
 import type { IdentityExpiry } from './identity-ttl.js';
-import type { ContextName } from './types.js';
-import type { IdentityLookup } from '../identity/contexts.js';
-import type { DatapathSnapshot, DatapathSource } from '../datapath/records.js';
+import type { ContextName } from '../types.js';
+import type { IdentityLookup } from '../../identity/contexts.js';
+import type { DatapathSnapshot, DatapathSource } from '../../datapath/records.js';
 
 // Kubernetes names and label values cannot contain NUL, so it separates
 // fields of a series key unambiguously.

@@ -2,7 +2,7 @@
 // series' value, and the port folding it shares with the kernel. The
 // kernel's numeric codes are named in src/datapath/code-names.ts.
 
-import type { ContextName, MetricsConfig } from './types.js';
+import type { ContextName, MetricsConfig } from '../types.js';
 
 export const DEFAULT_CONTEXTS: readonly ContextName[] = ['namespace', 'workload', 'identity'];
 
@@ -15,7 +15,7 @@ export const DEFAULT_METRICS_CONFIG: Readonly<MetricsConfig> = {
 /** Value of every label of the series that takes label sets over the cardinality limit. */
 export const OVERFLOW = 'overflow';
 
-export { DESTINATION_PORT_HELP, PORT_RANGES, PortFolder } from '../datapath/ports.js';
+export { DESTINATION_PORT_HELP, PORT_RANGES, PortFolder } from '../../datapath/ports.js';
 
 /** Label names of the context labels, source end first, in configured order. */
 export function contextLabelNames(contexts: readonly ContextName[]): string[] {

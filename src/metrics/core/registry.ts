@@ -6,31 +6,31 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** Resolution of nodejs_eventloop_lag_*: how often the event loop is sampled. */
 export const EVENT_LOOP_SAMPLE_MS = 100;
-import { registerBuildInfo, type BuildInfo } from './build-info.js';
-import { registerConnectionAttempts } from './connections.js';
-import { registerDatapathStatus } from './datapath-status.js';
+import { registerBuildInfo, type BuildInfo } from '../build-info.js';
+import { registerConnectionAttempts } from '../connections.js';
+import { registerDatapathStatus } from '../datapath-status.js';
 import type { FamilyContext } from './family-context.js';
-import { registerFlows } from './flows.js';
-import { registerFlowStore } from './flow-store.js';
-import { registerHttp, registerHttpMessages } from './http.js';
-import { registerIdentitySources } from './identity-sources.js';
+import { registerFlows } from '../flows.js';
+import { registerFlowStore } from '../flow-store.js';
+import { registerHttp, registerHttpMessages } from '../http.js';
+import { registerIdentitySources } from '../identity-sources.js';
 import { IdentityExpiry } from './identity-ttl.js';
 import { contextLabelNames, PortFolder, validateContexts } from './labels.js';
-import { registerPacketParse } from './packet-parse.js';
+import { registerPacketParse } from '../packet-parse.js';
 import { ScrapeScope } from './scrape.js';
-import { registerSeriesLimited } from './series-limited.js';
+import { registerSeriesLimited } from '../series-limited.js';
 import type { SeriesTable } from './series.js';
-import { registerTcpFlags } from './tcp-flags.js';
-import { registerTcpRetransmits } from './retransmits.js';
-import { registerDrops } from './drops.js';
-import { registerDns } from './dns.js';
-import { registerDnsQueryNames, type DnsQueryNames } from './dns-names.js';
-import { registerTraffic } from './traffic.js';
-import { registerUnknownSources } from './unknown-sources.js';
-import type { FlowStoreStatus, IdentityStatus, MetricsConfig, SpanStatus } from './types.js';
-import type { IdentityLookup } from '../identity/contexts.js';
-import type { DatapathSource } from '../datapath/records.js';
-import { registerSpans } from './spans.js';
+import { registerTcpFlags } from '../tcp-flags.js';
+import { registerTcpRetransmits } from '../retransmits.js';
+import { registerDrops } from '../drops.js';
+import { registerDns } from '../dns.js';
+import { registerDnsQueryNames, type DnsQueryNames } from '../dns-names.js';
+import { registerTraffic } from '../traffic.js';
+import { registerUnknownSources } from '../unknown-sources.js';
+import type { FlowStoreStatus, IdentityStatus, MetricsConfig, SpanStatus } from '../types.js';
+import type { IdentityLookup } from '../../identity/contexts.js';
+import type { DatapathSource } from '../../datapath/records.js';
+import { registerSpans } from '../spans.js';
 
 export interface CreateMetricsOptions {
   /** Registry to add the families to; a new one (Prometheus text format) by default. */

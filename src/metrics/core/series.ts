@@ -141,3 +141,26 @@ export class SeriesTable {
     return out;
   }
 }
+
+/**
+ * The values of a family built afresh each scrape from a short list (by map,
+ * by reason, by source). Rows with equal labels are summed into the first
+ * one's place, as prom-client's inc() summed them; each row's labels must
+ * list the family's label names in one order.
+ */
+export function sumByLabels(rows: Iterable<readonly [labels: Labels, value: number]>): SeriesValue[] {
+  const byKey = new Map<string, SeriesValue>();
+  for (const [labels, value] of rows) {
+    const key = Object.values(labels).join('\u0000');
+    const found = byKey.get(key);
+    if (found) found.value += value;
+    else byKey.set(key, { labels, sharedLabels: labels, value });
+  }
+  return [...byKey.values()];
+}
+
+/** The values of an unlabelled family: its one series. */
+export function unlabelled(value: number): SeriesValue[] {
+  const labels = {};
+  return [{ labels, sharedLabels: labels, value }];
+}

@@ -5,6 +5,10 @@
 // hashes and validates every label set on every scrape, which made a
 // 10,000-series render about 1.6 times slower; here label objects (and,
 // through sharedLabels, their text) are built once per series.
+//
+// Every counter of absolute totals takes this path: the kernel's maps, and
+// the self-metrics whose totals are kept in user space (spans, the flow
+// store, identity sources), which have no increments of their own to replay.
 
 import { Counter, type Registry } from 'prom-client';
 import type { SeriesValue } from './series.js';
@@ -12,6 +16,7 @@ import type { SeriesValue } from './series.js';
 export interface KernelCounterConfiguration {
   name: string;
   help: string;
+  /** Empty for a family of one unlabelled series. */
   labelNames: readonly string[];
   registers: Registry[];
   /** Computes this scrape's values; runs once per get(). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contextLabelNames, PortFolder } from '../../src/metrics/labels.js';
-import { directionLabel, protocolLabel, tcpFlagLabel, verdictLabel } from '../../src/datapath/code-names.js';
+import { contextLabelNames, PortFolder } from '../../../src/metrics/core/labels.js';
+import { directionLabel, protocolLabel, tcpFlagLabel, verdictLabel } from '../../../src/datapath/code-names.js';
 
 describe('label rendering', () => {
   it('names IP protocols and keeps the number of the others', () => {

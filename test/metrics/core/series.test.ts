@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeriesTable } from '../../src/metrics/series.js';
+import { SeriesTable, sumByLabels, unlabelled } from '../../../src/metrics/core/series.js';
 
 describe('SeriesTable', () => {
   it('admits up to the limit, sends the rest to one overflow series, and counts each refused key once', () => {
@@ -33,5 +33,25 @@ describe('SeriesTable', () => {
     table.beginScrape();
     table.add(table.admit('x', { a: 'x', b: 'x' }), 1);
     expect(table.values()).toEqual([{ labels: { a: 'overflow', b: 'overflow' }, sharedLabels: { a: 'overflow', b: 'overflow' }, value: 1 }]);
+  });
+});
+
+describe('sumByLabels', () => {
+  it('sums rows with equal labels in the first one\'s place, as prom-client\'s inc() did, and keeps zeros', () => {
+    const values = sumByLabels([
+      [{ source: 'flow', reason: 'rate_limit' }, 5],
+      [{ source: 'dns', reason: 'ring_full' }, 0],
+      [{ source: 'flow', reason: 'rate_limit' }, 2],
+    ]);
+    expect(values.map((v) => [v.labels, v.value])).toEqual([
+      [{ source: 'flow', reason: 'rate_limit' }, 7],
+      [{ source: 'dns', reason: 'ring_full' }, 0],
+    ]);
+    // prom-client caches the text of sharedLabels per object
+    expect(values.every((v) => v.sharedLabels === v.labels)).toBe(true);
+  });
+
+  it('an unlabelled family is one series', () => {
+    expect(unlabelled(3).map((v) => [v.labels, v.value])).toEqual([[{}, 3]]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateFormat, renderExposition } from '../../src/metrics/exposition.js';
-import { createMetrics } from '../../src/metrics/registry.js';
-import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
+import { negotiateFormat, renderExposition } from '../../../src/metrics/core/exposition.js';
+import { createMetrics } from '../../../src/metrics/core/registry.js';
+import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../../common/metrics-fakes.js';
 
 // What Prometheus 2.x sends when it prefers OpenMetrics.
 const PROMETHEUS_ACCEPT =

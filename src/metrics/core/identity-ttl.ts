@@ -6,7 +6,7 @@
 // under metrics.seriesLimit. Reserved identities never expire; an identity
 // that comes back (the same labels, so the same number) is counted again.
 
-import type { IdentityLookup } from '../identity/contexts.js';
+import type { IdentityLookup } from '../../identity/contexts.js';
 
 export class IdentityExpiry {
   /** Identity -> when it was first seen unknown. Bounded by the identities in the kernel's maps. */

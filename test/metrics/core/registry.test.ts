@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics/registry.js';
-import type { ContextName } from '../../src/metrics/types.js';
-import type { DatapathSnapshot } from '../../src/datapath/records.js';
-import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../common/metrics-fakes.js';
+import { createMetrics } from '../../../src/metrics/core/registry.js';
+import { KernelCounter } from '../../../src/metrics/core/kernel-counter.js';
+import { KernelGauge } from '../../../src/metrics/core/kernel-gauge.js';
+import { KernelHistogram } from '../../../src/metrics/core/kernel-histogram.js';
+import { SuffixFolder } from '../../../src/metrics/dns-name-folders.js';
+import { DnsQueryNames } from '../../../src/metrics/dns-names.js';
+import type { ContextName } from '../../../src/metrics/types.js';
+import type { DatapathSnapshot } from '../../../src/datapath/records.js';
+import { emptySnapshot, FakeDatapath, FakeIdentities, FakeIdentityStatus, samplesOf } from '../../common/metrics-fakes.js';
 
 const TCP = 6;
 const UDP = 17;
@@ -380,6 +385,23 @@ describe('self-metrics', () => {
     const text = await registry.metrics();
     expect(samplesOf(text, 'flowlens_bpf_map_entries')).toEqual(['flowlens_bpf_map_entries{map="b"} 3']);
     expect(samplesOf(text, 'flowlens_non_ip_packets_total')).toEqual(['flowlens_non_ip_packets_total 5']);
+  });
+
+  it('reads every family whole at scrape time through one of the kernel metric classes', () => {
+    // one way from a total to prom-client: no family replays reset() and inc() or fills prom-client's internals
+    const registry = createMetrics({
+      config: { contexts: ['identity'], seriesLimit: 10, destinationPorts: [] },
+      identities: new FakeIdentities(),
+      datapath: new FakeDatapath(),
+      identityStatus: new FakeIdentityStatus(),
+      build: { version: '1.2.3', node: 'v20.20.2' },
+      flowStore: { store: () => ({ capacity: 1, records: 0, received: 0, evicted: 0, bytes: 0 }), streams: () => 0, streamSkipped: () => 0 },
+      dnsNames: new DnsQueryNames(new SuffixFolder(['example.com']), 10),
+      processMetrics: false,
+    });
+    const others = registry.getMetricsAsArray().filter((m) => !(m instanceof KernelCounter || m instanceof KernelGauge || m instanceof KernelHistogram));
+    expect(others.map((m) => (m as unknown as { name: string }).name)).toEqual([]);
+    expect(registry.getMetricsAsArray().length).toBeGreaterThan(40);
   });
 
   it('adds prom-client process metrics unless turned off', async () => {
