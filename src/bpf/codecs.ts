@@ -926,8 +926,8 @@ export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
   let traceId: string | undefined;
   let parentSpanId: string | undefined;
   if (buf.readUInt8(offset + f.has_trace!.offset) !== 0) {
-    traceId = buf.toString('hex', offset + f.trace_id!.offset, offset + f.trace_id!.offset + 16);
-    parentSpanId = buf.toString('hex', offset + f.parent_span_id!.offset, offset + f.parent_span_id!.offset + 8);
+    traceId = buf.toString('hex', offset + f.trace_id!.offset, offset + f.trace_id!.offset + f.trace_id!.size);
+    parentSpanId = buf.toString('hex', offset + f.parent_span_id!.offset, offset + f.parent_span_id!.offset + f.parent_span_id!.size);
     // all-zero ids are invalid (W3C trace context): such a header joins no trace
     if (!/[^0]/.test(traceId) || !/[^0]/.test(parentSpanId)) traceId = parentSpanId = undefined;
   }
