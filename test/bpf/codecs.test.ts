@@ -119,7 +119,6 @@ describe('generated layouts', () => {
 });
 
 describe('constants agree with flowlens.h', () => {
-
   it('identities, families, directions, verdicts, event types', () => {
     for (const [name, value] of Object.entries(Identity)) expect(value, name).toBe(def(`FLOWLENS_IDENTITY_${name}`));
     for (const [name, value] of Object.entries(Family)) expect(value, name).toBe(def(`FLOWLENS_FAMILY_${name}`));
@@ -174,7 +173,6 @@ describe('constants agree with flowlens.h', () => {
 });
 
 describe('HTTP constants agree with flowlens.h', () => {
-
   it('methods, reporters, message reasons, bounds', () => {
     HTTP_METHOD_NAMES.forEach((n, i) => expect(def(`FLOWLENS_HTTP_METHOD_${n.toUpperCase()}`), n).toBe(i));
     expect([...defines.keys()].filter((k) => k.startsWith('FLOWLENS_HTTP_METHOD_')).length).toBe(HTTP_METHOD_NAMES.length);
