@@ -29,7 +29,7 @@ APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	wrk nginx haproxy iputils-ping
 DEPS_STAMP := node_modules/.flowlens-deps
 
-.PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards
+.PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards layouts
 
 all: build
 
@@ -92,11 +92,12 @@ $(CHART_RENDER): test/chart/render/main.go
 	ln -sfn /usr/share/gocode/src/github.com/Masterminds/semver $(CHART_GOPATH)/src/github.com/Masterminds/semver/v3
 	cd test/chart/render && $(GO_ENV) go build -o $(CURDIR)/$@ .
 
-# Alert rules and dashboards are generated from TypeScript (alerts/src,
-# dashboards/src; thresholds in alerts/src/config.ts). The generated files are
-# committed; `make test` fails when they differ from what the code generates.
+# Alert rules, dashboards and struct layouts are generated from TypeScript
+# (alerts/src, dashboards/src, tools; thresholds in alerts/src/config.ts). The
+# generated files are committed; `make test` fails when they differ from what
+# the code generates.
 # Metric names come from src/metrics/names.ts, which imports nothing.
-CODEGEN_SRCS := $(wildcard alerts/src/*.ts dashboards/src/*.ts) src/metrics/names.ts
+CODEGEN_SRCS := $(wildcard alerts/src/*.ts dashboards/src/*.ts tools/*.ts) src/metrics/names.ts
 
 .codegen/.stamp: $(CODEGEN_SRCS) tsconfig.json tsconfig.codegen.json
 	npx tsc -p tsconfig.codegen.json
@@ -107,6 +108,12 @@ alerts: deps .codegen/.stamp
 
 dashboards: deps .codegen/.stamp
 	node .codegen/dashboards/src/main.js
+
+# Struct layouts and the numbers of bpf/flowlens.h for user space
+# (src/bpf/layouts.generated.ts), read from the BTF of the built objects by
+# tools/layouts.ts. The file is committed; run this after changing the header.
+layouts: deps .codegen/.stamp $(BPF_OBJS)
+	node .codegen/tools/layouts-main.js
 
 # The exporter on this host with the sample identities.
 run: build

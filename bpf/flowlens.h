@@ -3,8 +3,10 @@
  * Every struct and constant that both the kernel programs and user space read.
  *
  * Rules: fixed-width types only, explicit padding (never packed), every field
- * naturally aligned. src/bpf/codecs.ts mirrors these layouts; test/bpf/codecs
- * compares it against the BTF of the built objects, so the two cannot drift.
+ * naturally aligned. User space reads the layouts and the plain numbers
+ * defined here from src/bpf/layouts.generated.ts, which `make layouts`
+ * generates from this header and the BTF of the built objects; test/bpf/codecs
+ * fails while that file is stale, so the two sides cannot drift.
  * Multi-byte fields are host byte order unless the name says otherwise
  * (addresses are kept in network byte order, as on the wire).
  */
@@ -339,8 +341,15 @@ struct tcp_outcome_event {
 #define FLOWLENS_DNS_MALFORMED_QUESTION_TRUNCATED 8 /* the message ends before QTYPE and QCLASS */
 #define FLOWLENS_DNS_MALFORMED_REASONS 9
 
-/* Upper bounds (le) of the response latency histogram: 0.5 ms .. 5 s, then +Inf. */
+/*
+ * Upper bounds (le) of the response latency histogram in ns: 0.5 ms .. 5 s,
+ * then +Inf. The one copy of the numbers: dns.bpf.h buckets by them and user
+ * space labels the buckets from them (src/bpf/layouts.generated.ts).
+ */
 #define FLOWLENS_DNS_LATENCY_BUCKETS 14
+#define FLOWLENS_DNS_LATENCY_BOUNDS_NS                                                                    \
+	500000ULL, 1000000ULL, 2500000ULL, 5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL, \
+		250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL
 
 /* Key of dns_queries: one query message, by the identities of client (src) and server (dst). */
 struct dns_query_key {
@@ -456,9 +465,16 @@ struct dns_event {
 #define FLOWLENS_HTTP_PATH_MAX 64
 /* Requests a connection may have outstanding (pipelining) and still be matched in order. */
 #define FLOWLENS_HTTP_PIPELINE_DEPTH 4
-/* Latency histogram: upper bounds set by user space (http_duration_bounds_ns), plus +Inf. */
+/*
+ * Latency histogram: upper bounds in ns, 1 ms .. 10 s, plus +Inf. The one copy
+ * of the numbers: http.bpf.h buckets by them and user space labels the buckets
+ * from them (src/bpf/layouts.generated.ts).
+ */
 #define FLOWLENS_HTTP_DURATION_BOUNDS 13
 #define FLOWLENS_HTTP_DURATION_BUCKETS 14
+#define FLOWLENS_HTTP_DURATION_BOUNDS_NS                                                                  \
+	1000000ULL, 2500000ULL, 5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL, 250000000ULL, \
+		500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL, 10000000000ULL
 
 /* Index of the http_messages array: messages seen that did not make a matched exchange. */
 #define FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE 0 /* a status line with no request outstanding */

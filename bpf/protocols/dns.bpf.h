@@ -88,10 +88,10 @@ struct {
 const struct dns_event *const unused_dns_event __attribute__((unused)) = 0;
 
 /* Upper bounds of the latency buckets, ns (FLOWLENS_DNS_LATENCY_BUCKETS - 1 of them, then +Inf). */
-static const __u64 dns_latency_le_ns[FLOWLENS_DNS_LATENCY_BUCKETS - 1] = {
-	500000ULL,     1000000ULL,   2500000ULL,   5000000ULL,	  10000000ULL,	 25000000ULL,  50000000ULL,
-	100000000ULL,  250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL,
-};
+static const __u64 dns_latency_le_ns[FLOWLENS_DNS_LATENCY_BUCKETS - 1] = { FLOWLENS_DNS_LATENCY_BOUNDS_NS };
+/* a short list would leave zero bounds at the end; a long one fails to compile anyway */
+_Static_assert(sizeof((__u64[]){ FLOWLENS_DNS_LATENCY_BOUNDS_NS }) == sizeof(dns_latency_le_ns),
+	       "FLOWLENS_DNS_LATENCY_BOUNDS_NS needs FLOWLENS_DNS_LATENCY_BUCKETS - 1 bounds");
 
 /* What dns_observe read from a message. */
 struct dns_message {

@@ -21,15 +21,11 @@
 
 /* Off switch set by user space before load: false leaves only the test of this flag per segment. */
 const volatile bool http_enabled = true;
-/*
- * Upper bounds of the latency histogram's buckets, 1 ms to 10 s; user space
- * labels them from its own copy (HTTP_DURATION_BOUNDS_SECONDS in
- * src/bpf/codecs.ts, which test/bpf/http checks bucket by bucket).
- */
-static const __u64 http_duration_bounds_ns[FLOWLENS_HTTP_DURATION_BOUNDS] = {
-	1000000ULL,   2500000ULL,   5000000ULL,   10000000ULL,  25000000ULL, 50000000ULL, 100000000ULL,
-	250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL, 10000000000ULL,
-};
+/* Upper bounds of the latency histogram's buckets (flowlens.h; test/bpf/http checks them bucket by bucket). */
+static const __u64 http_duration_bounds_ns[FLOWLENS_HTTP_DURATION_BOUNDS] = { FLOWLENS_HTTP_DURATION_BOUNDS_NS };
+/* a short list would leave zero bounds at the end; a long one fails to compile anyway */
+_Static_assert(sizeof((__u64[]){ FLOWLENS_HTTP_DURATION_BOUNDS_NS }) == sizeof(http_duration_bounds_ns),
+	       "FLOWLENS_HTTP_DURATION_BOUNDS_NS needs FLOWLENS_HTTP_DURATION_BOUNDS bounds");
 
 /*
  * Payload bytes a request is read from: the request line must end within

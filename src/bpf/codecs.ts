@@ -1,8 +1,9 @@
 /**
- * Byte layouts of the structs in bpf/flowlens.h and the constants that go with
- * them. test/bpf/codecs.test.ts checks every layout against the BTF of the
- * built object and every constant against the header, so a change on one side
- * fails the tests until the other side follows.
+ * Encoders and decoders of the structs in bpf/flowlens.h, and the constants
+ * that go with them. Layouts and numbers come from ./layouts.generated.ts,
+ * which `make layouts` generates from the header and the objects' BTF; what is
+ * written here is only what C cannot say: label names of the indices (checked
+ * against the header by test/bpf/codecs.test.ts) and how fields decode.
  *
  * Conventions:
  * - Multi-byte integers are host byte order, as the kernel writes them.
@@ -13,36 +14,105 @@
  * - `_pad` fields encode as zero and are not part of the decoded objects.
  */
 import { endianness } from 'node:os';
+import {
+  DNS_EVENT,
+  DNS_PENDING_KEY,
+  DNS_PENDING_VALUE,
+  DNS_QUERY_KEY,
+  DNS_RESPONSE_KEY,
+  DNS_RESPONSE_VALUE,
+  DROP_EVENT,
+  DROP_KEY,
+  EVENTS_BUDGET,
+  FLOW_EVENT,
+  FLOW_KEY,
+  FLOW_TRAFFIC_VALUE,
+  FLOW_TUPLE,
+  FLOWLENS_DIRECTION_EGRESS,
+  FLOWLENS_DIRECTION_INGRESS,
+  FLOWLENS_DNS_FLAG_NAME_TRUNCATED,
+  FLOWLENS_DNS_FLAG_TC,
+  FLOWLENS_DNS_FLAG_UNANSWERED,
+  FLOWLENS_DNS_LATENCY_BOUNDS_NS,
+  FLOWLENS_DNS_NAME_MAX,
+  FLOWLENS_DNS_PORTS_MAX,
+  FLOWLENS_EVENT_DNS,
+  FLOWLENS_EVENT_DROP,
+  FLOWLENS_EVENT_FLOW,
+  FLOWLENS_EVENT_HTTP,
+  FLOWLENS_EVENT_TCP_OUTCOME,
+  FLOWLENS_FAMILY_IPV4,
+  FLOWLENS_FAMILY_IPV6,
+  FLOWLENS_HTTP_DURATION_BOUNDS,
+  FLOWLENS_HTTP_DURATION_BOUNDS_NS,
+  FLOWLENS_HTTP_PATH_MAX,
+  FLOWLENS_HTTP_PIPELINE_DEPTH,
+  FLOWLENS_IDENTITY_HEALTH,
+  FLOWLENS_IDENTITY_HOST,
+  FLOWLENS_IDENTITY_KUBE_APISERVER,
+  FLOWLENS_IDENTITY_REMOTE_NODE,
+  FLOWLENS_IDENTITY_UNKNOWN,
+  FLOWLENS_IDENTITY_UNMANAGED,
+  FLOWLENS_IDENTITY_WORLD,
+  FLOWLENS_REPORTER_CLIENT,
+  FLOWLENS_REPORTER_SERVER,
+  FLOWLENS_TCP_OUTCOME_ESTABLISHED,
+  FLOWLENS_TCP_OUTCOME_REFUSED,
+  FLOWLENS_TCP_OUTCOME_UNANSWERED,
+  FLOWLENS_VERDICT_DROPPED,
+  FLOWLENS_VERDICT_FORWARDED,
+  HTTP_CONN,
+  HTTP_CONN_KEY,
+  HTTP_EVENT,
+  HTTP_REQUEST_KEY,
+  HTTP_RESPONSE_KEY,
+  HTTP_RESPONSE_VALUE,
+  IPCACHE_KEY,
+  IPCACHE_VALUE,
+  STRUCT_LAYOUTS,
+  TCP_OUTCOME_EVENT,
+  TCP_OUTCOME_KEY,
+  TCP_PENDING_VALUE,
+  TCP_RETRANSMIT_KEY,
+  type FieldLayout,
+  type StructLayout,
+} from './layouts.generated.js';
 
 // ---------------------------------------------------------------------------
 // Constants (bpf/flowlens.h)
 
 export const Identity = {
-  UNKNOWN: 0,
-  HOST: 1,
-  WORLD: 2,
-  UNMANAGED: 3,
-  HEALTH: 4,
-  REMOTE_NODE: 6,
-  KUBE_APISERVER: 7,
+  UNKNOWN: FLOWLENS_IDENTITY_UNKNOWN,
+  HOST: FLOWLENS_IDENTITY_HOST,
+  WORLD: FLOWLENS_IDENTITY_WORLD,
+  UNMANAGED: FLOWLENS_IDENTITY_UNMANAGED,
+  HEALTH: FLOWLENS_IDENTITY_HEALTH,
+  REMOTE_NODE: FLOWLENS_IDENTITY_REMOTE_NODE,
+  KUBE_APISERVER: FLOWLENS_IDENTITY_KUBE_APISERVER,
 } as const;
 
-export const Family = { IPV4: 4, IPV6: 6 } as const;
+export const Family = { IPV4: FLOWLENS_FAMILY_IPV4, IPV6: FLOWLENS_FAMILY_IPV6 } as const;
 export type AddressFamily = 4 | 6;
 
-export const Direction = { INGRESS: 1, EGRESS: 2 } as const;
+export const Direction = { INGRESS: FLOWLENS_DIRECTION_INGRESS, EGRESS: FLOWLENS_DIRECTION_EGRESS } as const;
 export const DIRECTION_NAMES: Readonly<Record<number, 'ingress' | 'egress'>> = {
   [Direction.INGRESS]: 'ingress',
   [Direction.EGRESS]: 'egress',
 };
 
-export const Verdict = { FORWARDED: 1, DROPPED: 2 } as const;
+export const Verdict = { FORWARDED: FLOWLENS_VERDICT_FORWARDED, DROPPED: FLOWLENS_VERDICT_DROPPED } as const;
 export const VERDICT_NAMES: Readonly<Record<number, 'forwarded' | 'dropped'>> = {
   [Verdict.FORWARDED]: 'forwarded',
   [Verdict.DROPPED]: 'dropped',
 };
 
-export const EventType = { FLOW: 1, DROP: 2, TCP_OUTCOME: 3, DNS: 4, HTTP: 5 } as const;
+export const EventType = {
+  FLOW: FLOWLENS_EVENT_FLOW,
+  DROP: FLOWLENS_EVENT_DROP,
+  TCP_OUTCOME: FLOWLENS_EVENT_TCP_OUTCOME,
+  DNS: FLOWLENS_EVENT_DNS,
+  HTTP: FLOWLENS_EVENT_HTTP,
+} as const;
 
 /** Index = FLOWLENS_TCP_* bit position = index of flow_traffic_value.tcp_flags. */
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
@@ -92,7 +162,11 @@ export const DROP_MAP_ERROR_MAPS = ['drops', 'drop_flow_starts'] as const;
 export const DROP_MAP_IDS = DROP_MAP_ERROR_MAPS.length;
 
 /** FLOWLENS_TCP_OUTCOME_*: how a TCP connection attempt (SYN without ACK) ended. */
-export const TcpOutcome = { ESTABLISHED: 1, REFUSED: 2, UNANSWERED: 3 } as const;
+export const TcpOutcome = {
+  ESTABLISHED: FLOWLENS_TCP_OUTCOME_ESTABLISHED,
+  REFUSED: FLOWLENS_TCP_OUTCOME_REFUSED,
+  UNANSWERED: FLOWLENS_TCP_OUTCOME_UNANSWERED,
+} as const;
 export const TCP_OUTCOME_NAMES: Readonly<Record<number, 'established' | 'refused' | 'unanswered'>> = {
   [TcpOutcome.ESTABLISHED]: 'established',
   [TcpOutcome.REFUSED]: 'refused',
@@ -106,25 +180,27 @@ export type HttpMethodName = (typeof HTTP_METHOD_NAMES)[number];
 /** Index = FLOWLENS_HTTP_MSG_* = slot of the http_messages array. */
 export const HTTP_MESSAGE_REASON_NAMES = ['unmatched_response', 'pipeline_overflow', 'retransmit'] as const;
 
-export const HTTP_PATH_MAX = 64;
-export const HTTP_PIPELINE_DEPTH = 4;
+export const HTTP_PATH_MAX = FLOWLENS_HTTP_PATH_MAX;
+export const HTTP_PIPELINE_DEPTH = FLOWLENS_HTTP_PIPELINE_DEPTH;
 /** FLOWLENS_HTTP_DURATION_BOUNDS: finite bucket bounds of the latency histogram (http_duration_bounds_ns). */
-export const HTTP_DURATION_BOUNDS = 13;
+export const HTTP_DURATION_BOUNDS = FLOWLENS_HTTP_DURATION_BOUNDS;
 export const HTTP_DURATION_BUCKETS = HTTP_DURATION_BOUNDS + 1;
-/** The kernel's bucket bounds (http_duration_bounds_ns in bpf/protocols/http.bpf.h), in seconds. */
-export const HTTP_DURATION_BOUNDS_SECONDS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+/** The kernel's bucket bounds (FLOWLENS_HTTP_DURATION_BOUNDS_NS), in seconds. */
+export const HTTP_DURATION_BOUNDS_SECONDS: readonly number[] = FLOWLENS_HTTP_DURATION_BOUNDS_NS.map((ns) => ns / 1e9);
 
 /** FLOWLENS_REPORTER_*: which end's interface saw a DNS message or HTTP exchange. */
-export const Reporter = { CLIENT: 1, SERVER: 2 } as const;
+export const Reporter = { CLIENT: FLOWLENS_REPORTER_CLIENT, SERVER: FLOWLENS_REPORTER_SERVER } as const;
 export const REPORTER_NAMES: Readonly<Record<number, 'client' | 'server'>> = {
   [Reporter.CLIENT]: 'client',
   [Reporter.SERVER]: 'server',
 };
 
 /** FLOWLENS_DNS_FLAG_* bits of dns_event.flags and dns_pending_value.flags. */
-export const DnsFlag = { NAME_TRUNCATED: 1, TC: 2, UNANSWERED: 4 } as const;
+export const DnsFlag = {
+  NAME_TRUNCATED: FLOWLENS_DNS_FLAG_NAME_TRUNCATED,
+  TC: FLOWLENS_DNS_FLAG_TC,
+  UNANSWERED: FLOWLENS_DNS_FLAG_UNANSWERED,
+} as const;
 
 /** Index = FLOWLENS_DNS_MALFORMED_* = slot of the dns_malformed array. */
 export const DNS_MALFORMED_REASON_NAMES = [
@@ -142,11 +218,11 @@ export type DnsMalformedReasonName = (typeof DNS_MALFORMED_REASON_NAMES)[number]
 export const DNS_MALFORMED_REASONS = DNS_MALFORMED_REASON_NAMES.length;
 
 /** FLOWLENS_DNS_PORTS_MAX: slots of the dns_ports global. */
-export const DNS_PORTS_MAX = 4;
+export const DNS_PORTS_MAX = FLOWLENS_DNS_PORTS_MAX;
 /** FLOWLENS_DNS_NAME_MAX: wire bytes of a question name kept in events. */
-export const DNS_NAME_MAX = 128;
-/** Upper bounds of dns_response_value.latency_buckets in seconds (dns_latency_le_ns), then +Inf. */
-export const DNS_LATENCY_BOUNDS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+export const DNS_NAME_MAX = FLOWLENS_DNS_NAME_MAX;
+/** Upper bounds of dns_response_value.latency_buckets in seconds (FLOWLENS_DNS_LATENCY_BOUNDS_NS), then +Inf. */
+export const DNS_LATENCY_BOUNDS_SECONDS: readonly number[] = FLOWLENS_DNS_LATENCY_BOUNDS_NS.map((ns) => ns / 1e9);
 export const DNS_LATENCY_BUCKETS = DNS_LATENCY_BOUNDS_SECONDS.length + 1;
 
 /** Name of an index in one of the arrays above; out of range gives `unknown_<n>` rather than throwing. */
@@ -155,301 +231,41 @@ export function nameAt(names: readonly string[], index: number): string {
 }
 
 // ---------------------------------------------------------------------------
-// Layouts
+// Layouts: generated from the objects' BTF (make layouts), never written here
 
-export interface FieldLayout {
-  offset: number;
-  size: number;
-}
-
-export interface StructLayout {
-  name: string;
-  size: number;
-  fields: Readonly<Record<string, FieldLayout>>;
-}
-
-function layout(name: string, size: number, fields: Record<string, [offset: number, size: number]>): StructLayout {
-  const out: Record<string, FieldLayout> = {};
-  for (const [field, [offset, fieldSize]] of Object.entries(fields)) out[field] = { offset, size: fieldSize };
-  return { name, size, fields: out };
-}
-
-export const IPCACHE_KEY = layout('ipcache_key', 24, {
-  prefixlen: [0, 4],
-  family: [4, 4],
-  addr: [8, 16],
-});
-
-export const IPCACHE_VALUE = layout('ipcache_value', 8, {
-  identity: [0, 4],
-  flags: [4, 4],
-});
-
-export const FLOW_KEY = layout('flow_key', 16, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  dst_port: [8, 2],
-  protocol: [10, 1],
-  direction: [11, 1],
-  verdict: [12, 1],
-  _pad: [13, 3],
-});
+export {
+  DNS_EVENT,
+  DNS_PENDING_KEY,
+  DNS_PENDING_VALUE,
+  DNS_QUERY_KEY,
+  DNS_RESPONSE_KEY,
+  DNS_RESPONSE_VALUE,
+  DROP_EVENT,
+  DROP_KEY,
+  EVENTS_BUDGET,
+  FLOW_EVENT,
+  FLOW_KEY,
+  FLOW_TRAFFIC_VALUE,
+  FLOW_TUPLE,
+  HTTP_CONN,
+  HTTP_CONN_KEY,
+  HTTP_EVENT,
+  HTTP_REQUEST_KEY,
+  HTTP_RESPONSE_KEY,
+  HTTP_RESPONSE_VALUE,
+  IPCACHE_KEY,
+  IPCACHE_VALUE,
+  STRUCT_LAYOUTS,
+  TCP_OUTCOME_EVENT,
+  TCP_OUTCOME_KEY,
+  TCP_PENDING_VALUE,
+  TCP_RETRANSMIT_KEY,
+  type FieldLayout,
+  type StructLayout,
+};
 
 /** Number of TCP flag counters in flow_traffic_value, one per FLOWLENS_TCP_* bit. */
 export const TCP_FLAG_COUNT = TCP_FLAG_NAMES.length;
-
-export const FLOW_TRAFFIC_VALUE = layout('flow_traffic_value', 80, {
-  packets: [0, 8],
-  bytes: [8, 8],
-  tcp_flags: [16, 8 * TCP_FLAG_COUNT],
-});
-
-export const FLOW_TUPLE = layout('flow_tuple', 40, {
-  saddr: [0, 16],
-  daddr: [16, 16],
-  sport: [32, 2],
-  dport: [34, 2],
-  protocol: [36, 1],
-  family: [37, 1],
-  direction: [38, 1],
-  _pad: [39, 1],
-});
-
-export const FLOW_EVENT = layout('flow_event', 64, {
-  type: [0, 1],
-  family: [1, 1],
-  protocol: [2, 1],
-  direction: [3, 1],
-  ifindex: [4, 4],
-  timestamp_ns: [8, 8],
-  src_identity: [16, 4],
-  dst_identity: [20, 4],
-  saddr: [24, 16],
-  daddr: [40, 16],
-  sport: [56, 2],
-  dport: [58, 2],
-  tcp_flags: [60, 1],
-  verdict: [61, 1],
-  _pad: [62, 2],
-});
-
-export const EVENTS_BUDGET = layout('events_budget', 16, {
-  window_start_ns: [0, 8],
-  sent: [8, 8],
-});
-
-export const DROP_KEY = layout('drop_key', 16, {
-  reason: [0, 4],
-  src_identity: [4, 4],
-  dst_identity: [8, 4],
-  dst_port: [12, 2],
-  protocol: [14, 1],
-  direction: [15, 1],
-});
-
-export const DROP_EVENT = layout('drop_event', 64, {
-  type: [0, 1],
-  family: [1, 1],
-  protocol: [2, 1],
-  direction: [3, 1],
-  ifindex: [4, 4],
-  timestamp_ns: [8, 8],
-  reason: [16, 4],
-  src_identity: [20, 4],
-  dst_identity: [24, 4],
-  sport: [28, 2],
-  dport: [30, 2],
-  saddr: [32, 16],
-  daddr: [48, 16],
-});
-
-export const TCP_PENDING_VALUE = layout('tcp_pending_value', 24, {
-  syn_ns: [0, 8],
-  src_identity: [8, 4],
-  dst_identity: [12, 4],
-  dst_port: [16, 2],
-  unanswered: [18, 1],
-  _pad: [19, 5],
-});
-
-export const TCP_OUTCOME_KEY = layout('tcp_outcome_key', 12, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  dst_port: [8, 2],
-  outcome: [10, 1],
-  direction: [11, 1],
-});
-
-export const TCP_OUTCOME_EVENT = layout('tcp_outcome_event', 72, {
-  type: [0, 1],
-  family: [1, 1],
-  protocol: [2, 1],
-  direction: [3, 1],
-  ifindex: [4, 4],
-  timestamp_ns: [8, 8],
-  syn_timestamp_ns: [16, 8],
-  src_identity: [24, 4],
-  dst_identity: [28, 4],
-  saddr: [32, 16],
-  daddr: [48, 16],
-  sport: [64, 2],
-  dport: [66, 2],
-  outcome: [68, 1],
-  _pad: [69, 3],
-});
-
-export const DNS_QUERY_KEY = layout('dns_query_key', 12, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  qtype: [8, 2],
-  reporter: [10, 1],
-  _pad: [11, 1],
-});
-
-export const DNS_RESPONSE_KEY = layout('dns_response_key', 12, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  qtype: [8, 2],
-  rcode: [10, 1],
-  reporter: [11, 1],
-});
-
-export const DNS_RESPONSE_VALUE = layout('dns_response_value', 16 + 8 * DNS_LATENCY_BUCKETS, {
-  responses: [0, 8],
-  latency_sum_ns: [8, 8],
-  latency_buckets: [16, 8 * DNS_LATENCY_BUCKETS],
-});
-
-export const DNS_PENDING_KEY = layout('dns_pending_key', 24, {
-  client_addr: [0, 16],
-  client_port: [16, 2],
-  id: [18, 2],
-  family: [20, 1],
-  protocol: [21, 1],
-  reporter: [22, 1],
-  _pad: [23, 1],
-});
-
-export const DNS_PENDING_VALUE = layout('dns_pending_value', 48 + DNS_NAME_MAX, {
-  query_ns: [0, 8],
-  src_identity: [8, 4],
-  dst_identity: [12, 4],
-  server_addr: [16, 16],
-  ifindex: [32, 4],
-  server_port: [36, 2],
-  qtype: [38, 2],
-  qclass: [40, 2],
-  qname_len: [42, 1],
-  flags: [43, 1],
-  _pad: [44, 4],
-  qname: [48, DNS_NAME_MAX],
-});
-
-export const DNS_EVENT = layout('dns_event', 80 + DNS_NAME_MAX, {
-  type: [0, 1],
-  family: [1, 1],
-  protocol: [2, 1],
-  reporter: [3, 1],
-  ifindex: [4, 4],
-  query_ns: [8, 8],
-  response_ns: [16, 8],
-  src_identity: [24, 4],
-  dst_identity: [28, 4],
-  client_addr: [32, 16],
-  server_addr: [48, 16],
-  client_port: [64, 2],
-  server_port: [66, 2],
-  id: [68, 2],
-  qtype: [70, 2],
-  qclass: [72, 2],
-  answers: [74, 2],
-  rcode: [76, 1],
-  flags: [77, 1],
-  qname_len: [78, 1],
-  _pad: [79, 1],
-  qname: [80, DNS_NAME_MAX],
-});
-
-export const HTTP_REQUEST_KEY = layout('http_request_key', 12, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  method: [8, 1],
-  reporter: [9, 1],
-  _pad: [10, 2],
-});
-
-export const HTTP_RESPONSE_KEY = layout('http_response_key', 12, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-  status: [8, 2],
-  method: [10, 1],
-  reporter: [11, 1],
-});
-
-export const HTTP_RESPONSE_VALUE = layout('http_response_value', 16 + 8 * HTTP_DURATION_BUCKETS, {
-  count: [0, 8],
-  duration_ns_sum: [8, 8],
-  buckets: [16, 8 * HTTP_DURATION_BUCKETS],
-});
-
-export const HTTP_CONN_KEY = layout('http_conn_key', 40, {
-  client_addr: [0, 16],
-  server_addr: [16, 16],
-  client_port: [32, 2],
-  server_port: [34, 2],
-  family: [36, 1],
-  reporter: [37, 1],
-  _pad: [38, 2],
-});
-
-export const HTTP_CONN = layout('http_conn', 144, {
-  request_ns: [0, 8 * HTTP_PIPELINE_DEPTH],
-  request_seq: [32, 4],
-  response_seq: [36, 4],
-  methods: [40, HTTP_PIPELINE_DEPTH],
-  head: [44, 1],
-  pending: [45, 1],
-  untracked: [46, 1],
-  head_detail: [47, 1],
-  path_len: [48, 1],
-  path_truncated: [49, 1],
-  has_trace: [50, 1],
-  _pad: [51, 5],
-  path: [56, HTTP_PATH_MAX],
-  trace_id: [120, 16],
-  parent_span_id: [136, 8],
-});
-
-export const HTTP_EVENT = layout('http_event', 168, {
-  type: [0, 1],
-  family: [1, 1],
-  method: [2, 1],
-  reporter: [3, 1],
-  ifindex: [4, 4],
-  timestamp_ns: [8, 8],
-  duration_ns: [16, 8],
-  src_identity: [24, 4],
-  dst_identity: [28, 4],
-  saddr: [32, 16],
-  daddr: [48, 16],
-  sport: [64, 2],
-  dport: [66, 2],
-  status: [68, 2],
-  path_len: [70, 1],
-  path_truncated: [71, 1],
-  path_known: [72, 1],
-  has_trace: [73, 1],
-  version_minor: [74, 1],
-  _pad: [75, 5],
-  path: [80, HTTP_PATH_MAX],
-  trace_id: [144, 16],
-  parent_span_id: [160, 8],
-});
-
-export const TCP_RETRANSMIT_KEY = layout('tcp_retransmit_key', 8, {
-  src_identity: [0, 4],
-  dst_identity: [4, 4],
-});
 
 export interface TcpRetransmitKey {
   srcIdentity: number;
@@ -458,34 +274,6 @@ export interface TcpRetransmitKey {
 
 /** FLOWLENS_RETRANSMIT_MAP_*: index of retransmit_map_errors. */
 export const RETRANSMIT_MAP_ERROR_MAPS = ['tcp_retransmits'] as const;
-
-export const STRUCT_LAYOUTS: readonly StructLayout[] = [
-  IPCACHE_KEY,
-  IPCACHE_VALUE,
-  FLOW_KEY,
-  FLOW_TRAFFIC_VALUE,
-  FLOW_TUPLE,
-  FLOW_EVENT,
-  EVENTS_BUDGET,
-  DROP_KEY,
-  DROP_EVENT,
-  TCP_PENDING_VALUE,
-  TCP_OUTCOME_KEY,
-  TCP_OUTCOME_EVENT,
-  DNS_QUERY_KEY,
-  DNS_RESPONSE_KEY,
-  DNS_RESPONSE_VALUE,
-  DNS_PENDING_KEY,
-  DNS_PENDING_VALUE,
-  DNS_EVENT,
-  HTTP_REQUEST_KEY,
-  HTTP_RESPONSE_KEY,
-  HTTP_RESPONSE_VALUE,
-  HTTP_CONN_KEY,
-  HTTP_CONN,
-  HTTP_EVENT,
-  TCP_RETRANSMIT_KEY,
-];
 
 // ---------------------------------------------------------------------------
 // Field access in host byte order
@@ -1138,8 +926,8 @@ export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
   let traceId: string | undefined;
   let parentSpanId: string | undefined;
   if (buf.readUInt8(offset + f.has_trace!.offset) !== 0) {
-    traceId = buf.toString('hex', offset + f.trace_id!.offset, offset + f.trace_id!.offset + 16);
-    parentSpanId = buf.toString('hex', offset + f.parent_span_id!.offset, offset + f.parent_span_id!.offset + 8);
+    traceId = buf.toString('hex', offset + f.trace_id!.offset, offset + f.trace_id!.offset + f.trace_id!.size);
+    parentSpanId = buf.toString('hex', offset + f.parent_span_id!.offset, offset + f.parent_span_id!.offset + f.parent_span_id!.size);
     // all-zero ids are invalid (W3C trace context): such a header joins no trace
     if (!/[^0]/.test(traceId) || !/[^0]/.test(parentSpanId)) traceId = parentSpanId = undefined;
   }

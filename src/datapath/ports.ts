@@ -5,6 +5,7 @@
 // makes at most one key per range, never one per port.
 
 import { endianness } from 'node:os';
+import { FLOWLENS_PORTS } from '../bpf/layouts.generated.js';
 
 /** IANA's port ranges: well-known, registered, dynamic. */
 export const PORT_RANGES = ['1-1023', '1024-49151', '49152-65535'] as const;
@@ -15,7 +16,7 @@ const RANGE_BOUNDS: ReadonlyArray<readonly [number, number]> = [
 ];
 
 /** Entries of the kernel's port_classes table: one per port. */
-export const PORT_COUNT = 65536;
+export const PORT_COUNT = FLOWLENS_PORTS;
 
 export const DESTINATION_PORT_HELP =
   'destination_port is the port number for the configured destination ports; ' +

@@ -2,12 +2,14 @@
 // its value summed over CPUs. Metrics, flows and traces read these records,
 // never the kernel's maps or struct layouts.
 
+import { FLOWLENS_IDENTITY_OVERFLOW } from '../bpf/layouts.generated.js';
+
 /**
  * Both identities of a counter map's overflow key (FLOWLENS_IDENTITY_OVERFLOW,
  * ./counters.ts): a record under it counts what a full map could not key, and
  * is the family's overflow series.
  */
-export const OVERFLOW_IDENTITY = 0xffffffff;
+export const OVERFLOW_IDENTITY = FLOWLENS_IDENTITY_OVERFLOW;
 
 export interface FlowTrafficRecord { srcIdentity: number; dstIdentity: number; protocol: number; direction: number; verdict: number; packets: number; bytes: number }
 

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  DNS_LATENCY_BOUNDS_SECONDS,
   DNS_LATENCY_BUCKETS,
   DNS_MALFORMED_REASON_NAMES,
   DNS_NAME_MAX,
@@ -38,6 +38,7 @@ import {
   TcpOutcome,
   Verdict,
   HTTP_DURATION_BOUNDS,
+  HTTP_DURATION_BOUNDS_SECONDS,
   HTTP_DURATION_BUCKETS,
   HTTP_MESSAGE_REASON_NAMES,
   HTTP_METHOD_NAMES,
@@ -80,124 +81,44 @@ import {
   type TcpOutcomeEvent,
 } from '../../src/bpf/codecs.js';
 import { OVERFLOW_IDENTITY } from '../../src/datapath/records.js';
+import { HEADER, LAYOUTS_FILE, generateLayouts, headerDefines, headerStructNames, objectPaths } from '../../tools/layouts.js';
 import { PORT_COUNT } from '../../src/datapath/ports.js';
 
-/** Each object with the structs of flowlens.h it uses (maps, events): all of them must be in its BTF. */
-const OBJECT_STRUCTS: Record<string, string[]> = {
-  'bpf/.output/flow.bpf.o': [
-    'ipcache_key',
-    'ipcache_value',
-    'flow_key',
-    'flow_traffic_value',
-    'flow_tuple',
-    'flow_event',
-    'events_budget',
-    'tcp_pending_value',
-    'tcp_outcome_key',
-    'tcp_outcome_event',
-    'dns_query_key',
-    'dns_response_key',
-    'dns_response_value',
-    'dns_pending_key',
-    'dns_pending_value',
-    'dns_event',
-    'http_request_key',
-    'http_response_key',
-    'http_response_value',
-    'http_conn_key',
-    'http_conn',
-    'http_event',
-  ],
-  'bpf/.output/drop.bpf.o': ['ipcache_key', 'ipcache_value', 'flow_key', 'events_budget', 'drop_key', 'drop_event'],
-  'bpf/.output/retransmit.bpf.o': ['ipcache_key', 'ipcache_value', 'tcp_retransmit_key'],
-};
-const HEADER = 'bpf/flowlens.h';
-
-interface BtfType {
-  id: number;
-  kind: string;
-  name: string;
-  size?: number;
-  type_id?: number;
-  nr_elems?: number;
-  members?: { name: string; type_id: number; bits_offset: number; bitfield_size?: number }[];
+const header = readFileSync(HEADER, 'utf8');
+const defines = headerDefines(header);
+/** A plain number #defined in flowlens.h. */
+function def(name: string): number {
+  const v = defines.get(name);
+  if (typeof v !== 'number') throw new Error(`${name} not defined as a number in ${HEADER}`);
+  return v;
 }
 
-function loadBtf(object: string): Map<number, BtfType> {
-  const json = execFileSync('bpftool', ['btf', 'dump', 'file', object, 'format', 'raw', '-j'], { encoding: 'utf8' });
-  const types = (JSON.parse(json) as { types: BtfType[] }).types;
-  return new Map(types.map((t) => [t.id, t]));
-}
+describe('generated layouts', () => {
+  // The layouts are correct by construction; what can go wrong is a header
+  // changed without `make layouts`, which this catches (make test rebuilds the objects first).
+  it(`${LAYOUTS_FILE} is what the objects' BTF gives (run \`make bpf layouts\` after changing ${HEADER})`, () => {
+    for (const object of objectPaths()) if (!existsSync(object)) throw new Error(`${object} is missing: run make bpf first`);
+    expect(readFileSync(LAYOUTS_FILE, 'utf8'), `${LAYOUTS_FILE} is stale: run make layouts`).toBe(generateLayouts());
+  });
 
-/** Byte size of a BTF type, following typedefs, qualifiers and arrays. */
-function typeSize(btf: Map<number, BtfType>, id: number): number {
-  const t = btf.get(id);
-  if (!t) throw new Error(`BTF type ${id} missing`);
-  switch (t.kind) {
-    case 'TYPEDEF':
-    case 'CONST':
-    case 'VOLATILE':
-    case 'RESTRICT':
-      return typeSize(btf, t.type_id!);
-    case 'ARRAY':
-      return t.nr_elems! * typeSize(btf, t.type_id!);
-    case 'PTR':
-      return 8;
-    default:
-      if (t.size === undefined) throw new Error(`BTF type ${id} (${t.kind}) has no size`);
-      return t.size;
-  }
-}
+  it('has a codec layout for every struct of flowlens.h', () => {
+    const names = headerStructNames(header);
+    expect(names.length).toBeGreaterThanOrEqual(9);
+    expect(STRUCT_LAYOUTS.map((l) => l.name)).toEqual(names);
+  });
 
-function headerStructNames(): string[] {
-  return [...readFileSync(HEADER, 'utf8').matchAll(/^struct (\w+) \{/gm)].map((m) => m[1]!);
-}
-
-function headerDefines(): Map<string, number> {
-  const defines = new Map<string, number>();
-  for (const m of readFileSync(HEADER, 'utf8').matchAll(/^#define (FLOWLENS_\w+) (\d+)/gm)) {
-    defines.set(m[1]!, Number(m[2]));
-  }
-  return defines;
-}
-
-it('has a codec for every struct of flowlens.h, and each is used by an object', () => {
-  const names = headerStructNames();
-  expect(names.length).toBeGreaterThanOrEqual(9);
-  expect(STRUCT_LAYOUTS.map((l) => l.name).sort()).toEqual([...names].sort());
-  expect([...new Set(Object.values(OBJECT_STRUCTS).flat())].sort()).toEqual([...names].sort());
-});
-
-for (const [object, names] of Object.entries(OBJECT_STRUCTS)) {
-  describe(`struct layouts agree with the BTF of ${object}`, () => {
-    if (!existsSync(object)) throw new Error(`${object} is missing: run make bpf first`);
-    const btf = loadBtf(object);
-    const structs = new Map([...btf.values()].filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
-
-    for (const layout of STRUCT_LAYOUTS.filter((l) => names.includes(l.name))) {
-      it(`struct ${layout.name}: size and every field`, () => {
-        const s = structs.get(layout.name);
-        expect(s, `struct ${layout.name} in BTF`).toBeDefined();
-        expect(layout.size).toBe(s!.size);
-        const fromBtf: Record<string, { offset: number; size: number }> = {};
-        for (const m of s!.members!) {
-          expect(m.bits_offset % 8, `${layout.name}.${m.name} is byte aligned`).toBe(0);
-          fromBtf[m.name] = { offset: m.bits_offset / 8, size: typeSize(btf, m.type_id) };
-        }
-        expect(layout.fields).toEqual(fromBtf);
-      });
+  it('histogram bounds: as many as the header says, in seconds, increasing', () => {
+    expect(HTTP_DURATION_BOUNDS_SECONDS.length).toBe(def('FLOWLENS_HTTP_DURATION_BOUNDS'));
+    expect(HTTP_DURATION_BOUNDS_SECONDS[0]).toBe(0.001);
+    expect(DNS_LATENCY_BOUNDS_SECONDS.length + 1).toBe(def('FLOWLENS_DNS_LATENCY_BUCKETS'));
+    expect(DNS_LATENCY_BOUNDS_SECONDS[0]).toBe(0.0005);
+    for (const bounds of [HTTP_DURATION_BOUNDS_SECONDS, DNS_LATENCY_BOUNDS_SECONDS]) {
+      expect([...bounds].sort((a, b) => a - b)).toEqual(bounds);
     }
   });
-}
+});
 
 describe('constants agree with flowlens.h', () => {
-  const defines = headerDefines();
-  const def = (name: string): number => {
-    const v = defines.get(name);
-    if (v === undefined) throw new Error(`${name} not defined in ${HEADER}`);
-    return v;
-  };
-
   it('identities, families, directions, verdicts, event types', () => {
     for (const [name, value] of Object.entries(Identity)) expect(value, name).toBe(def(`FLOWLENS_IDENTITY_${name}`));
     for (const [name, value] of Object.entries(Family)) expect(value, name).toBe(def(`FLOWLENS_FAMILY_${name}`));
@@ -252,13 +173,6 @@ describe('constants agree with flowlens.h', () => {
 });
 
 describe('HTTP constants agree with flowlens.h', () => {
-  const defines = headerDefines();
-  const def = (name: string): number => {
-    const v = defines.get(name);
-    if (v === undefined) throw new Error(`${name} not defined in ${HEADER}`);
-    return v;
-  };
-
   it('methods, reporters, message reasons, bounds', () => {
     HTTP_METHOD_NAMES.forEach((n, i) => expect(def(`FLOWLENS_HTTP_METHOD_${n.toUpperCase()}`), n).toBe(i));
     expect([...defines.keys()].filter((k) => k.startsWith('FLOWLENS_HTTP_METHOD_')).length).toBe(HTTP_METHOD_NAMES.length);
