@@ -29,6 +29,7 @@ const volatile __u32 events_per_second = 1000;
 #include "counter.bpf.h"
 #include "events.bpf.h"
 
+/* flowlens_drops_total. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -36,13 +37,13 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* Connection attempts (TCP SYN without ACK) that were dropped: flows with verdict "dropped". */
+/* flowlens_flows_total{verdict="dropped"}: connection attempts (TCP SYN without ACK) that were dropped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct flow_key);
 	__type(value, __u64);
-} drop_flow_starts SEC(".maps");
+} dropped_flows SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -56,6 +57,7 @@ struct {
 	__type(value, struct events_budget);
 } drop_events_budget SEC(".maps");
 
+/* flowlens_events_lost_total{source="drop"}. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_LOST_REASONS);
@@ -63,6 +65,7 @@ struct {
 	__type(value, __u64);
 } drop_events_lost SEC(".maps");
 
+/* flowlens_bpf_map_update_errors_total, by FLOWLENS_DROP_MAP_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_DROP_MAP_IDS);
@@ -412,7 +415,7 @@ int BPF_PROG(drop_skb, struct sk_buff *skb, void *location, enum skb_drop_reason
 			.verdict = FLOWLENS_VERDICT_DROPPED,
 		};
 
-		counter_add(&drop_flow_starts, &flow, 1, &drop_map_errors, FLOWLENS_DROP_MAP_FLOW_STARTS);
+		counter_add(&dropped_flows, &flow, 1, &drop_map_errors, FLOWLENS_DROP_MAP_DROPPED_FLOWS);
 	}
 
 	emit_drop_event(&pkt, &key, ifindex);

@@ -39,6 +39,7 @@ const volatile __u32 events_per_second = 1000;
 #include "counter.bpf.h"
 #include "events.bpf.h"
 
+/* flowlens_packets_total, flowlens_bytes_total and flowlens_tcp_flags_total. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -46,12 +47,13 @@ struct {
 	__type(value, struct flow_traffic_value);
 } flow_traffic SEC(".maps");
 
+/* flowlens_flows_total{verdict="forwarded"}: new flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct flow_key);
 	__type(value, __u64);
-} flow_starts SEC(".maps");
+} flows SEC(".maps");
 
 /* Shared by all CPUs: a reply may be handled on another CPU than its request. */
 struct {
@@ -73,12 +75,13 @@ struct {
 	__type(value, struct tcp_pending_value);
 } tcp_pending SEC(".maps");
 
+/* flowlens_tcp_connection_attempts_total: attempts by outcome (unanswered ones counted by user space). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct tcp_outcome_key);
 	__type(value, __u64);
-} tcp_outcomes SEC(".maps");
+} tcp_attempts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -92,6 +95,7 @@ struct {
 	__type(value, struct events_budget);
 } events_budget SEC(".maps");
 
+/* flowlens_malformed_packets_total and flowlens_non_ip_packets_total, by FLOWLENS_PARSE_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_PARSE_REASONS);
@@ -99,6 +103,7 @@ struct {
 	__type(value, __u64);
 } parse_packets SEC(".maps");
 
+/* flowlens_events_lost_total{source="flow"}. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_LOST_REASONS);
@@ -106,6 +111,7 @@ struct {
 	__type(value, __u64);
 } events_lost SEC(".maps");
 
+/* flowlens_bpf_map_update_errors_total, by FLOWLENS_MAP_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_MAP_IDS);
@@ -409,7 +415,7 @@ static __noinline int tcp_answer(const struct flowlens_packet *pkt, __u8 directi
 		return 0;
 	if (bpf_map_delete_elem(&tcp_pending, &syn))
 		return 0;
-	counter_add(&tcp_outcomes, &key, 1, &map_update_errors, FLOWLENS_MAP_TCP_OUTCOMES);
+	counter_add(&tcp_attempts, &key, 1, &map_update_errors, FLOWLENS_MAP_TCP_ATTEMPTS);
 	emit_tcp_outcome_event(&syn, &key, syn_ns, ifindex, bpf_ktime_get_ns());
 	return 0;
 }
@@ -423,7 +429,7 @@ static __noinline int count_flow_start(struct __sk_buff *skb, const struct flowl
 {
 	/* ICMP echo identifiers make tuples, not destination ports */
 	key->dst_port = pkt->has_ports ? port_class(pkt->dport) : 0;
-	counter_add(&flow_starts, key, 1, &map_update_errors, FLOWLENS_MAP_FLOW_STARTS);
+	counter_add(&flows, key, 1, &map_update_errors, FLOWLENS_MAP_FLOWS);
 	if (pkt->protocol == FLOWLENS_PROTO_TCP)
 		tcp_pending_add(pkt, key, now);
 	emit_flow_event(skb, pkt, key, now);

@@ -93,11 +93,16 @@
 #define FLOWLENS_LOST_RING_FULL 1  /* ring buffer had no room */
 #define FLOWLENS_LOST_REASONS 2
 
-/* Index of the map_update_errors array: the hash map that refused a new entry (full). */
+/*
+ * Index of the map_update_errors array: the hash map that refused a new entry
+ * (full). A counter map is named after the metric family it feeds (flows:
+ * flowlens_flows_total, tcp_attempts: flowlens_tcp_connection_attempts_total),
+ * and these are the `map` label values of flowlens_bpf_map_*.
+ */
 #define FLOWLENS_MAP_FLOW_TRAFFIC 0
-#define FLOWLENS_MAP_FLOW_STARTS 1
+#define FLOWLENS_MAP_FLOWS 1
 #define FLOWLENS_MAP_FLOW_CONNTRACK 2
-#define FLOWLENS_MAP_TCP_OUTCOMES 3
+#define FLOWLENS_MAP_TCP_ATTEMPTS 3
 #define FLOWLENS_MAP_DNS_QUERIES 4
 #define FLOWLENS_MAP_DNS_RESPONSES 5
 #define FLOWLENS_MAP_HTTP_REQUESTS 6
@@ -123,7 +128,8 @@ struct ipcache_value {
 };
 
 /*
- * Key of flow_traffic (packets, bytes, TCP flags) and flow_starts (new flows). Both ends
+ * Key of flow_traffic (packets, bytes, TCP flags), flows (new flows) and
+ * dropped_flows (drop.bpf.c: connection attempts the kernel dropped). Both ends
  * by identity, never by address, so map size follows identity pairs, not
  * connections. dst_port is zero in flow_traffic (packets are not counted per
  * port) and for protocols without ports.
@@ -209,7 +215,7 @@ struct events_budget {
 
 /* Index of the drop_map_errors array: the hash map that refused a new entry (full). */
 #define FLOWLENS_DROP_MAP_DROPS 0
-#define FLOWLENS_DROP_MAP_FLOW_STARTS 1
+#define FLOWLENS_DROP_MAP_DROPPED_FLOWS 1
 #define FLOWLENS_DROP_MAP_IDS 2
 
 /*
@@ -270,7 +276,7 @@ struct tcp_pending_value {
 	__u8 _pad[5];
 };
 
-/* Key of tcp_outcomes; identities, port and direction are the SYN's. */
+/* Key of tcp_attempts; identities, port and direction are the SYN's. */
 struct tcp_outcome_key {
 	__u32 src_identity;
 	__u32 dst_identity;
@@ -287,7 +293,7 @@ struct tcp_outcome_key {
  * Sent when an answer settles an attempt (by the kernel) or the timeout does
  * (built by user space, ifindex zero: tcp_pending does not keep it). The
  * addresses, ports and direction are the SYN's tuple, the identities those
- * the attempt is counted under in tcp_outcomes.
+ * the attempt is counted under in tcp_attempts.
  */
 struct tcp_outcome_event {
 	__u8 type; /* FLOWLENS_EVENT_TCP_OUTCOME */
@@ -476,7 +482,7 @@ struct dns_event {
 	1000000ULL, 2500000ULL, 5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL, 250000000ULL, \
 		500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL, 10000000000ULL
 
-/* Index of the http_messages array: messages seen that did not make a matched exchange. */
+/* Index of the http_unmatched array: messages seen that did not make a matched exchange. */
 #define FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE 0 /* a status line with no request outstanding */
 #define FLOWLENS_HTTP_MSG_PIPELINE_OVERFLOW 1  /* a request beyond FLOWLENS_HTTP_PIPELINE_DEPTH outstanding */
 #define FLOWLENS_HTTP_MSG_RETRANSMIT 2	      /* a request or status line seen again at the same TCP sequence */

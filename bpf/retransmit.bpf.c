@@ -30,6 +30,7 @@
  */
 const volatile bool retransmit_has_err = false;
 
+/* flowlens_tcp_retransmits_total. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -37,6 +38,7 @@ struct {
 	__type(value, __u64);
 } tcp_retransmits SEC(".maps");
 
+/* flowlens_bpf_map_update_errors_total, by FLOWLENS_RETRANSMIT_MAP_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_RETRANSMIT_MAP_IDS);

@@ -9,7 +9,7 @@ import { DropDatapath } from './datapath/drop.js';
 import { FlowDatapath } from './datapath/flow.js';
 import { withDrops, withRetransmits } from './datapath/snapshot.js';
 import { RetransmitDatapath } from './datapath/retransmit.js';
-import { preparePinPath } from './datapath/pins.js';
+import { migrateRenamedPins, preparePinPath } from './datapath/pins.js';
 import { mapMemoryProblem, memTotalBytes } from './datapath/map-memory.js';
 import { possibleCpus } from './bpf/index.js';
 import { createError, readTextFile, wrapError } from './errors.js';
@@ -178,7 +178,10 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     const mapMemory = mapMemoryProblem(config.datapath.mapEntries, possibleCpus(), memTotalBytes());
     if (mapMemory) throw createError('FLOWLENS_ERR_CONFIG_INVALID', 'datapath.mapEntries', mapMemory);
 
-    if (config.pinPath) preparePinPath(config.pinPath, log);
+    if (config.pinPath) {
+      preparePinPath(config.pinPath, log);
+      migrateRenamedPins(config.pinPath, log);
+    }
     let datapath: FlowDatapath;
     try {
       datapath = FlowDatapath.load({

@@ -39,6 +39,7 @@ const volatile __u16 dns_port_2 = 0;
 const volatile __u16 dns_port_3 = 0;
 const volatile __u32 dns_port_count = 1;
 
+/* flowlens_dns_queries_total. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -46,6 +47,7 @@ struct {
 	__type(value, __u64);
 } dns_queries SEC(".maps");
 
+/* flowlens_dns_responses_total and flowlens_dns_response_duration_seconds. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -65,6 +67,7 @@ struct {
 	__type(value, struct dns_pending_value);
 } dns_pending SEC(".maps");
 
+/* flowlens_dns_malformed_messages_total, by FLOWLENS_DNS_MALFORMED_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_DNS_MALFORMED_REASONS);

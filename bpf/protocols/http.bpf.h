@@ -39,6 +39,7 @@ _Static_assert(sizeof((__u64[]){ FLOWLENS_HTTP_DURATION_BOUNDS_NS }) == sizeof(h
 /* "vv-" + 32 hex + "-" + 16 hex + "-" + 2 hex */
 #define HTTP_TRACEPARENT_VALUE_LEN 55
 
+/* flowlens_http_requests_total. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -46,6 +47,7 @@ struct {
 	__type(value, __u64);
 } http_requests SEC(".maps");
 
+/* flowlens_http_responses_total and flowlens_http_request_duration_seconds. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -65,12 +67,13 @@ struct {
 	__type(value, struct http_conn);
 } http_connections SEC(".maps");
 
+/* flowlens_http_unmatched_messages_total, by FLOWLENS_HTTP_MSG_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLOWLENS_HTTP_MSG_REASONS);
 	__type(key, __u32);
 	__type(value, __u64);
-} http_messages SEC(".maps");
+} http_unmatched SEC(".maps");
 
 /* Per-CPU working memory: the payload window and a connection entry are too large for the stack. */
 struct http_scratch {
@@ -433,7 +436,7 @@ static __noinline int http_request(struct __sk_buff *skb, const struct flowlens_
 	seq = http_tcp_seq(skb, pkt);
 	conn = bpf_map_lookup_elem(&http_connections, &s->key);
 	if (conn && conn->request_seq == seq) {
-		array_inc(&http_messages, FLOWLENS_HTTP_MSG_RETRANSMIT);
+		array_inc(&http_unmatched, FLOWLENS_HTTP_MSG_RETRANSMIT);
 		return 0;
 	}
 
@@ -453,7 +456,7 @@ static __noinline int http_request(struct __sk_buff *skb, const struct flowlens_
 	if (conn->untracked || conn->pending >= FLOWLENS_HTTP_PIPELINE_DEPTH) {
 		if (conn->untracked < 255)
 			conn->untracked++;
-		array_inc(&http_messages, FLOWLENS_HTTP_MSG_PIPELINE_OVERFLOW);
+		array_inc(&http_unmatched, FLOWLENS_HTTP_MSG_PIPELINE_OVERFLOW);
 	} else {
 		slot = (conn->head + conn->pending) & (FLOWLENS_HTTP_PIPELINE_DEPTH - 1);
 		conn->methods[slot] = method;
@@ -589,7 +592,7 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 	if (conn) {
 		seq = http_tcp_seq(skb, pkt);
 		if (seq && conn->response_seq == seq) {
-			array_inc(&http_messages, FLOWLENS_HTTP_MSG_RETRANSMIT);
+			array_inc(&http_unmatched, FLOWLENS_HTTP_MSG_RETRANSMIT);
 			return 0;
 		}
 		conn->response_seq = seq;
@@ -612,7 +615,7 @@ static __noinline int http_response(struct __sk_buff *skb, const struct flowlens
 		}
 	}
 	if (!timed)
-		array_inc(&http_messages, FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE);
+		array_inc(&http_unmatched, FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE);
 
 	value = counter_value(&http_responses, &rkey, &map_update_errors, FLOWLENS_MAP_HTTP_RESPONSES);
 	if (!value)

@@ -146,9 +146,9 @@ export const LOST_REASONS = LOST_REASON_NAMES.length;
 /** Index = FLOWLENS_MAP_* = slot of the map_update_errors array (hash maps that refused a new key). */
 export const MAP_UPDATE_ERROR_MAPS = [
   'flow_traffic',
-  'flow_starts',
+  'flows',
   'flow_conntrack',
-  'tcp_outcomes',
+  'tcp_attempts',
   'dns_queries',
   'dns_responses',
   'http_requests',
@@ -158,7 +158,7 @@ export const MAP_UPDATE_ERROR_MAPS = [
 export const MAP_IDS = MAP_UPDATE_ERROR_MAPS.length;
 
 /** Index = FLOWLENS_DROP_MAP_* = slot of drop.bpf.c's drop_map_errors array. */
-export const DROP_MAP_ERROR_MAPS = ['drops', 'drop_flow_starts'] as const;
+export const DROP_MAP_ERROR_MAPS = ['drops', 'dropped_flows'] as const;
 export const DROP_MAP_IDS = DROP_MAP_ERROR_MAPS.length;
 
 /** FLOWLENS_TCP_OUTCOME_*: how a TCP connection attempt (SYN without ACK) ended. */
@@ -177,7 +177,7 @@ export const TCP_OUTCOME_NAMES: Readonly<Record<number, 'established' | 'refused
 export const HTTP_METHOD_NAMES = ['unknown', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
 export type HttpMethodName = (typeof HTTP_METHOD_NAMES)[number];
 
-/** Index = FLOWLENS_HTTP_MSG_* = slot of the http_messages array. */
+/** Index = FLOWLENS_HTTP_MSG_* = slot of the http_unmatched array. */
 export const HTTP_MESSAGE_REASON_NAMES = ['unmatched_response', 'pipeline_overflow', 'retransmit'] as const;
 
 export const HTTP_PATH_MAX = FLOWLENS_HTTP_PATH_MAX;
@@ -433,7 +433,7 @@ function writeScalar(buf: Buffer, at: number, size: number, value: number | bigi
   }
 }
 
-/** A u64 map value (flow_starts, parse_packets, ...). */
+/** A u64 map value (flows, parse_packets, ...). */
 export function decodeU64(buf: Buffer, offset = 0): bigint {
   return readU64(buf, offset);
 }
@@ -540,7 +540,7 @@ export interface FlowTuple {
 export const { encode: encodeFlowTuple, decode: decodeFlowTuple } = structCodec<FlowTuple>(FLOW_TUPLE);
 
 // ---------------------------------------------------------------------------
-// TCP connection attempts (tcp_pending, tcp_outcomes)
+// TCP connection attempts (tcp_pending, tcp_attempts)
 
 /** A SYN awaiting its answer; tcp_pending's key is the SYN's FlowTuple. */
 export interface TcpPendingValue {
@@ -595,7 +595,7 @@ export const { encode: encodeFlowEvent, decode: decodeFlowEvent } = structCodec<
 
 /**
  * How one TCP connection attempt ended. Addresses, ports and direction are the
- * SYN's; the identities are those its tcp_outcomes count is kept under.
+ * SYN's; the identities are those its tcp_attempts count is kept under.
  */
 export interface TcpOutcomeEvent {
   type: number;

@@ -26,10 +26,10 @@ const PROGRAM = 'drop_skb';
 
 
 /** Hash maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['drops', 'drop_flow_starts'];
+const REPORTED_MAPS = ['drops', 'dropped_flows'];
 
 /** Kept pinned with --pin-path beside the flow maps, so a restart continues the drop counts. */
-export const PINNED_DROP_MAPS = ['drops', 'drop_flow_starts', 'drop_events_lost', 'drop_map_errors'];
+export const PINNED_DROP_MAPS = ['drops', 'dropped_flows', 'drop_events_lost', 'drop_map_errors'];
 
 export interface DropDatapathOptions {
   objectPath?: string;
@@ -39,7 +39,7 @@ export interface DropDatapathOptions {
   pinPath?: string | null;
   eventsPerSecond: number;
   ringBufferBytes: number;
-  /** Capacity of drops and drop_flow_starts. */
+  /** Capacity of drops and dropped_flows. */
   mapEntries: number;
   /** Ports that key counters by themselves; the rest by range (./ports.ts). As the flow object's. */
   destinationPorts: readonly number[];
@@ -52,11 +52,11 @@ export type DropCount = DropKey & { packets: number };
 export interface DropSnapshot {
   drops: DropCount[];
   /** Dropped TCP connection attempts (SYN without ACK), verdict dropped. */
-  flowStarts: FlowStartRecord[];
+  droppedFlows: FlowStartRecord[];
   eventsLost: Array<{ source: 'drop'; reason: string; count: number }>;
   /** New keys the full drops map refused: drops the kernel could not count. */
   mapErrors: number;
-  /** The same by map, drop_flow_starts included. */
+  /** The same by map, dropped_flows included. */
   mapUpdateErrors: Array<{ map: string; count: number }>;
   maps: Array<{ map: string; entries: number; capacity: number }>;
   programs: Array<{ program: string; runs: number; runSeconds: number }>;
@@ -101,7 +101,7 @@ export class DropDatapath {
       object.setGlobalBytes('port_classes', new PortFolder(opts.destinationPorts).kernelTable());
       for (const name of REPORTED_MAPS) object.setMapMaxEntries(name, opts.mapEntries);
       object.load();
-      // drops and drop_flow_starts: the counter maps, each with its overflow key
+      // drops and dropped_flows: the counter maps, each with its overflow key
       insertOverflowKeys(object, REPORTED_MAPS);
       return new DropDatapath(object, opts);
     } catch (err) {
@@ -115,22 +115,22 @@ export class DropDatapath {
     for (const { key, value } of this.object.map('drops').entries()) {
       drops.push({ ...decodeDropKey(key), packets: sumPerCpuCounter(value) });
     }
-    const flowStarts: FlowStartRecord[] = [];
-    for (const { key, value } of this.object.map('drop_flow_starts').entries()) {
-      flowStarts.push({ ...decodeFlowKey(key), flows: sumPerCpuCounter(value) });
+    const droppedFlows: FlowStartRecord[] = [];
+    for (const { key, value } of this.object.map('dropped_flows').entries()) {
+      droppedFlows.push({ ...decodeFlowKey(key), flows: sumPerCpuCounter(value) });
     }
     const lost = perCpuArrayTotals(this.object.map('drop_events_lost'));
     const mapErrors = perCpuArrayTotals(this.object.map('drop_map_errors'));
     return {
       drops,
-      flowStarts,
+      droppedFlows,
       eventsLost: lost.map((count, i) => ({ source: 'drop', reason: nameAt(LOST_REASON_NAMES, i), count })),
       mapErrors: mapErrors[0] ?? 0,
       mapUpdateErrors: mapErrors.map((count, i) => ({ map: nameAt(DROP_MAP_ERROR_MAPS, i), count })),
       // both maps were read whole above: their entry counts are known
       maps: [
         { map: 'drops', entries: drops.length, capacity: this.object.map('drops').maxEntries },
-        { map: 'drop_flow_starts', entries: flowStarts.length, capacity: this.object.map('drop_flow_starts').maxEntries },
+        { map: 'dropped_flows', entries: droppedFlows.length, capacity: this.object.map('dropped_flows').maxEntries },
       ],
       programs: [this.programRuns()],
     };

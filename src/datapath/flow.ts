@@ -55,8 +55,8 @@ export const FLOW_OBJECT_PATH = fileURLToPath(new URL('../../bpf/.output/flow.bp
  */
 export const PINNED_MAPS = [
   'flow_traffic',
-  'flow_starts',
-  'tcp_outcomes',
+  'flows',
+  'tcp_attempts',
   'parse_packets',
   'events_lost',
   'map_update_errors',
@@ -67,10 +67,10 @@ export const PINNED_MAPS = [
 ];
 
 /** Maps whose fill level is exported (flowlens_bpf_map_entries / _capacity). */
-const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flow_starts', 'flow_conntrack', 'tcp_pending', 'tcp_outcomes', ...DNS_REPORTED_MAPS, ...HTTP_REPORTED_MAPS];
+const REPORTED_MAPS = ['ipcache', 'flow_traffic', 'flows', 'flow_conntrack', 'tcp_pending', 'tcp_attempts', ...DNS_REPORTED_MAPS, ...HTTP_REPORTED_MAPS];
 
 /** Per-CPU counter maps keyed by identity pair: each has an overflow key (./counters.ts) and mapEntries entries. */
-export const COUNTER_MAPS = ['flow_traffic', 'flow_starts', 'tcp_outcomes', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses'];
+export const COUNTER_MAPS = ['flow_traffic', 'flows', 'tcp_attempts', 'dns_queries', 'dns_responses', 'http_requests', 'http_responses'];
 
 /**
  * How often tcp_pending and dns_pending are swept for attempts and queries
@@ -295,8 +295,8 @@ export class FlowDatapath implements InterfaceAttacher {
       });
     }
     const starts: FlowStartRecord[] = [];
-    const startEntries = this.object.map('flow_starts').entries();
-    dumped.set('flow_starts', startEntries.length);
+    const startEntries = this.object.map('flows').entries();
+    dumped.set('flows', startEntries.length);
     for (const { key, value } of startEntries) {
       const k = decodeFlowKey(key);
       starts.push({ ...k, flows: sumPerCpuCounter(value) });

@@ -19,7 +19,7 @@ import { perCpuArrayTotals, sumPerCpu, sumPerCpuCounter } from './per-cpu.js';
 /** Maps of the HTTP parser whose fill level is exported. */
 export const HTTP_REPORTED_MAPS = ['http_requests', 'http_responses', 'http_connections'] as const;
 /** Counter maps kept pinned with --pin-path, so a restart continues the totals. */
-export const HTTP_PINNED_MAPS = ['http_requests', 'http_responses', 'http_messages'] as const;
+export const HTTP_PINNED_MAPS = ['http_requests', 'http_responses', 'http_unmatched'] as const;
 
 /** u64 fields of http_response_value: count, duration sum, then the buckets. */
 const RESPONSE_VALUE_FIELDS = 2 + HTTP_DURATION_BUCKETS;
@@ -71,7 +71,7 @@ export function readHttp(object: BpfObject): HttpSnapshot {
       durationSeconds: durationNs! / 1e9,
     });
   }
-  const messages = perCpuArrayTotals(object.map('http_messages')).map((count, i) => ({
+  const messages = perCpuArrayTotals(object.map('http_unmatched')).map((count, i) => ({
     reason: nameAt(HTTP_MESSAGE_REASON_NAMES, i),
     count,
   }));

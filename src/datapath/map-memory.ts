@@ -23,14 +23,14 @@ const U64 = 8;
 /** Every map that datapath.mapEntries sizes (the counter maps of flow, drop and retransmit objects): key and value bytes. */
 export const COUNTER_MAP_LAYOUTS: ReadonlyArray<{ map: string; keySize: number; valueSize: number }> = [
   { map: 'flow_traffic', keySize: FLOW_KEY.size, valueSize: FLOW_TRAFFIC_VALUE.size },
-  { map: 'flow_starts', keySize: FLOW_KEY.size, valueSize: U64 },
-  { map: 'tcp_outcomes', keySize: TCP_OUTCOME_KEY.size, valueSize: U64 },
+  { map: 'flows', keySize: FLOW_KEY.size, valueSize: U64 },
+  { map: 'tcp_attempts', keySize: TCP_OUTCOME_KEY.size, valueSize: U64 },
   { map: 'dns_queries', keySize: DNS_QUERY_KEY.size, valueSize: U64 },
   { map: 'dns_responses', keySize: DNS_RESPONSE_KEY.size, valueSize: DNS_RESPONSE_VALUE.size },
   { map: 'http_requests', keySize: HTTP_REQUEST_KEY.size, valueSize: U64 },
   { map: 'http_responses', keySize: HTTP_RESPONSE_KEY.size, valueSize: HTTP_RESPONSE_VALUE.size },
   { map: 'drops', keySize: DROP_KEY.size, valueSize: U64 },
-  { map: 'drop_flow_starts', keySize: FLOW_KEY.size, valueSize: U64 },
+  { map: 'dropped_flows', keySize: FLOW_KEY.size, valueSize: U64 },
   { map: 'tcp_retransmits', keySize: TCP_RETRANSMIT_KEY.size, valueSize: U64 },
 ];
 

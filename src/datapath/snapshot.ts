@@ -11,7 +11,7 @@ import type { RetransmitSnapshot } from './retransmit.js';
 export function withDrops(flow: DatapathSnapshot, drop: DropSnapshot, reasons: DropReasons): DatapathSnapshot {
   return {
     ...flow,
-    starts: flow.starts.concat(drop.flowStarts),
+    starts: flow.starts.concat(drop.droppedFlows),
     drops: drop.drops.map((d) => {
       const reason = reasons.get(d.reason);
       return { ...d, reason: reason.name, reasonClass: reason.reasonClass };

@@ -1,5 +1,5 @@
 // TCP connection attempts from the flow object, read from user space: the
-// kernel counts attempts it saw answered (SYN-ACK or RST) in tcp_outcomes and
+// kernel counts attempts it saw answered (SYN-ACK or RST) in tcp_attempts and
 // sends their events; an answer that never comes is only visible from here,
 // by sweeping tcp_pending for attempts past the timeout.
 
@@ -91,7 +91,7 @@ export class TcpOutcomeTracker {
   /** Answered attempts as the kernel counted them, then the sweep's unanswered ones. Reads only. */
   connectionAttempts(): ConnectionAttemptRecord[] {
     const out: ConnectionAttemptRecord[] = [];
-    for (const { key, value } of this.object.map('tcp_outcomes').entries()) {
+    for (const { key, value } of this.object.map('tcp_attempts').entries()) {
       const k = decodeTcpOutcomeKey(key);
       const outcome = TCP_OUTCOME_NAMES[k.outcome];
       // a code this build does not know (a newer object) has no label to go under

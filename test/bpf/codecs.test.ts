@@ -143,9 +143,9 @@ describe('constants agree with flowlens.h', () => {
     expect(LOST_REASON_NAMES.length).toBe(def('FLOWLENS_LOST_REASONS'));
     MAP_UPDATE_ERROR_MAPS.forEach((n, i) => expect(def(`FLOWLENS_MAP_${n.toUpperCase()}`), n).toBe(i));
     expect(MAP_UPDATE_ERROR_MAPS.length).toBe(def('FLOWLENS_MAP_IDS'));
-    expect(DROP_MAP_ERROR_MAPS).toEqual(['drops', 'drop_flow_starts']);
+    expect(DROP_MAP_ERROR_MAPS).toEqual(['drops', 'dropped_flows']);
     expect(def('FLOWLENS_DROP_MAP_DROPS')).toBe(0);
-    expect(def('FLOWLENS_DROP_MAP_FLOW_STARTS')).toBe(1);
+    expect(def('FLOWLENS_DROP_MAP_DROPPED_FLOWS')).toBe(1);
     expect(DROP_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_DROP_MAP_IDS'));
     expect(RETRANSMIT_MAP_ERROR_MAPS).toEqual(['tcp_retransmits']);
     expect(def('FLOWLENS_RETRANSMIT_MAP_RETRANSMITS')).toBe(0);

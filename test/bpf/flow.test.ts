@@ -150,7 +150,7 @@ function traffic(): Record<string, { packets: number; bytes: number }> {
 }
 
 function flowStarts(): Record<string, number> {
-  return countsByKey(obj!.map('flow_starts'), (key) => {
+  return countsByKey(obj!.map('flows'), (key) => {
     const k = decodeFlowKey(key);
     if (k.srcIdentity === OVERFLOW_IDENTITY) return 'overflow';
     return `${k.srcIdentity}>${k.dstIdentity} ${proto(k.protocol)}/${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${VERDICT_NAMES[k.verdict]}`;
@@ -180,9 +180,9 @@ const parsePackets = (): Record<string, number> => arrayCounts(obj!.map('parse_p
 const eventsLost = (): Record<string, number> => arrayCounts(obj!.map('events_lost'), LOST_REASON_NAMES);
 const mapUpdateErrors = (): Record<string, number> => arrayCounts(obj!.map('map_update_errors'), MAP_UPDATE_ERROR_MAPS);
 
-/** tcp_outcomes summed over CPUs, as `src>dst port direction outcome`. */
+/** tcp_attempts summed over CPUs, as `src>dst port direction outcome`. */
 function tcpOutcomes(): Record<string, number> {
-  return countsByKey(obj!.map('tcp_outcomes'), (key) => {
+  return countsByKey(obj!.map('tcp_attempts'), (key) => {
     const k = decodeTcpOutcomeKey(key);
     return `${k.srcIdentity}>${k.dstIdentity} ${k.dstPort} ${DIRECTION_NAMES[k.direction]} ${TCP_OUTCOME_NAMES[k.outcome]}`;
   });
@@ -225,7 +225,7 @@ function subscribe(): { drain(): Promise<FlowEvent[]>; drainAll(): Promise<RingE
   };
 }
 
-/** What the first sentinel of subscribe() adds to flow_traffic and flow_starts. */
+/** What the first sentinel of subscribe() adds to flow_traffic and flows. */
 const SENTINEL_TRAFFIC = `${Identity.UNMANAGED}>${Identity.WORLD} udp ingress forwarded`;
 const SENTINEL_BYTES = ETH_HLEN + IPV4_HLEN + 8;
 const SENTINEL_START = `${Identity.UNMANAGED}>${Identity.WORLD} udp/60000 ingress forwarded`;
@@ -344,7 +344,7 @@ describe('TCP', () => {
   });
 });
 
-describe('TCP connection attempts: tcp_pending and tcp_outcomes', () => {
+describe('TCP connection attempts: tcp_pending and tcp_attempts', () => {
   const syn = (sport = 40000): Buffer => v4(tcp({ sport, dport: 443, flags: TCP_SYN }));
   const answer = (flags: number, dport = 40000): Buffer => v4Reply(tcp({ sport: 443, dport, flags }));
 
@@ -896,7 +896,7 @@ describe('event delivery limits', () => {
 describe('counter keys: bounded by port class, with an overflow key', () => {
   it('a full counter map counts what it cannot key under the overflow key: the sum stays exact', () => {
     // room for the overflow key and two more keys
-    load({ maxEntries: { flow_starts: 3, flow_traffic: 3 }, overflowKeys: true });
+    load({ maxEntries: { flows: 3, flow_traffic: 3 }, overflowKeys: true });
     for (let port = 1; port <= 10; port++) run('from', v4(udp(40000, port)));
     // a second pair and direction: flow_traffic's second key, then its overflow
     run('to', v4Reply(udp(1, 40000)));
@@ -912,7 +912,7 @@ describe('counter keys: bounded by port class, with an overflow key', () => {
       [`${S2C} udp ingress forwarded`]: { packets: 1, bytes: SENTINEL_BYTES },
       overflow: { packets: 1, bytes: SENTINEL_BYTES },
     });
-    expect(mapUpdateErrors()).toEqual({ flow_starts: 9, flow_traffic: 1 });
+    expect(mapUpdateErrors()).toEqual({ flows: 9, flow_traffic: 1 });
   });
 
   it('destination ports key counters by the class user space set: a port scan makes one key per range', () => {

@@ -1,7 +1,7 @@
 /**
  * HTTP/1.x in flow.bpf.c (bpf/protocols/http.bpf.h) under BPF_PROG_TEST_RUN:
  * crafted TCP segments in, exact http_requests / http_responses /
- * http_connections / http_messages contents and HTTP events out. Every test
+ * http_connections / http_unmatched contents and HTTP events out. Every test
  * loads a fresh object. Needs root and bpf/.output/flow.bpf.o (make bpf).
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -119,7 +119,7 @@ function responseCounts(): Record<string, number> {
   return Object.fromEntries(Object.entries(responses()).map(([k, v]) => [k, v.count]));
 }
 
-const messages = (): Record<string, number> => arrayCounts(obj!.map('http_messages'), HTTP_MESSAGE_REASON_NAMES);
+const messages = (): Record<string, number> => arrayCounts(obj!.map('http_unmatched'), HTTP_MESSAGE_REASON_NAMES);
 const mapUpdateErrors = (): Record<string, number> => arrayCounts(obj!.map('map_update_errors'), MAP_UPDATE_ERROR_MAPS);
 
 const connections = () => decodedEntries(obj!.map('http_connections'), decodeHttpConnKey, decodeHttpConn);

@@ -207,7 +207,7 @@ describe('DropDatapath', () => {
 
     const snapshot = drop.snapshot();
     const startKey = { ...toServer, verdict: Verdict.DROPPED };
-    expect(snapshot.flowStarts.filter((s) => s.srcIdentity === CLIENT_ID || s.dstIdentity === CLIENT_ID).sort(byPort)).toEqual([
+    expect(snapshot.droppedFlows.filter((s) => s.srcIdentity === CLIENT_ID || s.dstIdentity === CLIENT_ID).sort(byPort)).toEqual([
       { ...startKey, dstPort: CLOSED_PORT, flows: REFUSED_ATTEMPTS },
       { ...startKey, dstPort: FILTERED_PORT, flows: filteredSyns },
     ]);

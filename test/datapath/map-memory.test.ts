@@ -6,7 +6,7 @@ const GiB = 2 ** 30;
 
 describe('kernel memory of datapath.mapEntries', () => {
   it('covers every counter map the objects size with mapEntries', () => {
-    expect(COUNTER_MAP_LAYOUTS.map((m) => m.map)).toEqual([...COUNTER_MAPS, 'drops', 'drop_flow_starts', 'tcp_retransmits']);
+    expect(COUNTER_MAP_LAYOUTS.map((m) => m.map)).toEqual([...COUNTER_MAPS, 'drops', 'dropped_flows', 'tcp_retransmits']);
   });
 
   it('counts each entry once for the element and key, and once per possible CPU for the value', () => {

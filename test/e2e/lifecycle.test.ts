@@ -83,9 +83,9 @@ describe('exporter lifecycle (network namespaces, real kernel)', () => {
     expect(await exp.terminate()).toBe(0);
     expect(readdirSync(pinPath).sort()).toEqual([
       'dns_malformed', 'dns_queries', 'dns_responses',
-      'drop_events_lost', 'drop_flow_starts', 'drop_map_errors', 'drops',
-      'events_lost', 'flow_starts', 'flow_traffic', 'http_messages', 'http_requests', 'http_responses',
-      'map_update_errors', 'parse_packets', 'retransmit_map_errors', 'tcp_outcomes', 'tcp_retransmits',
+      'drop_events_lost', 'dropped_flows', 'drop_map_errors', 'drops',
+      'events_lost', 'flows', 'flow_traffic', 'http_unmatched', 'http_requests', 'http_responses',
+      'map_update_errors', 'parse_packets', 'retransmit_map_errors', 'tcp_attempts', 'tcp_retransmits',
     ]);
 
     exp = await start();

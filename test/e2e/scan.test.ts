@@ -126,7 +126,7 @@ describe('a port scan from outside (network namespaces, real kernel)', () => {
 
   it('the scan added a handful of kernel keys, not one per port, and nothing overflowed', () => {
     // keys: port classes x directions x verdicts of a few identity pairs
-    for (const map of ['flow_starts', 'drops', 'drop_flow_starts', 'tcp_outcomes']) {
+    for (const map of ['flows', 'drops', 'dropped_flows', 'tcp_attempts']) {
       expect(sumOf(m, 'flowlens_bpf_map_entries', { map }), map).toBeLessThan(150);
     }
     expect(sumOf(m, 'flowlens_bpf_map_update_errors_total')).toBe(0);
