@@ -109,7 +109,7 @@ alerts: deps .codegen/.stamp
 dashboards: deps .codegen/.stamp
 	node .codegen/dashboards/src/main.js
 
-# Struct layouts and the numbers of bpf/flowlens.h for user space
+# Struct layouts, the interfaces of the decoded structs and the numbers of bpf/flowlens.h for user space
 # (src/bpf/layouts.generated.ts), read from the BTF of the built objects by
 # tools/layouts.ts. The file is committed; run this after changing the header.
 layouts: deps .codegen/.stamp $(BPF_OBJS)

@@ -159,7 +159,7 @@ struct flow_traffic_value {
 struct flow_tuple {
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u16 sport;
+	__u16 sport; /* ICMP echo: the identifier, in both ports; other ICMP: zero */
 	__u16 dport;
 	__u8 protocol;
 	__u8 family;
@@ -181,7 +181,7 @@ struct flow_event {
 	__u8 daddr[16];
 	__u16 sport;
 	__u16 dport;
-	__u8 tcp_flags;
+	__u8 tcp_flags; /* the TCP flags byte of the first packet, zero for other protocols */
 	__u8 verdict;
 	__u8 _pad[2];
 };
@@ -404,7 +404,7 @@ struct dns_pending_value {
 	__u64 query_ns; /* bpf_ktime_get_ns() of the query: CLOCK_MONOTONIC */
 	__u32 src_identity;
 	__u32 dst_identity;
-	__u8 server_addr[16];
+	__u8 server_addr[16]; /* of the key's family */
 	__u32 ifindex;
 	__u16 server_port;
 	__u16 qtype;
@@ -508,7 +508,7 @@ struct http_response_key {
 
 /* Value of http_responses: the count and latency histogram of its exchanges. */
 struct http_response_value {
-	__u64 count;
+	__u64 count; /* responses, timed or not (method unknown: no request to time from) */
 	__u64 duration_ns_sum;
 	/* buckets[i]: exchanges with latency <= bound i (not cumulative); the last is +Inf */
 	__u64 buckets[FLOWLENS_HTTP_DURATION_BUCKETS];

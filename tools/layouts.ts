@@ -1,6 +1,7 @@
 // Generates src/bpf/layouts.generated.ts: the byte layout of every struct of
-// bpf/flowlens.h, read from the BTF of the built objects (bpf/.output), and
-// every plain number #defined there, so that user space never retypes either.
+// bpf/flowlens.h, read from the BTF of the built objects (bpf/.output), the
+// TypeScript interface of each struct as src/bpf/codecs.ts decodes it, and
+// every plain number #defined there, so that user space never retypes any.
 // `make layouts` writes the file; test/bpf/codecs.test.ts runs generateLayouts()
 // and fails when the committed file differs from what the objects give.
 
@@ -28,12 +29,24 @@ interface BtfType {
   members?: BtfMember[];
 }
 
+/**
+ * How a field decodes: u8, u16 and u32 to a number, u64 to a bigint, an array
+ * of u64 to bigint[], an array of bytes (addresses, names, ids) to a Buffer.
+ */
+type Kind = 'u8' | 'u16' | 'u32' | 'u64' | 'u64[]' | 'u8[]';
+
+const INT_KINDS: Readonly<Record<number, Kind>> = { 1: 'u8', 2: 'u16', 4: 'u32', 8: 'u64' };
+const ARRAY_KINDS: Readonly<Record<string, Kind>> = { u8: 'u8[]', u64: 'u64[]' };
+
+const TS_TYPES: Readonly<Record<Kind, string>> = { u8: 'number', u16: 'number', u32: 'number', u64: 'bigint', 'u64[]': 'bigint[]', 'u8[]': 'Buffer' };
+
 interface Field {
   name: string;
   offset: number;
   size: number;
   /** The C type as written in the header, for the generated comment. */
   ctype: string;
+  kind: Kind;
 }
 
 interface Struct {
@@ -83,23 +96,28 @@ function loadBtf(object: string): Map<number, BtfType> {
   return new Map((JSON.parse(json) as { types: BtfType[] }).types.map((t) => [t.id, t]));
 }
 
-/** Byte size and C spelling of a BTF type, following typedefs, qualifiers and arrays. */
-function resolve(btf: Map<number, BtfType>, id: number): { size: number; ctype: string } {
+/** Byte size, C spelling and decoding of a BTF type, following typedefs, qualifiers and arrays. */
+function resolve(btf: Map<number, BtfType>, id: number): { size: number; ctype: string; kind: Kind } {
   const t = btf.get(id);
   if (!t) throw new Error(`BTF type ${id} missing`);
   switch (t.kind) {
     case 'TYPEDEF':
-      return { size: resolve(btf, t.type_id!).size, ctype: t.name };
+      return { ...resolve(btf, t.type_id!), ctype: t.name };
     case 'CONST':
     case 'VOLATILE':
     case 'RESTRICT':
       return resolve(btf, t.type_id!);
     case 'ARRAY': {
       const elem = resolve(btf, t.type_id!);
-      return { size: t.nr_elems! * elem.size, ctype: `${elem.ctype}[${t.nr_elems}]` };
+      const kind = ARRAY_KINDS[elem.kind];
+      if (!kind) throw new Error(`BTF type ${id}: arrays of ${elem.ctype} are not decoded (flowlens.h arrays hold bytes or u64 counters)`);
+      return { size: t.nr_elems! * elem.size, ctype: `${elem.ctype}[${t.nr_elems}]`, kind };
     }
-    case 'INT':
-      return { size: t.size!, ctype: t.name };
+    case 'INT': {
+      const kind = INT_KINDS[t.size!];
+      if (!kind) throw new Error(`BTF type ${id}: a ${t.size}-byte integer`);
+      return { size: t.size!, ctype: t.name, kind };
+    }
     default:
       // flowlens.h holds fixed-width integers and arrays of them only
       throw new Error(`BTF type ${id} is a ${t.kind}: flowlens.h structs hold integers and arrays only`);
@@ -144,6 +162,89 @@ function constName(struct: string): string {
   return struct.toUpperCase();
 }
 
+/** flow_key -> FlowKey: the interface of a struct. */
+function interfaceName(struct: string): string {
+  return struct.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+/** src_identity -> srcIdentity: the property of a field in the decoded object. */
+export function propertyName(field: string): string {
+  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function commentText(comment: string): string {
+  return comment
+    .trim()
+    .replace(/^\/\*+/, '')
+    .replace(/\*+\/$/, '')
+    .split('\n')
+    .map((l) => l.replace(/^\s*\*?\s?/, '').trim())
+    .filter((l) => l !== '')
+    .join(' ');
+}
+
+/**
+ * The header's comments on each struct and its fields: the block comment just
+ * above `struct NAME {`, and for a field the comment on its line or the block
+ * just above it. They become the generated interfaces' doc comments.
+ */
+export function headerComments(header: string): Map<string, { doc?: string; fields: Map<string, string> }> {
+  const out = new Map<string, { doc?: string; fields: Map<string, string> }>();
+  for (const m of header.matchAll(/(\/\*(?:(?!\*\/)[\s\S])*\*\/\n)?struct (\w+) \{\n([\s\S]*?)\n\};/g)) {
+    const fields = new Map<string, string>();
+    let block: string[] | undefined; // a comment being read, line by line
+    let above: string | undefined; // the comment just read, for the field below it
+    for (const line of m[3]!.split('\n')) {
+      if (block || /^\s*\/\*/.test(line)) {
+        (block ??= []).push(line);
+        if (line.includes('*/')) {
+          above = commentText(block.join('\n'));
+          block = undefined;
+        }
+        continue;
+      }
+      const field = /(\w+)(?:\[[^\]]*\])?;\s*(\/\*.*\*\/)?/.exec(line);
+      if (!field) continue;
+      const text = [above, field[2] ? commentText(field[2]) : undefined].filter((t) => t).join(' ');
+      if (text) fields.set(field[1]!, text);
+      above = undefined;
+    }
+    out.set(m[2]!, { doc: m[1] ? commentText(m[1]) : undefined, fields });
+  }
+  return out;
+}
+
+/** A JSDoc comment: one line when it fits in 120 columns, else wrapped at 100. */
+function docComment(text: string, indent: string): string[] {
+  if (indent.length + text.length + 7 <= 120) return [`${indent}/** ${text} */`];
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent.length + 3 + line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return [`${indent}/**`, ...lines.map((l) => `${indent} * ${l}`), `${indent} */`];
+}
+
+/** The decoded object of a struct: every field but padding, by its property name, typed by how it decodes. */
+function structInterface(struct: Struct, comments: { doc?: string; fields: Map<string, string> } | undefined): string[] {
+  const doc = comments?.doc ? `struct ${struct.name}: ${comments.doc}` : `struct ${struct.name}`;
+  const out = [...docComment(doc, ''), `export interface ${interfaceName(struct.name)} {`];
+  for (const f of struct.fields) {
+    if (f.name.startsWith('_')) continue;
+    const comment = comments?.fields.get(f.name);
+    if (comment) out.push(...docComment(comment, '  '));
+    // family bytes hold FLOWLENS_FAMILY_*; what else they may hold the struct's comment says
+    const type = f.name === 'family' ? 'AddressFamily' : TS_TYPES[f.kind];
+    out.push(`  ${propertyName(f.name)}: ${type};`);
+  }
+  out.push('}');
+  return out;
+}
+
 /** The generated file's text, from the header and the objects as they are now. */
 export function generateLayouts(header: string = readFileSync(HEADER, 'utf8'), objects: string[] = objectPaths()): string {
   const structs = structsFromObjects(headerStructNames(header), objects);
@@ -153,10 +254,16 @@ export function generateLayouts(header: string = readFileSync(HEADER, 'utf8'), o
     '// Do not edit: change the header, then run `make bpf layouts`.',
     '// test/bpf/codecs.test.ts fails while this file differs from what the objects give.',
     '',
-    '/** Where a field lies in its struct, in bytes. */',
+    '/** How a field decodes: u8, u16, u32 to a number, u64 to a bigint, u64[] to bigint[], u8[] to a Buffer. */',
+    `export type FieldKind = ${Object.keys(TS_TYPES).map((k) => `'${k}'`).join(' | ')};`,
+    '',
+    '/** Where a field lies in its struct, in bytes, and how it decodes. */',
     'export interface FieldLayout {',
     '  offset: number;',
     '  size: number;',
+    '  kind: FieldKind;',
+    '  /** The property of the decoded object (the C name in camelCase). */',
+    '  property: string;',
     '}',
     '',
     'export interface StructLayout {',
@@ -181,11 +288,24 @@ export function generateLayouts(header: string = readFileSync(HEADER, 'utf8'), o
       `  name: '${struct.name}',`,
       `  size: ${struct.size},`,
       '  fields: {',
-      ...struct.fields.map((f) => `    ${f.name}: { offset: ${f.offset}, size: ${f.size} }, // ${f.ctype}`),
+      ...struct.fields.map(
+        (f) => `    ${f.name}: { offset: ${f.offset}, size: ${f.size}, kind: '${f.kind}', property: '${propertyName(f.name)}' }, // ${f.ctype}`,
+      ),
       '  },',
       '};',
     );
   }
-  out.push('', 'export const STRUCT_LAYOUTS: readonly StructLayout[] = [', ...structs.map(({ struct }) => `  ${constName(struct.name)},`), '];', '');
+  out.push('', 'export const STRUCT_LAYOUTS: readonly StructLayout[] = [', ...structs.map(({ struct }) => `  ${constName(struct.name)},`), '];');
+  out.push(
+    '',
+    `// The structs as src/bpf/codecs.ts decodes them: C names in camelCase,`,
+    '// padding left out, types by FieldKind; comments from the header.',
+    '',
+    `/** FLOWLENS_FAMILY_*: the address family of keys and events. */`,
+    'export type AddressFamily = typeof FLOWLENS_FAMILY_IPV4 | typeof FLOWLENS_FAMILY_IPV6;',
+  );
+  const comments = headerComments(header);
+  for (const { struct } of structs) out.push('', ...structInterface(struct, comments.get(struct.name)));
+  out.push('');
   return out.join('\n');
 }

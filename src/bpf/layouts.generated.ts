@@ -3,10 +3,16 @@
 // Do not edit: change the header, then run `make bpf layouts`.
 // test/bpf/codecs.test.ts fails while this file differs from what the objects give.
 
-/** Where a field lies in its struct, in bytes. */
+/** How a field decodes: u8, u16, u32 to a number, u64 to a bigint, u64[] to bigint[], u8[] to a Buffer. */
+export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'u64[]' | 'u8[]';
+
+/** Where a field lies in its struct, in bytes, and how it decodes. */
 export interface FieldLayout {
   offset: number;
   size: number;
+  kind: FieldKind;
+  /** The property of the decoded object (the C name in camelCase). */
+  property: string;
 }
 
 export interface StructLayout {
@@ -131,9 +137,9 @@ export const IPCACHE_KEY: StructLayout = {
   name: 'ipcache_key',
   size: 24,
   fields: {
-    prefixlen: { offset: 0, size: 4 }, // __u32
-    family: { offset: 4, size: 4 }, // __u32
-    addr: { offset: 8, size: 16 }, // __u8[16]
+    prefixlen: { offset: 0, size: 4, kind: 'u32', property: 'prefixlen' }, // __u32
+    family: { offset: 4, size: 4, kind: 'u32', property: 'family' }, // __u32
+    addr: { offset: 8, size: 16, kind: 'u8[]', property: 'addr' }, // __u8[16]
   },
 };
 
@@ -142,8 +148,8 @@ export const IPCACHE_VALUE: StructLayout = {
   name: 'ipcache_value',
   size: 8,
   fields: {
-    identity: { offset: 0, size: 4 }, // __u32
-    flags: { offset: 4, size: 4 }, // __u32
+    identity: { offset: 0, size: 4, kind: 'u32', property: 'identity' }, // __u32
+    flags: { offset: 4, size: 4, kind: 'u32', property: 'flags' }, // __u32
   },
 };
 
@@ -152,13 +158,13 @@ export const FLOW_KEY: StructLayout = {
   name: 'flow_key',
   size: 16,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
-    dst_port: { offset: 8, size: 2 }, // __u16
-    protocol: { offset: 10, size: 1 }, // __u8
-    direction: { offset: 11, size: 1 }, // __u8
-    verdict: { offset: 12, size: 1 }, // __u8
-    _pad: { offset: 13, size: 3 }, // __u8[3]
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    dst_port: { offset: 8, size: 2, kind: 'u16', property: 'dstPort' }, // __u16
+    protocol: { offset: 10, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    direction: { offset: 11, size: 1, kind: 'u8', property: 'direction' }, // __u8
+    verdict: { offset: 12, size: 1, kind: 'u8', property: 'verdict' }, // __u8
+    _pad: { offset: 13, size: 3, kind: 'u8[]', property: 'Pad' }, // __u8[3]
   },
 };
 
@@ -167,9 +173,9 @@ export const FLOW_TRAFFIC_VALUE: StructLayout = {
   name: 'flow_traffic_value',
   size: 80,
   fields: {
-    packets: { offset: 0, size: 8 }, // __u64
-    bytes: { offset: 8, size: 8 }, // __u64
-    tcp_flags: { offset: 16, size: 64 }, // __u64[8]
+    packets: { offset: 0, size: 8, kind: 'u64', property: 'packets' }, // __u64
+    bytes: { offset: 8, size: 8, kind: 'u64', property: 'bytes' }, // __u64
+    tcp_flags: { offset: 16, size: 64, kind: 'u64[]', property: 'tcpFlags' }, // __u64[8]
   },
 };
 
@@ -178,14 +184,14 @@ export const FLOW_TUPLE: StructLayout = {
   name: 'flow_tuple',
   size: 40,
   fields: {
-    saddr: { offset: 0, size: 16 }, // __u8[16]
-    daddr: { offset: 16, size: 16 }, // __u8[16]
-    sport: { offset: 32, size: 2 }, // __u16
-    dport: { offset: 34, size: 2 }, // __u16
-    protocol: { offset: 36, size: 1 }, // __u8
-    family: { offset: 37, size: 1 }, // __u8
-    direction: { offset: 38, size: 1 }, // __u8
-    _pad: { offset: 39, size: 1 }, // __u8[1]
+    saddr: { offset: 0, size: 16, kind: 'u8[]', property: 'saddr' }, // __u8[16]
+    daddr: { offset: 16, size: 16, kind: 'u8[]', property: 'daddr' }, // __u8[16]
+    sport: { offset: 32, size: 2, kind: 'u16', property: 'sport' }, // __u16
+    dport: { offset: 34, size: 2, kind: 'u16', property: 'dport' }, // __u16
+    protocol: { offset: 36, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    family: { offset: 37, size: 1, kind: 'u8', property: 'family' }, // __u8
+    direction: { offset: 38, size: 1, kind: 'u8', property: 'direction' }, // __u8
+    _pad: { offset: 39, size: 1, kind: 'u8[]', property: 'Pad' }, // __u8[1]
   },
 };
 
@@ -194,21 +200,21 @@ export const FLOW_EVENT: StructLayout = {
   name: 'flow_event',
   size: 64,
   fields: {
-    type: { offset: 0, size: 1 }, // __u8
-    family: { offset: 1, size: 1 }, // __u8
-    protocol: { offset: 2, size: 1 }, // __u8
-    direction: { offset: 3, size: 1 }, // __u8
-    ifindex: { offset: 4, size: 4 }, // __u32
-    timestamp_ns: { offset: 8, size: 8 }, // __u64
-    src_identity: { offset: 16, size: 4 }, // __u32
-    dst_identity: { offset: 20, size: 4 }, // __u32
-    saddr: { offset: 24, size: 16 }, // __u8[16]
-    daddr: { offset: 40, size: 16 }, // __u8[16]
-    sport: { offset: 56, size: 2 }, // __u16
-    dport: { offset: 58, size: 2 }, // __u16
-    tcp_flags: { offset: 60, size: 1 }, // __u8
-    verdict: { offset: 61, size: 1 }, // __u8
-    _pad: { offset: 62, size: 2 }, // __u8[2]
+    type: { offset: 0, size: 1, kind: 'u8', property: 'type' }, // __u8
+    family: { offset: 1, size: 1, kind: 'u8', property: 'family' }, // __u8
+    protocol: { offset: 2, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    direction: { offset: 3, size: 1, kind: 'u8', property: 'direction' }, // __u8
+    ifindex: { offset: 4, size: 4, kind: 'u32', property: 'ifindex' }, // __u32
+    timestamp_ns: { offset: 8, size: 8, kind: 'u64', property: 'timestampNs' }, // __u64
+    src_identity: { offset: 16, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 20, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    saddr: { offset: 24, size: 16, kind: 'u8[]', property: 'saddr' }, // __u8[16]
+    daddr: { offset: 40, size: 16, kind: 'u8[]', property: 'daddr' }, // __u8[16]
+    sport: { offset: 56, size: 2, kind: 'u16', property: 'sport' }, // __u16
+    dport: { offset: 58, size: 2, kind: 'u16', property: 'dport' }, // __u16
+    tcp_flags: { offset: 60, size: 1, kind: 'u8', property: 'tcpFlags' }, // __u8
+    verdict: { offset: 61, size: 1, kind: 'u8', property: 'verdict' }, // __u8
+    _pad: { offset: 62, size: 2, kind: 'u8[]', property: 'Pad' }, // __u8[2]
   },
 };
 
@@ -217,8 +223,8 @@ export const EVENTS_BUDGET: StructLayout = {
   name: 'events_budget',
   size: 16,
   fields: {
-    window_start_ns: { offset: 0, size: 8 }, // __u64
-    sent: { offset: 8, size: 8 }, // __u64
+    window_start_ns: { offset: 0, size: 8, kind: 'u64', property: 'windowStartNs' }, // __u64
+    sent: { offset: 8, size: 8, kind: 'u64', property: 'sent' }, // __u64
   },
 };
 
@@ -227,12 +233,12 @@ export const DROP_KEY: StructLayout = {
   name: 'drop_key',
   size: 16,
   fields: {
-    reason: { offset: 0, size: 4 }, // __u32
-    src_identity: { offset: 4, size: 4 }, // __u32
-    dst_identity: { offset: 8, size: 4 }, // __u32
-    dst_port: { offset: 12, size: 2 }, // __u16
-    protocol: { offset: 14, size: 1 }, // __u8
-    direction: { offset: 15, size: 1 }, // __u8
+    reason: { offset: 0, size: 4, kind: 'u32', property: 'reason' }, // __u32
+    src_identity: { offset: 4, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 8, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    dst_port: { offset: 12, size: 2, kind: 'u16', property: 'dstPort' }, // __u16
+    protocol: { offset: 14, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    direction: { offset: 15, size: 1, kind: 'u8', property: 'direction' }, // __u8
   },
 };
 
@@ -241,19 +247,19 @@ export const DROP_EVENT: StructLayout = {
   name: 'drop_event',
   size: 64,
   fields: {
-    type: { offset: 0, size: 1 }, // __u8
-    family: { offset: 1, size: 1 }, // __u8
-    protocol: { offset: 2, size: 1 }, // __u8
-    direction: { offset: 3, size: 1 }, // __u8
-    ifindex: { offset: 4, size: 4 }, // __u32
-    timestamp_ns: { offset: 8, size: 8 }, // __u64
-    reason: { offset: 16, size: 4 }, // __u32
-    src_identity: { offset: 20, size: 4 }, // __u32
-    dst_identity: { offset: 24, size: 4 }, // __u32
-    sport: { offset: 28, size: 2 }, // __u16
-    dport: { offset: 30, size: 2 }, // __u16
-    saddr: { offset: 32, size: 16 }, // __u8[16]
-    daddr: { offset: 48, size: 16 }, // __u8[16]
+    type: { offset: 0, size: 1, kind: 'u8', property: 'type' }, // __u8
+    family: { offset: 1, size: 1, kind: 'u8', property: 'family' }, // __u8
+    protocol: { offset: 2, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    direction: { offset: 3, size: 1, kind: 'u8', property: 'direction' }, // __u8
+    ifindex: { offset: 4, size: 4, kind: 'u32', property: 'ifindex' }, // __u32
+    timestamp_ns: { offset: 8, size: 8, kind: 'u64', property: 'timestampNs' }, // __u64
+    reason: { offset: 16, size: 4, kind: 'u32', property: 'reason' }, // __u32
+    src_identity: { offset: 20, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 24, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    sport: { offset: 28, size: 2, kind: 'u16', property: 'sport' }, // __u16
+    dport: { offset: 30, size: 2, kind: 'u16', property: 'dport' }, // __u16
+    saddr: { offset: 32, size: 16, kind: 'u8[]', property: 'saddr' }, // __u8[16]
+    daddr: { offset: 48, size: 16, kind: 'u8[]', property: 'daddr' }, // __u8[16]
   },
 };
 
@@ -262,12 +268,12 @@ export const TCP_PENDING_VALUE: StructLayout = {
   name: 'tcp_pending_value',
   size: 24,
   fields: {
-    syn_ns: { offset: 0, size: 8 }, // __u64
-    src_identity: { offset: 8, size: 4 }, // __u32
-    dst_identity: { offset: 12, size: 4 }, // __u32
-    dst_port: { offset: 16, size: 2 }, // __u16
-    unanswered: { offset: 18, size: 1 }, // __u8
-    _pad: { offset: 19, size: 5 }, // __u8[5]
+    syn_ns: { offset: 0, size: 8, kind: 'u64', property: 'synNs' }, // __u64
+    src_identity: { offset: 8, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 12, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    dst_port: { offset: 16, size: 2, kind: 'u16', property: 'dstPort' }, // __u16
+    unanswered: { offset: 18, size: 1, kind: 'u8', property: 'unanswered' }, // __u8
+    _pad: { offset: 19, size: 5, kind: 'u8[]', property: 'Pad' }, // __u8[5]
   },
 };
 
@@ -276,11 +282,11 @@ export const TCP_OUTCOME_KEY: StructLayout = {
   name: 'tcp_outcome_key',
   size: 12,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
-    dst_port: { offset: 8, size: 2 }, // __u16
-    outcome: { offset: 10, size: 1 }, // __u8
-    direction: { offset: 11, size: 1 }, // __u8
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    dst_port: { offset: 8, size: 2, kind: 'u16', property: 'dstPort' }, // __u16
+    outcome: { offset: 10, size: 1, kind: 'u8', property: 'outcome' }, // __u8
+    direction: { offset: 11, size: 1, kind: 'u8', property: 'direction' }, // __u8
   },
 };
 
@@ -289,21 +295,21 @@ export const TCP_OUTCOME_EVENT: StructLayout = {
   name: 'tcp_outcome_event',
   size: 72,
   fields: {
-    type: { offset: 0, size: 1 }, // __u8
-    family: { offset: 1, size: 1 }, // __u8
-    protocol: { offset: 2, size: 1 }, // __u8
-    direction: { offset: 3, size: 1 }, // __u8
-    ifindex: { offset: 4, size: 4 }, // __u32
-    timestamp_ns: { offset: 8, size: 8 }, // __u64
-    syn_timestamp_ns: { offset: 16, size: 8 }, // __u64
-    src_identity: { offset: 24, size: 4 }, // __u32
-    dst_identity: { offset: 28, size: 4 }, // __u32
-    saddr: { offset: 32, size: 16 }, // __u8[16]
-    daddr: { offset: 48, size: 16 }, // __u8[16]
-    sport: { offset: 64, size: 2 }, // __u16
-    dport: { offset: 66, size: 2 }, // __u16
-    outcome: { offset: 68, size: 1 }, // __u8
-    _pad: { offset: 69, size: 3 }, // __u8[3]
+    type: { offset: 0, size: 1, kind: 'u8', property: 'type' }, // __u8
+    family: { offset: 1, size: 1, kind: 'u8', property: 'family' }, // __u8
+    protocol: { offset: 2, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    direction: { offset: 3, size: 1, kind: 'u8', property: 'direction' }, // __u8
+    ifindex: { offset: 4, size: 4, kind: 'u32', property: 'ifindex' }, // __u32
+    timestamp_ns: { offset: 8, size: 8, kind: 'u64', property: 'timestampNs' }, // __u64
+    syn_timestamp_ns: { offset: 16, size: 8, kind: 'u64', property: 'synTimestampNs' }, // __u64
+    src_identity: { offset: 24, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 28, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    saddr: { offset: 32, size: 16, kind: 'u8[]', property: 'saddr' }, // __u8[16]
+    daddr: { offset: 48, size: 16, kind: 'u8[]', property: 'daddr' }, // __u8[16]
+    sport: { offset: 64, size: 2, kind: 'u16', property: 'sport' }, // __u16
+    dport: { offset: 66, size: 2, kind: 'u16', property: 'dport' }, // __u16
+    outcome: { offset: 68, size: 1, kind: 'u8', property: 'outcome' }, // __u8
+    _pad: { offset: 69, size: 3, kind: 'u8[]', property: 'Pad' }, // __u8[3]
   },
 };
 
@@ -312,11 +318,11 @@ export const DNS_QUERY_KEY: StructLayout = {
   name: 'dns_query_key',
   size: 12,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
-    qtype: { offset: 8, size: 2 }, // __u16
-    reporter: { offset: 10, size: 1 }, // __u8
-    _pad: { offset: 11, size: 1 }, // __u8[1]
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    qtype: { offset: 8, size: 2, kind: 'u16', property: 'qtype' }, // __u16
+    reporter: { offset: 10, size: 1, kind: 'u8', property: 'reporter' }, // __u8
+    _pad: { offset: 11, size: 1, kind: 'u8[]', property: 'Pad' }, // __u8[1]
   },
 };
 
@@ -325,11 +331,11 @@ export const DNS_RESPONSE_KEY: StructLayout = {
   name: 'dns_response_key',
   size: 12,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
-    qtype: { offset: 8, size: 2 }, // __u16
-    rcode: { offset: 10, size: 1 }, // __u8
-    reporter: { offset: 11, size: 1 }, // __u8
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    qtype: { offset: 8, size: 2, kind: 'u16', property: 'qtype' }, // __u16
+    rcode: { offset: 10, size: 1, kind: 'u8', property: 'rcode' }, // __u8
+    reporter: { offset: 11, size: 1, kind: 'u8', property: 'reporter' }, // __u8
   },
 };
 
@@ -338,9 +344,9 @@ export const DNS_RESPONSE_VALUE: StructLayout = {
   name: 'dns_response_value',
   size: 128,
   fields: {
-    responses: { offset: 0, size: 8 }, // __u64
-    latency_sum_ns: { offset: 8, size: 8 }, // __u64
-    latency_buckets: { offset: 16, size: 112 }, // __u64[14]
+    responses: { offset: 0, size: 8, kind: 'u64', property: 'responses' }, // __u64
+    latency_sum_ns: { offset: 8, size: 8, kind: 'u64', property: 'latencySumNs' }, // __u64
+    latency_buckets: { offset: 16, size: 112, kind: 'u64[]', property: 'latencyBuckets' }, // __u64[14]
   },
 };
 
@@ -349,13 +355,13 @@ export const DNS_PENDING_KEY: StructLayout = {
   name: 'dns_pending_key',
   size: 24,
   fields: {
-    client_addr: { offset: 0, size: 16 }, // __u8[16]
-    client_port: { offset: 16, size: 2 }, // __u16
-    id: { offset: 18, size: 2 }, // __u16
-    family: { offset: 20, size: 1 }, // __u8
-    protocol: { offset: 21, size: 1 }, // __u8
-    reporter: { offset: 22, size: 1 }, // __u8
-    _pad: { offset: 23, size: 1 }, // __u8[1]
+    client_addr: { offset: 0, size: 16, kind: 'u8[]', property: 'clientAddr' }, // __u8[16]
+    client_port: { offset: 16, size: 2, kind: 'u16', property: 'clientPort' }, // __u16
+    id: { offset: 18, size: 2, kind: 'u16', property: 'id' }, // __u16
+    family: { offset: 20, size: 1, kind: 'u8', property: 'family' }, // __u8
+    protocol: { offset: 21, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    reporter: { offset: 22, size: 1, kind: 'u8', property: 'reporter' }, // __u8
+    _pad: { offset: 23, size: 1, kind: 'u8[]', property: 'Pad' }, // __u8[1]
   },
 };
 
@@ -364,18 +370,18 @@ export const DNS_PENDING_VALUE: StructLayout = {
   name: 'dns_pending_value',
   size: 176,
   fields: {
-    query_ns: { offset: 0, size: 8 }, // __u64
-    src_identity: { offset: 8, size: 4 }, // __u32
-    dst_identity: { offset: 12, size: 4 }, // __u32
-    server_addr: { offset: 16, size: 16 }, // __u8[16]
-    ifindex: { offset: 32, size: 4 }, // __u32
-    server_port: { offset: 36, size: 2 }, // __u16
-    qtype: { offset: 38, size: 2 }, // __u16
-    qclass: { offset: 40, size: 2 }, // __u16
-    qname_len: { offset: 42, size: 1 }, // __u8
-    flags: { offset: 43, size: 1 }, // __u8
-    _pad: { offset: 44, size: 4 }, // __u8[4]
-    qname: { offset: 48, size: 128 }, // __u8[128]
+    query_ns: { offset: 0, size: 8, kind: 'u64', property: 'queryNs' }, // __u64
+    src_identity: { offset: 8, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 12, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    server_addr: { offset: 16, size: 16, kind: 'u8[]', property: 'serverAddr' }, // __u8[16]
+    ifindex: { offset: 32, size: 4, kind: 'u32', property: 'ifindex' }, // __u32
+    server_port: { offset: 36, size: 2, kind: 'u16', property: 'serverPort' }, // __u16
+    qtype: { offset: 38, size: 2, kind: 'u16', property: 'qtype' }, // __u16
+    qclass: { offset: 40, size: 2, kind: 'u16', property: 'qclass' }, // __u16
+    qname_len: { offset: 42, size: 1, kind: 'u8', property: 'qnameLen' }, // __u8
+    flags: { offset: 43, size: 1, kind: 'u8', property: 'flags' }, // __u8
+    _pad: { offset: 44, size: 4, kind: 'u8[]', property: 'Pad' }, // __u8[4]
+    qname: { offset: 48, size: 128, kind: 'u8[]', property: 'qname' }, // __u8[128]
   },
 };
 
@@ -384,28 +390,28 @@ export const DNS_EVENT: StructLayout = {
   name: 'dns_event',
   size: 208,
   fields: {
-    type: { offset: 0, size: 1 }, // __u8
-    family: { offset: 1, size: 1 }, // __u8
-    protocol: { offset: 2, size: 1 }, // __u8
-    reporter: { offset: 3, size: 1 }, // __u8
-    ifindex: { offset: 4, size: 4 }, // __u32
-    query_ns: { offset: 8, size: 8 }, // __u64
-    response_ns: { offset: 16, size: 8 }, // __u64
-    src_identity: { offset: 24, size: 4 }, // __u32
-    dst_identity: { offset: 28, size: 4 }, // __u32
-    client_addr: { offset: 32, size: 16 }, // __u8[16]
-    server_addr: { offset: 48, size: 16 }, // __u8[16]
-    client_port: { offset: 64, size: 2 }, // __u16
-    server_port: { offset: 66, size: 2 }, // __u16
-    id: { offset: 68, size: 2 }, // __u16
-    qtype: { offset: 70, size: 2 }, // __u16
-    qclass: { offset: 72, size: 2 }, // __u16
-    answers: { offset: 74, size: 2 }, // __u16
-    rcode: { offset: 76, size: 1 }, // __u8
-    flags: { offset: 77, size: 1 }, // __u8
-    qname_len: { offset: 78, size: 1 }, // __u8
-    _pad: { offset: 79, size: 1 }, // __u8[1]
-    qname: { offset: 80, size: 128 }, // __u8[128]
+    type: { offset: 0, size: 1, kind: 'u8', property: 'type' }, // __u8
+    family: { offset: 1, size: 1, kind: 'u8', property: 'family' }, // __u8
+    protocol: { offset: 2, size: 1, kind: 'u8', property: 'protocol' }, // __u8
+    reporter: { offset: 3, size: 1, kind: 'u8', property: 'reporter' }, // __u8
+    ifindex: { offset: 4, size: 4, kind: 'u32', property: 'ifindex' }, // __u32
+    query_ns: { offset: 8, size: 8, kind: 'u64', property: 'queryNs' }, // __u64
+    response_ns: { offset: 16, size: 8, kind: 'u64', property: 'responseNs' }, // __u64
+    src_identity: { offset: 24, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 28, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    client_addr: { offset: 32, size: 16, kind: 'u8[]', property: 'clientAddr' }, // __u8[16]
+    server_addr: { offset: 48, size: 16, kind: 'u8[]', property: 'serverAddr' }, // __u8[16]
+    client_port: { offset: 64, size: 2, kind: 'u16', property: 'clientPort' }, // __u16
+    server_port: { offset: 66, size: 2, kind: 'u16', property: 'serverPort' }, // __u16
+    id: { offset: 68, size: 2, kind: 'u16', property: 'id' }, // __u16
+    qtype: { offset: 70, size: 2, kind: 'u16', property: 'qtype' }, // __u16
+    qclass: { offset: 72, size: 2, kind: 'u16', property: 'qclass' }, // __u16
+    answers: { offset: 74, size: 2, kind: 'u16', property: 'answers' }, // __u16
+    rcode: { offset: 76, size: 1, kind: 'u8', property: 'rcode' }, // __u8
+    flags: { offset: 77, size: 1, kind: 'u8', property: 'flags' }, // __u8
+    qname_len: { offset: 78, size: 1, kind: 'u8', property: 'qnameLen' }, // __u8
+    _pad: { offset: 79, size: 1, kind: 'u8[]', property: 'Pad' }, // __u8[1]
+    qname: { offset: 80, size: 128, kind: 'u8[]', property: 'qname' }, // __u8[128]
   },
 };
 
@@ -414,11 +420,11 @@ export const HTTP_REQUEST_KEY: StructLayout = {
   name: 'http_request_key',
   size: 12,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
-    method: { offset: 8, size: 1 }, // __u8
-    reporter: { offset: 9, size: 1 }, // __u8
-    _pad: { offset: 10, size: 2 }, // __u8[2]
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    method: { offset: 8, size: 1, kind: 'u8', property: 'method' }, // __u8
+    reporter: { offset: 9, size: 1, kind: 'u8', property: 'reporter' }, // __u8
+    _pad: { offset: 10, size: 2, kind: 'u8[]', property: 'Pad' }, // __u8[2]
   },
 };
 
@@ -427,11 +433,11 @@ export const HTTP_RESPONSE_KEY: StructLayout = {
   name: 'http_response_key',
   size: 12,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
-    status: { offset: 8, size: 2 }, // __u16
-    method: { offset: 10, size: 1 }, // __u8
-    reporter: { offset: 11, size: 1 }, // __u8
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    status: { offset: 8, size: 2, kind: 'u16', property: 'status' }, // __u16
+    method: { offset: 10, size: 1, kind: 'u8', property: 'method' }, // __u8
+    reporter: { offset: 11, size: 1, kind: 'u8', property: 'reporter' }, // __u8
   },
 };
 
@@ -440,9 +446,9 @@ export const HTTP_RESPONSE_VALUE: StructLayout = {
   name: 'http_response_value',
   size: 128,
   fields: {
-    count: { offset: 0, size: 8 }, // __u64
-    duration_ns_sum: { offset: 8, size: 8 }, // __u64
-    buckets: { offset: 16, size: 112 }, // __u64[14]
+    count: { offset: 0, size: 8, kind: 'u64', property: 'count' }, // __u64
+    duration_ns_sum: { offset: 8, size: 8, kind: 'u64', property: 'durationNsSum' }, // __u64
+    buckets: { offset: 16, size: 112, kind: 'u64[]', property: 'buckets' }, // __u64[14]
   },
 };
 
@@ -451,13 +457,13 @@ export const HTTP_CONN_KEY: StructLayout = {
   name: 'http_conn_key',
   size: 40,
   fields: {
-    client_addr: { offset: 0, size: 16 }, // __u8[16]
-    server_addr: { offset: 16, size: 16 }, // __u8[16]
-    client_port: { offset: 32, size: 2 }, // __u16
-    server_port: { offset: 34, size: 2 }, // __u16
-    family: { offset: 36, size: 1 }, // __u8
-    reporter: { offset: 37, size: 1 }, // __u8
-    _pad: { offset: 38, size: 2 }, // __u8[2]
+    client_addr: { offset: 0, size: 16, kind: 'u8[]', property: 'clientAddr' }, // __u8[16]
+    server_addr: { offset: 16, size: 16, kind: 'u8[]', property: 'serverAddr' }, // __u8[16]
+    client_port: { offset: 32, size: 2, kind: 'u16', property: 'clientPort' }, // __u16
+    server_port: { offset: 34, size: 2, kind: 'u16', property: 'serverPort' }, // __u16
+    family: { offset: 36, size: 1, kind: 'u8', property: 'family' }, // __u8
+    reporter: { offset: 37, size: 1, kind: 'u8', property: 'reporter' }, // __u8
+    _pad: { offset: 38, size: 2, kind: 'u8[]', property: 'Pad' }, // __u8[2]
   },
 };
 
@@ -466,21 +472,21 @@ export const HTTP_CONN: StructLayout = {
   name: 'http_conn',
   size: 144,
   fields: {
-    request_ns: { offset: 0, size: 32 }, // __u64[4]
-    request_seq: { offset: 32, size: 4 }, // __u32
-    response_seq: { offset: 36, size: 4 }, // __u32
-    methods: { offset: 40, size: 4 }, // __u8[4]
-    head: { offset: 44, size: 1 }, // __u8
-    pending: { offset: 45, size: 1 }, // __u8
-    untracked: { offset: 46, size: 1 }, // __u8
-    head_detail: { offset: 47, size: 1 }, // __u8
-    path_len: { offset: 48, size: 1 }, // __u8
-    path_truncated: { offset: 49, size: 1 }, // __u8
-    has_trace: { offset: 50, size: 1 }, // __u8
-    _pad: { offset: 51, size: 5 }, // __u8[5]
-    path: { offset: 56, size: 64 }, // char[64]
-    trace_id: { offset: 120, size: 16 }, // __u8[16]
-    parent_span_id: { offset: 136, size: 8 }, // __u8[8]
+    request_ns: { offset: 0, size: 32, kind: 'u64[]', property: 'requestNs' }, // __u64[4]
+    request_seq: { offset: 32, size: 4, kind: 'u32', property: 'requestSeq' }, // __u32
+    response_seq: { offset: 36, size: 4, kind: 'u32', property: 'responseSeq' }, // __u32
+    methods: { offset: 40, size: 4, kind: 'u8[]', property: 'methods' }, // __u8[4]
+    head: { offset: 44, size: 1, kind: 'u8', property: 'head' }, // __u8
+    pending: { offset: 45, size: 1, kind: 'u8', property: 'pending' }, // __u8
+    untracked: { offset: 46, size: 1, kind: 'u8', property: 'untracked' }, // __u8
+    head_detail: { offset: 47, size: 1, kind: 'u8', property: 'headDetail' }, // __u8
+    path_len: { offset: 48, size: 1, kind: 'u8', property: 'pathLen' }, // __u8
+    path_truncated: { offset: 49, size: 1, kind: 'u8', property: 'pathTruncated' }, // __u8
+    has_trace: { offset: 50, size: 1, kind: 'u8', property: 'hasTrace' }, // __u8
+    _pad: { offset: 51, size: 5, kind: 'u8[]', property: 'Pad' }, // __u8[5]
+    path: { offset: 56, size: 64, kind: 'u8[]', property: 'path' }, // char[64]
+    trace_id: { offset: 120, size: 16, kind: 'u8[]', property: 'traceId' }, // __u8[16]
+    parent_span_id: { offset: 136, size: 8, kind: 'u8[]', property: 'parentSpanId' }, // __u8[8]
   },
 };
 
@@ -489,29 +495,29 @@ export const HTTP_EVENT: StructLayout = {
   name: 'http_event',
   size: 168,
   fields: {
-    type: { offset: 0, size: 1 }, // __u8
-    family: { offset: 1, size: 1 }, // __u8
-    method: { offset: 2, size: 1 }, // __u8
-    reporter: { offset: 3, size: 1 }, // __u8
-    ifindex: { offset: 4, size: 4 }, // __u32
-    timestamp_ns: { offset: 8, size: 8 }, // __u64
-    duration_ns: { offset: 16, size: 8 }, // __u64
-    src_identity: { offset: 24, size: 4 }, // __u32
-    dst_identity: { offset: 28, size: 4 }, // __u32
-    saddr: { offset: 32, size: 16 }, // __u8[16]
-    daddr: { offset: 48, size: 16 }, // __u8[16]
-    sport: { offset: 64, size: 2 }, // __u16
-    dport: { offset: 66, size: 2 }, // __u16
-    status: { offset: 68, size: 2 }, // __u16
-    path_len: { offset: 70, size: 1 }, // __u8
-    path_truncated: { offset: 71, size: 1 }, // __u8
-    path_known: { offset: 72, size: 1 }, // __u8
-    has_trace: { offset: 73, size: 1 }, // __u8
-    version_minor: { offset: 74, size: 1 }, // __u8
-    _pad: { offset: 75, size: 5 }, // __u8[5]
-    path: { offset: 80, size: 64 }, // char[64]
-    trace_id: { offset: 144, size: 16 }, // __u8[16]
-    parent_span_id: { offset: 160, size: 8 }, // __u8[8]
+    type: { offset: 0, size: 1, kind: 'u8', property: 'type' }, // __u8
+    family: { offset: 1, size: 1, kind: 'u8', property: 'family' }, // __u8
+    method: { offset: 2, size: 1, kind: 'u8', property: 'method' }, // __u8
+    reporter: { offset: 3, size: 1, kind: 'u8', property: 'reporter' }, // __u8
+    ifindex: { offset: 4, size: 4, kind: 'u32', property: 'ifindex' }, // __u32
+    timestamp_ns: { offset: 8, size: 8, kind: 'u64', property: 'timestampNs' }, // __u64
+    duration_ns: { offset: 16, size: 8, kind: 'u64', property: 'durationNs' }, // __u64
+    src_identity: { offset: 24, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 28, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
+    saddr: { offset: 32, size: 16, kind: 'u8[]', property: 'saddr' }, // __u8[16]
+    daddr: { offset: 48, size: 16, kind: 'u8[]', property: 'daddr' }, // __u8[16]
+    sport: { offset: 64, size: 2, kind: 'u16', property: 'sport' }, // __u16
+    dport: { offset: 66, size: 2, kind: 'u16', property: 'dport' }, // __u16
+    status: { offset: 68, size: 2, kind: 'u16', property: 'status' }, // __u16
+    path_len: { offset: 70, size: 1, kind: 'u8', property: 'pathLen' }, // __u8
+    path_truncated: { offset: 71, size: 1, kind: 'u8', property: 'pathTruncated' }, // __u8
+    path_known: { offset: 72, size: 1, kind: 'u8', property: 'pathKnown' }, // __u8
+    has_trace: { offset: 73, size: 1, kind: 'u8', property: 'hasTrace' }, // __u8
+    version_minor: { offset: 74, size: 1, kind: 'u8', property: 'versionMinor' }, // __u8
+    _pad: { offset: 75, size: 5, kind: 'u8[]', property: 'Pad' }, // __u8[5]
+    path: { offset: 80, size: 64, kind: 'u8[]', property: 'path' }, // char[64]
+    trace_id: { offset: 144, size: 16, kind: 'u8[]', property: 'traceId' }, // __u8[16]
+    parent_span_id: { offset: 160, size: 8, kind: 'u8[]', property: 'parentSpanId' }, // __u8[8]
   },
 };
 
@@ -520,8 +526,8 @@ export const TCP_RETRANSMIT_KEY: StructLayout = {
   name: 'tcp_retransmit_key',
   size: 8,
   fields: {
-    src_identity: { offset: 0, size: 4 }, // __u32
-    dst_identity: { offset: 4, size: 4 }, // __u32
+    src_identity: { offset: 0, size: 4, kind: 'u32', property: 'srcIdentity' }, // __u32
+    dst_identity: { offset: 4, size: 4, kind: 'u32', property: 'dstIdentity' }, // __u32
   },
 };
 
@@ -552,3 +558,414 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   HTTP_EVENT,
   TCP_RETRANSMIT_KEY,
 ];
+
+// The structs as src/bpf/codecs.ts decodes them: C names in camelCase,
+// padding left out, types by FieldKind; comments from the header.
+
+/** FLOWLENS_FAMILY_*: the address family of keys and events. */
+export type AddressFamily = typeof FLOWLENS_FAMILY_IPV4 | typeof FLOWLENS_FAMILY_IPV6;
+
+/**
+ * struct ipcache_key: Key of the ipcache LPM trie. prefixlen counts the bits of family (32) plus
+ * the address prefix, so IPv4 and IPv6 share one trie: 10.0.0.0/8 is { .prefixlen = 32 + 8, .family
+ * = 4, .addr = {10} }. IPv4 addresses use addr[0..3]; the rest is zero.
+ */
+export interface IpcacheKey {
+  prefixlen: number;
+  family: AddressFamily;
+  addr: Buffer;
+}
+
+/** struct ipcache_value */
+export interface IpcacheValue {
+  identity: number;
+  /** reserved, zero */
+  flags: number;
+}
+
+/**
+ * struct flow_key: Key of flow_traffic (packets, bytes, TCP flags), flows (new flows) and
+ * dropped_flows (drop.bpf.c: connection attempts the kernel dropped). Both ends by identity, never
+ * by address, so map size follows identity pairs, not connections. dst_port is zero in flow_traffic
+ * (packets are not counted per port) and for protocols without ports.
+ */
+export interface FlowKey {
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /** IPPROTO_* */
+  protocol: number;
+  direction: number;
+  verdict: number;
+}
+
+/**
+ * struct flow_traffic_value: The TCP flag counters live beside packets and bytes rather than in a
+ * map of their own: a TCP packet then costs one hash lookup for all three, instead of one more per
+ * flag it carries. Zero for other protocols.
+ */
+export interface FlowTrafficValue {
+  packets: bigint;
+  bytes: bigint;
+  /** TCP packets with each FLOWLENS_TCP_* flag set, by bit position */
+  tcpFlags: bigint[];
+}
+
+/** struct flow_tuple: Key of flow_conntrack, the LRU that tells the first packet of a UDP/ICMP/SCTP flow. */
+export interface FlowTuple {
+  saddr: Buffer;
+  daddr: Buffer;
+  /** ICMP echo: the identifier, in both ports; other ICMP: zero */
+  sport: number;
+  dport: number;
+  protocol: number;
+  family: AddressFamily;
+  /** replies match the reversed tuple with the opposite direction */
+  direction: number;
+}
+
+/** struct flow_event: One new flow, on the events ring buffer. */
+export interface FlowEvent {
+  /** FLOWLENS_EVENT_FLOW */
+  type: number;
+  family: AddressFamily;
+  protocol: number;
+  direction: number;
+  ifindex: number;
+  /** bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+  timestampNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  /** the TCP flags byte of the first packet, zero for other protocols */
+  tcpFlags: number;
+  verdict: number;
+}
+
+/** struct events_budget: Per-CPU state of the event rate limiter (events_budget array, one slot). */
+export interface EventsBudget {
+  windowStartNs: bigint;
+  sent: bigint;
+}
+
+/**
+ * struct drop_key: Key of drops. reason is the kernel's enum skb_drop_reason value, whose numbering
+ * changes between kernel versions: user space names it from the running kernel's BTF. Identities
+ * are FLOWLENS_IDENTITY_UNKNOWN and protocol zero when the dropped buffer held no readable IP
+ * header. direction is zero when it cannot be told (see drop.bpf.c).
+ */
+export interface DropKey {
+  reason: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /** IPPROTO_* */
+  protocol: number;
+  direction: number;
+}
+
+/** struct drop_event: One dropped packet, on the drop_events ring buffer. */
+export interface DropEvent {
+  /** FLOWLENS_EVENT_DROP */
+  type: number;
+  /** FLOWLENS_FAMILY_*, zero without a readable IP header */
+  family: AddressFamily;
+  protocol: number;
+  direction: number;
+  /** skb->dev, zero when the buffer had no device */
+  ifindex: number;
+  /** bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+  timestampNs: bigint;
+  /** enum skb_drop_reason */
+  reason: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  /** as in flow_event: ports, ICMP echo identifier, else zero */
+  sport: number;
+  dport: number;
+  saddr: Buffer;
+  daddr: Buffer;
+}
+
+/**
+ * struct tcp_pending_value: Value of tcp_pending, keyed by the SYN's struct flow_tuple (with its
+ * direction): what the outcome will be counted under once the answer, or the lack of one, is known.
+ */
+export interface TcpPendingValue {
+  /** bpf_ktime_get_ns() of the latest SYN of the tuple: CLOCK_MONOTONIC */
+  synNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /**
+   * Set by user space when it counted the attempt as unanswered: the entry then only remembers the
+   * attempt, so that the client's SYN retries and a late answer count nothing more. User space
+   * deletes it once the SYNs stop.
+   */
+  unanswered: number;
+}
+
+/** struct tcp_outcome_key: Key of tcp_attempts; identities, port and direction are the SYN's. */
+export interface TcpOutcomeKey {
+  srcIdentity: number;
+  dstIdentity: number;
+  dstPort: number;
+  /** FLOWLENS_TCP_OUTCOME_* */
+  outcome: number;
+  direction: number;
+}
+
+/**
+ * struct tcp_outcome_event: Sent when an answer settles an attempt (by the kernel) or the timeout
+ * does (built by user space, ifindex zero: tcp_pending does not keep it). The addresses, ports and
+ * direction are the SYN's tuple, the identities those the attempt is counted under in tcp_attempts.
+ */
+export interface TcpOutcomeEvent {
+  /** FLOWLENS_EVENT_TCP_OUTCOME */
+  type: number;
+  family: AddressFamily;
+  /** IPPROTO_TCP */
+  protocol: number;
+  /** the SYN's */
+  direction: number;
+  /** where the answer was seen */
+  ifindex: number;
+  /** bpf_ktime_get_ns() of the answer (CLOCK_MONOTONIC) */
+  timestampNs: bigint;
+  /** tcp_pending_value.syn_ns: the latest SYN */
+  synTimestampNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  /** FLOWLENS_TCP_OUTCOME_* */
+  outcome: number;
+}
+
+/** struct dns_query_key: Key of dns_queries: one query message, by the identities of client (src) and server (dst). */
+export interface DnsQueryKey {
+  /** client */
+  srcIdentity: number;
+  /** server */
+  dstIdentity: number;
+  qtype: number;
+  /** FLOWLENS_REPORTER_* */
+  reporter: number;
+}
+
+/** struct dns_response_key: Key of dns_responses. rcode is the header's 4-bit RCODE. */
+export interface DnsResponseKey {
+  /** client: the response's destination */
+  srcIdentity: number;
+  /** server */
+  dstIdentity: number;
+  qtype: number;
+  rcode: number;
+  reporter: number;
+}
+
+/**
+ * struct dns_response_value: Responses, and the latency of those that answered a query seen at the
+ * same hook (the histogram's count is the sum of the buckets, not `responses`).
+ */
+export interface DnsResponseValue {
+  responses: bigint;
+  latencySumNs: bigint;
+  /** not cumulative: slot i counts (le[i-1], le[i]] */
+  latencyBuckets: bigint[];
+}
+
+/**
+ * struct dns_pending_key: Key of dns_pending, a query awaiting its response: the client's address,
+ * port and the DNS id, as the issue asks, plus the reporter, so that one exchange seen at both
+ * ends' interfaces is matched once at each.
+ */
+export interface DnsPendingKey {
+  clientAddr: Buffer;
+  clientPort: number;
+  id: number;
+  family: AddressFamily;
+  protocol: number;
+  reporter: number;
+}
+
+/** struct dns_pending_value */
+export interface DnsPendingValue {
+  /** bpf_ktime_get_ns() of the query: CLOCK_MONOTONIC */
+  queryNs: bigint;
+  srcIdentity: number;
+  dstIdentity: number;
+  /** of the key's family */
+  serverAddr: Buffer;
+  ifindex: number;
+  serverPort: number;
+  qtype: number;
+  qclass: number;
+  qnameLen: number;
+  /** FLOWLENS_DNS_FLAG_* */
+  flags: number;
+  /** wire format; qname_len bytes are meaningful */
+  qname: Buffer;
+}
+
+/**
+ * struct dns_event: One DNS exchange on the events ring buffer: sent by the kernel when a response
+ * matches a pending query, or built by user space for a query left unanswered (response_ns zero,
+ * FLOWLENS_DNS_FLAG_UNANSWERED).
+ */
+export interface DnsEvent {
+  /** FLOWLENS_EVENT_DNS */
+  type: number;
+  family: AddressFamily;
+  /** IPPROTO_UDP or IPPROTO_TCP */
+  protocol: number;
+  reporter: number;
+  ifindex: number;
+  /** CLOCK_MONOTONIC */
+  queryNs: bigint;
+  /** CLOCK_MONOTONIC; zero when unanswered */
+  responseNs: bigint;
+  /** client */
+  srcIdentity: number;
+  /** server */
+  dstIdentity: number;
+  clientAddr: Buffer;
+  serverAddr: Buffer;
+  clientPort: number;
+  serverPort: number;
+  id: number;
+  qtype: number;
+  qclass: number;
+  /** ANCOUNT of the response */
+  answers: number;
+  rcode: number;
+  /** FLOWLENS_DNS_FLAG_* */
+  flags: number;
+  qnameLen: number;
+  qname: Buffer;
+}
+
+/** struct http_request_key: Key of http_requests: requests by client (src) and server (dst) identity. */
+export interface HttpRequestKey {
+  /** client */
+  srcIdentity: number;
+  /** server */
+  dstIdentity: number;
+  /** FLOWLENS_HTTP_METHOD_* */
+  method: number;
+  /** FLOWLENS_REPORTER_* */
+  reporter: number;
+}
+
+/** struct http_response_key: Key of http_responses: completed exchanges. */
+export interface HttpResponseKey {
+  /** client */
+  srcIdentity: number;
+  /** server */
+  dstIdentity: number;
+  /** 100..999 */
+  status: number;
+  method: number;
+  reporter: number;
+}
+
+/** struct http_response_value: Value of http_responses: the count and latency histogram of its exchanges. */
+export interface HttpResponseValue {
+  /** responses, timed or not (method unknown: no request to time from) */
+  count: bigint;
+  durationNsSum: bigint;
+  /** buckets[i]: exchanges with latency <= bound i (not cumulative); the last is +Inf */
+  buckets: bigint[];
+}
+
+/**
+ * struct http_conn_key: Key of http_connections: one TCP connection as seen at one interface, the
+ * client's address and port first. reporter keeps the two interfaces of a connection between local
+ * endpoints apart, so each side matches its own.
+ */
+export interface HttpConnKey {
+  clientAddr: Buffer;
+  serverAddr: Buffer;
+  clientPort: number;
+  serverPort: number;
+  family: AddressFamily;
+  reporter: number;
+}
+
+/** struct http_conn: Value of http_connections: the requests awaiting their responses, oldest first. */
+export interface HttpConn {
+  /** bpf_ktime_get_ns() of each request */
+  requestNs: bigint[];
+  /** TCP sequence number of the latest request line, to skip retransmits */
+  requestSeq: number;
+  /** same for the latest status line */
+  responseSeq: number;
+  methods: Buffer;
+  /** slot of the oldest outstanding request */
+  head: number;
+  /** outstanding requests in the slots */
+  pending: number;
+  /** requests beyond the slots, answered after them */
+  untracked: number;
+  /** the details below belong to the oldest outstanding request */
+  headDetail: number;
+  /** details of the first request queued into an empty connection */
+  pathLen: number;
+  pathTruncated: number;
+  hasTrace: number;
+  path: Buffer;
+  traceId: Buffer;
+  parentSpanId: Buffer;
+}
+
+/** struct http_event: One completed exchange, on the events ring buffer. */
+export interface HttpEvent {
+  /** FLOWLENS_EVENT_HTTP */
+  type: number;
+  family: AddressFamily;
+  method: number;
+  reporter: number;
+  /** where the response was seen */
+  ifindex: number;
+  /** bpf_ktime_get_ns() of the response: CLOCK_MONOTONIC */
+  timestampNs: bigint;
+  /** response - request */
+  durationNs: bigint;
+  /** client */
+  srcIdentity: number;
+  /** server */
+  dstIdentity: number;
+  /** client */
+  saddr: Buffer;
+  /** server */
+  daddr: Buffer;
+  /** client port */
+  sport: number;
+  /** server port */
+  dport: number;
+  status: number;
+  /** bytes of path used; 0 with path_known 0 when not kept */
+  pathLen: number;
+  /** the path was longer than FLOWLENS_HTTP_PATH_MAX */
+  pathTruncated: number;
+  /** path holds this request's path */
+  pathKnown: number;
+  /** trace_id and parent_span_id come from a traceparent header */
+  hasTrace: number;
+  /** HTTP/1.x of the status line: 0 or 1 */
+  versionMinor: number;
+  path: Buffer;
+  traceId: Buffer;
+  parentSpanId: Buffer;
+}
+
+/** struct tcp_retransmit_key: Key of tcp_retransmits: the retransmitting socket's end (src) and its peer (dst). */
+export interface TcpRetransmitKey {
+  srcIdentity: number;
+  dstIdentity: number;
+}

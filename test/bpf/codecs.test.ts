@@ -63,6 +63,13 @@ import {
   decodeTcpOutcomeEvent,
   decodeTcpOutcomeKey,
   decodeTcpPendingValue,
+  decodeTcpRetransmitKey,
+  decodeHttpConn,
+  decodeHttpConnKey,
+  DNS_EVENT, DNS_PENDING_KEY, DNS_PENDING_VALUE, DNS_QUERY_KEY, DNS_RESPONSE_KEY, DNS_RESPONSE_VALUE, DROP_EVENT, DROP_KEY,
+  EVENTS_BUDGET, FLOW_EVENT, FLOW_KEY, FLOW_TRAFFIC_VALUE, FLOW_TUPLE, HTTP_CONN, HTTP_CONN_KEY, HTTP_REQUEST_KEY,
+  HTTP_RESPONSE_KEY, HTTP_RESPONSE_VALUE, IPCACHE_VALUE, TCP_OUTCOME_EVENT, TCP_OUTCOME_KEY, TCP_PENDING_VALUE, TCP_RETRANSMIT_KEY,
+  type StructLayout,
   encodeDropEvent,
   encodeDropKey,
   encodeEventsBudget,
@@ -99,6 +106,32 @@ describe('generated layouts', () => {
   it(`${LAYOUTS_FILE} is what the objects' BTF gives (run \`make bpf layouts\` after changing ${HEADER})`, () => {
     for (const object of objectPaths()) if (!existsSync(object)) throw new Error(`${object} is missing: run make bpf first`);
     expect(readFileSync(LAYOUTS_FILE, 'utf8'), `${LAYOUTS_FILE} is stale: run make layouts`).toBe(generateLayouts());
+  });
+
+  it('generates an interface per struct, whose properties the codecs decode, padding left out', () => {
+    const generated = readFileSync(LAYOUTS_FILE, 'utf8');
+    const decoders: Array<[StructLayout, (buf: Buffer) => object]> = [
+      [FLOW_KEY, decodeFlowKey], [FLOW_TRAFFIC_VALUE, decodeFlowTrafficValue], [FLOW_TUPLE, decodeFlowTuple], [FLOW_EVENT, decodeFlowEvent],
+      [TCP_PENDING_VALUE, decodeTcpPendingValue], [TCP_OUTCOME_KEY, decodeTcpOutcomeKey], [TCP_OUTCOME_EVENT, decodeTcpOutcomeEvent],
+      [DROP_KEY, decodeDropKey], [DROP_EVENT, decodeDropEvent], [EVENTS_BUDGET, decodeEventsBudget], [IPCACHE_VALUE, decodeIpcacheValue],
+      [DNS_QUERY_KEY, decodeDnsQueryKey], [DNS_RESPONSE_KEY, decodeDnsResponseKey], [DNS_RESPONSE_VALUE, decodeDnsResponseValue],
+      [DNS_PENDING_KEY, decodeDnsPendingKey], [DNS_PENDING_VALUE, decodeDnsPendingValue], [DNS_EVENT, decodeDnsEvent],
+      [HTTP_REQUEST_KEY, decodeHttpRequestKey], [HTTP_RESPONSE_KEY, decodeHttpResponseKey], [HTTP_RESPONSE_VALUE, decodeHttpResponseValue],
+      [HTTP_CONN_KEY, decodeHttpConnKey], [HTTP_CONN, decodeHttpConn], [TCP_RETRANSMIT_KEY, decodeTcpRetransmitKey],
+    ];
+    for (const [layout, decode] of decoders) {
+      const properties = Object.entries(layout.fields).filter(([name]) => !name.startsWith('_')).map(([, f]) => f.property);
+      const buf = Buffer.alloc(layout.size);
+      buf.writeUInt8(4, layout.fields['family']?.offset ?? 0); // an IPv4 family where there is one
+      expect(Object.keys(decode(buf)).sort(), layout.name).toEqual([...properties].sort());
+      const name = layout.name.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+      const body = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(generated)?.[1];
+      expect(body, `interface ${name}`).toBeDefined();
+      expect([...body!.matchAll(/^  (\w+): /gm)].map((m) => m[1]), name).toEqual(properties);
+    }
+    // every header struct has one, the custom-decoded ones (ipcache_key, http_event) included
+    const interfaces = generated.slice(generated.indexOf('// The structs as src/bpf/codecs.ts decodes them'));
+    expect([...interfaces.matchAll(/^export interface (\w+) \{/gm)].length).toBe(headerStructNames(header).length);
   });
 
   it('has a codec layout for every struct of flowlens.h', () => {

@@ -267,7 +267,9 @@ describe('status lines and matching', () => {
     const events = subscribe();
     run('from', request(get('/first')));
     run('from', request('POST /second HTTP/1.1\r\nContent-Length: 0\r\n\r\n'));
-    expect(connections()[0]!.value).toMatchObject({ pending: 2, untracked: 0, methods: [1, 3, 0, 0], path: '/first' });
+    const conn = connections()[0]!.value;
+    expect(conn).toMatchObject({ pending: 2, untracked: 0, methods: Buffer.from([1, 3, 0, 0]), pathLen: 6 });
+    expect(conn.path.subarray(0, conn.pathLen).toString('latin1')).toBe('/first');
     run('to', response(status(200)));
     run('to', response(status(201)));
     expect(responseCounts()).toEqual({ [`${C2S} GET 200 client`]: 1, [`${C2S} POST 201 client`]: 1 });
