@@ -298,15 +298,10 @@ static __always_inline void emit_drop_event(const struct drop_packet *pkt, const
 	struct drop_event *event;
 	__u64 now = 0;
 
-	if (!events_budget_take(&drop_events_budget, events_per_second, EVENTS_CLOCK_STRIDE, &now)) {
-		array_inc(&drop_events_lost, FLOWLENS_LOST_RATE_LIMIT);
+	event = events_reserve(&drop_events, &drop_events_budget, &drop_events_lost, events_per_second, EVENTS_CLOCK_STRIDE,
+			       sizeof(*event), &now);
+	if (!event)
 		return;
-	}
-	event = bpf_ringbuf_reserve(&drop_events, sizeof(*event), 0);
-	if (!event) {
-		array_inc(&drop_events_lost, FLOWLENS_LOST_RING_FULL);
-		return;
-	}
 	/* reserved memory is not zeroed: write every byte */
 	event->type = FLOWLENS_EVENT_DROP;
 	event->family = pkt->family;

@@ -239,19 +239,10 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
  * Every event type draws on the one budget: it bounds the ring's inflow, not
  * any one kind of event.
  */
+/* An event on this object's ring (events.bpf.h); the caller has read the clock: no stride needed. */
 static __always_inline void *event_reserve(__u64 size, __u64 now)
 {
-	void *event;
-
-	/* the caller has read the clock: no stride needed */
-	if (!events_budget_take(&events_budget, events_per_second, 1, &now)) {
-		array_inc(&events_lost, FLOWLENS_LOST_RATE_LIMIT);
-		return NULL;
-	}
-	event = bpf_ringbuf_reserve(&events, size, 0);
-	if (!event)
-		array_inc(&events_lost, FLOWLENS_LOST_RING_FULL);
-	return event;
+	return events_reserve(&events, &events_budget, &events_lost, events_per_second, 1, size, &now);
 }
 
 static __always_inline void emit_flow_event(struct __sk_buff *skb, const struct flowlens_packet *pkt,

@@ -3,13 +3,15 @@
  * The per-CPU budget of ring-buffer events, for every program that sends
  * them: FLOWLENS_EVENTS_PER_WINDOW(per_second) events in each
  * FLOWLENS_EVENTS_WINDOW_NS(per_second) window (flowlens.h). Cheap, and it
- * bounds each ring's inflow; what is over it is counted by the caller as
- * FLOWLENS_LOST_RATE_LIMIT.
+ * bounds each ring's inflow; what is over it is counted as
+ * FLOWLENS_LOST_RATE_LIMIT, what the ring has no room for as
+ * FLOWLENS_LOST_RING_FULL (events_reserve).
  */
 #ifndef __FLOWLENS_EVENTS_BPF_H
 #define __FLOWLENS_EVENTS_BPF_H
 
 #include "clock.bpf.h"
+#include "counter.bpf.h"
 
 /*
  * Takes one event from this CPU's budget (slot 0 of budget_map, a per-CPU
@@ -40,6 +42,28 @@ static __always_inline bool events_budget_take(void *budget_map, __u32 per_secon
 	}
 	budget->sent += 1;
 	return budget->sent <= per_window;
+}
+
+/*
+ * Room for one event of size bytes (a constant: sizeof the event) on ring,
+ * within this CPU's budget (events_budget_take's arguments); NULL when the
+ * event is not to be sent, counted in the per-CPU array lost by
+ * FLOWLENS_LOST_* reason. *now is as for events_budget_take, and holds the
+ * clock once an event is reserved.
+ */
+static __always_inline void *events_reserve(void *ring, void *budget_map, void *lost, __u32 per_second, __u32 clock_stride,
+					    __u64 size, __u64 *now)
+{
+	void *event;
+
+	if (!events_budget_take(budget_map, per_second, clock_stride, now)) {
+		array_inc(lost, FLOWLENS_LOST_RATE_LIMIT);
+		return NULL;
+	}
+	event = bpf_ringbuf_reserve(ring, size, 0);
+	if (!event)
+		array_inc(lost, FLOWLENS_LOST_RING_FULL);
+	return event;
 }
 
 #endif /* __FLOWLENS_EVENTS_BPF_H */
