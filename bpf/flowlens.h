@@ -580,7 +580,7 @@ struct http_event {
 /* ---- retransmit.bpf.c: TCP segments sent again (tp_btf/tcp_retransmit_skb, tcp_retransmit_synack) ---- */
 
 /* Index of the retransmit_map_errors array: the hash map that refused a new entry (full). */
-#define FLOWLENS_RETRANSMIT_MAP_RETRANSMITS 0
+#define FLOWLENS_RETRANSMIT_MAP_TCP_RETRANSMITS 0
 #define FLOWLENS_RETRANSMIT_MAP_IDS 1
 
 /* Key of tcp_retransmits: the retransmitting socket's end (src) and its peer (dst). */

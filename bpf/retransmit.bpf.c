@@ -84,7 +84,7 @@ static __always_inline void count_retransmit(const struct sock_common *common, _
 		return;
 	}
 	identities_of(fam, saddr, daddr, &key.src_identity, &key.dst_identity);
-	counter_add(&tcp_retransmits, &key, segments, &retransmit_map_errors, FLOWLENS_RETRANSMIT_MAP_RETRANSMITS);
+	counter_add(&tcp_retransmits, &key, segments, &retransmit_map_errors, FLOWLENS_RETRANSMIT_MAP_TCP_RETRANSMITS);
 }
 
 /*

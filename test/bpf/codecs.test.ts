@@ -176,12 +176,12 @@ describe('constants agree with flowlens.h', () => {
     expect(LOST_REASON_NAMES.length).toBe(def('FLOWLENS_LOST_REASONS'));
     MAP_UPDATE_ERROR_MAPS.forEach((n, i) => expect(def(`FLOWLENS_MAP_${n.toUpperCase()}`), n).toBe(i));
     expect(MAP_UPDATE_ERROR_MAPS.length).toBe(def('FLOWLENS_MAP_IDS'));
+    // a map id is its map's name: these names are the `map` label of flowlens_bpf_map_update_errors_total
     expect(DROP_MAP_ERROR_MAPS).toEqual(['drops', 'dropped_flows']);
-    expect(def('FLOWLENS_DROP_MAP_DROPS')).toBe(0);
-    expect(def('FLOWLENS_DROP_MAP_DROPPED_FLOWS')).toBe(1);
+    DROP_MAP_ERROR_MAPS.forEach((n, i) => expect(def(`FLOWLENS_DROP_MAP_${n.toUpperCase()}`), n).toBe(i));
     expect(DROP_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_DROP_MAP_IDS'));
     expect(RETRANSMIT_MAP_ERROR_MAPS).toEqual(['tcp_retransmits']);
-    expect(def('FLOWLENS_RETRANSMIT_MAP_RETRANSMITS')).toBe(0);
+    RETRANSMIT_MAP_ERROR_MAPS.forEach((n, i) => expect(def(`FLOWLENS_RETRANSMIT_MAP_${n.toUpperCase()}`), n).toBe(i));
     expect(RETRANSMIT_MAP_ERROR_MAPS.length).toBe(def('FLOWLENS_RETRANSMIT_MAP_IDS'));
     // the overflow key of every counter map: all bytes 0xff, both identities this
     expect(OVERFLOW_IDENTITY).toBe(def('FLOWLENS_IDENTITY_OVERFLOW'));
