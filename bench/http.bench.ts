@@ -230,6 +230,8 @@ function reportWorkload(w: Workload, n: number, bare: Arm, arms: Arm[], httpOff:
   report(`${W}: arms`, `${names} (${n} rounds)`);
   report(`${W}: saturated, ${CONNECTIONS} conns: requests/s (median)`, figures(sat, rps, perSecond));
   report(`${W}: saturated: requests/s range over the rounds`, all.map(spread).join(' / '));
+  // each round's figures: a ratio whose rounds disagree says the machine drifted, not the arm
+  for (const a of all) report(`${W}: saturated: requests/s by round, ${a.label} (thousands)`, a.saturated.map((r) => (rps(r) / 1000).toFixed(1)).join(' '));
   report(`${W}: saturated: p99 latency (ms, median)`, figures(sat, p99, ms));
   report(`${W}: paced, ${CONNECTIONS} conns x 1 per ${w.paceMs} ms: requests/s`, figures(pace, rps, perSecond));
   report(`${W}: paced: p50 latency (ms, median)`, figures(pace, p50, ms));
