@@ -56,7 +56,7 @@ function rounds(defaultRounds: number): number {
   return n;
 }
 const TINY_ROUNDS = rounds(8);
-// each round ~75 s (two exporter starts settling ~15 s each): 5 rounds ~6.3 min
+// each round ~73 s (two exporter starts settling ~15 s each): 5 rounds ~6 min
 const SERVICE_ROUNDS = rounds(5);
 const SECONDS = 3;
 const WARM_UP_SECONDS = 1;
