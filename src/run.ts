@@ -11,7 +11,7 @@ import { withDrops, withRetransmits } from './datapath/snapshot.js';
 import { RetransmitDatapath } from './datapath/retransmit.js';
 import { migrateRenamedPins, preparePinPath } from './datapath/pins.js';
 import { mapMemoryProblem, memTotalBytes } from './datapath/map-memory.js';
-import { possibleCpus } from './bpf/index.js';
+import { possibleCpus, RingReader, type ReaderThreadStatus } from './bpf/index.js';
 import { createError, readTextFile, wrapError } from './errors.js';
 import { FlowStore } from './flows/store.js';
 import { RecordBuilder } from './flows/record.js';
@@ -191,6 +191,8 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       preparePinPath(config.pinPath, log);
       migrateRenamedPins(config.pinPath, log);
     }
+    // after the programs' rings close (undo runs in reverse): stop() returns once the thread that read them has ended
+    undo.push(['the event reader thread', () => RingReader.threadStopped()]);
     let datapath: FlowDatapath;
     try {
       datapath = FlowDatapath.load({
@@ -256,6 +258,16 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       throw loadError(err, 'drop.bpf.o', log);
     }
     undo.push(['the drop tracer', () => drops.close()]);
+
+    // the events of both programs are read by one thread, which lowers itself to SCHED_IDLE
+    let reader: ReaderThreadStatus;
+    try {
+      reader = await RingReader.threadStarted()!;
+    } catch (err) {
+      throw createError('FLOWLENS_ERR_EVENT_READER_FAILED', (err as Error).message);
+    }
+    if (reader.idle) log.info(`events are read by thread ${reader.tid} at SCHED_IDLE, on CPU time the node's workloads leave over`);
+    else log.warn(`events are read by thread ${reader.tid} at normal priority: SCHED_IDLE was refused (${reader.error})`);
 
     let retransmits: RetransmitDatapath;
     try {
@@ -330,6 +342,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         },
       },
       build: { version: packageVersion(), node: process.version },
+      eventReader: () => RingReader.threadStatus(),
       flowStore: {
         store: () => flows.stats(),
         streams: () => apiStats?.streams ?? 0,
