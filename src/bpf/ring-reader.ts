@@ -47,6 +47,11 @@ class ReaderThread {
   readonly started: Promise<ReaderThreadStatus>;
   readonly exited: Promise<void>;
 
+  /** Hold the process open until the thread has exited (see RingReader.threadStopped). */
+  keepAliveUntilExit(): void {
+    this.worker.ref();
+  }
+
   constructor(readIntervalMs: number) {
     const workerData: ReaderThreadData = { readIntervalMs };
     this.worker = new Worker(READER_THREAD_PATH, { workerData, name: 'flowlens-ring-reader' });
@@ -242,8 +247,14 @@ export class RingReader implements Releasable {
     return current && !current.stopping ? current.started : undefined;
   }
 
-  /** Resolves once the reader thread has ended (at once when none runs or ran). */
+  /**
+   * Resolves once the reader thread has ended (at once when none runs or ran).
+   * The thread is unref'd so that it never keeps the process alive; a caller
+   * waiting for its end must, or a process with nothing else left to do (a
+   * start that failed and is being undone) exits before the wait is over.
+   */
   static threadStopped(): Promise<void> {
+    current?.keepAliveUntilExit();
     return lastExit;
   }
 }
