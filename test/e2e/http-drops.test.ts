@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExporterProcess, writeIdentities } from '../common/exporter.js';
-import { inNs, sh, TestNetwork, type TestHost } from '../common/netns.js';
+import { inNs, runTag, sh, TestNetwork, type TestHost } from '../common/netns.js';
 import type { Sample } from '../common/prom.js';
 
 /**
@@ -26,9 +26,10 @@ const PORT_OK = 8080;
 const PORT_BETWEEN = 8081;
 const PORT_IN_SERVER = 8082;
 
-// a prefix and /24 of their own, used by no other test
-const prefix = 'fl15k';
-const BRIDGE_TABLE = 'flowlens_http_drops';
+// a prefix of this run and a /24 used by no other test (the drop tracer sees every drop on the machine)
+const tag = runTag();
+const prefix = `flhd${tag}`;
+const BRIDGE_TABLE = `flowlens_http_drops_${tag}`;
 let net: TestNetwork;
 let server: TestHost;
 let ok: TestHost;
@@ -73,7 +74,7 @@ function counts(m: Sample[], family: string): Record<string, number> {
 
 describe('HTTP requests a policy drops after the client\'s interface (both ends local, real kernel)', () => {
   beforeAll(async () => {
-    net = new TestNetwork(prefix, '10.217.0');
+    net = new TestNetwork(prefix, '10.216.0');
     server = net.addHost('srv', 2);
     ok = net.addHost('ok', 3);
     between = net.addHost('btw', 4);
