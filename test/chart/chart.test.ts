@@ -619,6 +619,55 @@ describe('chart details', () => {
     expect(byKind(renderChart({ values: [byo], namespace: 'flowlens' }).objects, 'ResourceQuota')).toHaveLength(0); // priorityClassName ""
   });
 
+  it('renders the pod and container security contexts as the values set them, a field removed with null', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowlens-values-'));
+    try {
+      writeFileSync(
+        join(dir, 'sc.yaml'),
+        [
+          'podSecurityContext:',
+          '  seccompProfile: {type: Localhost, localhostProfile: profiles/flowlens.json}',
+          '  appArmorProfile: null',
+          '  fsGroup: 0',
+          'securityContext:',
+          '  runAsGroup: null',
+          '  seLinuxOptions: {type: spc_t}',
+          '  capabilities: {add: [BPF, PERFMON, NET_ADMIN, SYS_ADMIN]}',
+          '',
+        ].join('\n'),
+      );
+      const ds = only(renderChart({ values: [join(dir, 'sc.yaml')] }).objects, 'DaemonSet') as Any;
+      const pod = ds.spec.template.spec;
+      expect(pod.securityContext).toEqual({ seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/flowlens.json' }, fsGroup: 0 });
+      expect(pod.containers[0].securityContext).toEqual({
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsUser: 0,
+        runAsNonRoot: false,
+        seLinuxOptions: { type: 'spc_t' },
+        capabilities: { drop: ['ALL'], add: ['BPF', 'PERFMON', 'NET_ADMIN', 'SYS_ADMIN'] },
+      });
+      expect(Object.keys(ds.spec.template.metadata.annotations).filter((k) => k.includes('apparmor'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('listens by default on 19965, none of the ports common node agents listen on in the host network', () => {
+    const ds = only(renderChart().objects, 'DaemonSet') as Any;
+    const port = ds.spec.template.spec.containers[0].ports[0].containerPort;
+    expect(port).toBe(19965);
+    expect(defaultConfig().listen).toBe('0.0.0.0:19965');
+    // node-exporter; Calico felix metrics and health; Cilium agent, operator, Envoy, Hubble, Hubble Relay;
+    // kubelet and kube-proxy; Retina; NVIDIA DCGM exporter; Grafana Alloy; OpenTelemetry Collector
+    const taken = [9100, 9091, 9099, 9962, 9963, 9964, 9965, 9966, 10248, 10249, 10250, 10255, 10256, 10093, 9400, 12345, 8888];
+    expect(taken).not.toContain(port);
+    // outside the exhausted 9100-9999 exporter range, below the NodePort range (30000-32767) and the ephemeral ports
+    expect(port < 9100 || port > 9999).toBe(true);
+    expect(port).toBeLessThan(30000);
+  });
+
   it('says the AppArmor profile with the annotation before Kubernetes 1.30, and with the field from 1.30', () => {
     const podOf = (values: string[], kubeVersion: string) => (only(renderChart({ values, kubeVersion }).objects, 'DaemonSet') as Any).spec.template;
     const old = podOf([], 'v1.29.4');
