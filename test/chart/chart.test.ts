@@ -122,7 +122,7 @@ function sorted<T>(xs: T[]): T[] {
 }
 
 const PACKAGE_VERSION = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
-const CHART_META = parseYaml(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string; name: string };
+const CHART_META = parseYaml(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string; name: string; home: string; sources: string[] };
 const SCHEMA = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8'));
 
 describe.each(SCENARIOS)('chart rendered with $name', ({ values: files }) => {
@@ -389,6 +389,9 @@ describe('chart details', () => {
 
   it('image, chart appVersion and package.json agree, and the Dockerfile runs what the chart expects', () => {
     expect(CHART_META.appVersion).toBe(PACKAGE_VERSION);
+    // where the chart comes from, as Artifact Hub and `helm show chart` print it
+    expect(CHART_META.home).toBe('https://github.com/flowlens/flowlens');
+    expect(CHART_META.sources).toEqual(['https://github.com/flowlens/flowlens', 'https://github.com/flowlens/flowlens/tree/main/charts/flowlens']);
     const values = mergedValues() as unknown as Values;
     expect(values.image.tag).toBe(''); // i.e. appVersion
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
