@@ -39,6 +39,6 @@ COPY --from=build /src/build/Release/flowlens_native.node ./build/Release/
 # Root with only CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (the chart drops every
 # other capability): see charts/flowlens/README.md for why not another user.
 USER 0
-EXPOSE 9965
+EXPOSE 19965
 ENTRYPOINT ["node", "/opt/flowlens/dist/cli.js"]
 CMD ["run"]

@@ -29,7 +29,7 @@ APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	wrk nginx haproxy iputils-ping
 DEPS_STAMP := node_modules/.flowlens-deps
 
-.PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards layouts
+.PHONY: all deps build bpf addon ts demo-ts chart-renderer run demo demo-stop test test-unit bench vmlinux clean alerts dashboards layouts values-schema
 
 all: build
 
@@ -97,7 +97,7 @@ $(CHART_RENDER): test/chart/render/main.go
 # generated files are committed; `make test` fails when they differ from what
 # the code generates.
 # Metric names come from src/metrics/names.ts, which imports nothing.
-CODEGEN_SRCS := $(wildcard alerts/src/*.ts dashboards/src/*.ts tools/*.ts) src/metrics/names.ts
+CODEGEN_SRCS := $(wildcard alerts/src/*.ts dashboards/src/*.ts tools/*.ts) $(shell find src -name '*.ts' -not -path 'src/ui/*')
 
 .codegen/.stamp: $(CODEGEN_SRCS) tsconfig.json tsconfig.codegen.json
 	npx tsc -p tsconfig.codegen.json
@@ -114,6 +114,12 @@ dashboards: deps .codegen/.stamp
 # tools/layouts.ts. The file is committed; run this after changing the header.
 layouts: deps .codegen/.stamp $(BPF_OBJS)
 	node .codegen/tools/layouts-main.js
+
+# The configuration part of the chart's values.schema.json, from the exporter's
+# own config schema (src/config.ts) by tools/values-schema.ts. The file is
+# committed; test/chart/values-schema.test.ts fails when it is stale.
+values-schema: deps .codegen/.stamp
+	node .codegen/tools/values-schema-main.js
 
 # The exporter on this host with the sample identities.
 run: build

@@ -39,8 +39,8 @@ const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const EXPORTER = join(REPO, 'dist', 'cli.js');
 const WORKLOAD = join(import.meta.dirname, 'workload.js');
 const WEBHOOK = join(import.meta.dirname, 'webhook.js');
-/** Ports the demo takes when they are free (9965 is `flowlens observe`'s default server), else any free one. */
-const PREFERRED_PORTS = { exporter: 9965, prometheus: 9090, alertmanager: 9093, webhook: 9095 };
+/** Ports the demo takes when they are free (19965 is `flowlens observe`'s default server), else any free one. */
+const PREFERRED_PORTS = { exporter: 19965, prometheus: 9090, alertmanager: 9093, webhook: 9095 };
 
 interface Options extends DemoNames {
   pagesFile?: string;
@@ -373,7 +373,7 @@ class Demo {
 
   banner(): void {
     const u = this.state.urls;
-    const observe = `node dist/cli.js observe${u.exporter === 'http://127.0.0.1:9965' ? '' : ` --server ${u.exporter}`}`;
+    const observe = `node dist/cli.js observe${u.exporter === 'http://127.0.0.1:19965' ? '' : ` --server ${u.exporter}`}`;
     const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
     say('');
     say(bold(`flowlens demo "${this.names.name}" is running (${((Date.now() - startedAt) / 1000).toFixed(1)} s to start)`));

@@ -32,7 +32,7 @@ export type ReasonClass = (typeof REASON_CLASSES)[number];
 // folded into ranges to bound the cardinality of destination_port.
 export const DEFAULT_DESTINATION_PORTS: readonly number[] = [
   22, 25, 53, 80, 110, 143, 443, 465, 587, 993, 995, 2379, 3000, 3306, 5432, 6379, 6443, 8080, 8443, 9090, 9092,
-  9093, 9200, 9965, 10250, 11211, 27017,
+  9093, 9200, 9965, 10250, 11211, 19965, 27017,
 ];
 
 // Labels that differ between replicas of one workload (or between its
@@ -293,7 +293,7 @@ const apiSchema = z.strictObject(
 
 export const configSchema = z.strictObject(
   {
-    listen: listenSchema.default('0.0.0.0:9965'),
+    listen: listenSchema.default('0.0.0.0:19965'),
     interfaces: patterns(DEFAULT_INTERFACES),
     nodeInterfaces: patterns([]),
     identities: path().nullable().default(null),

@@ -12,7 +12,7 @@ import { endpointName, type FlowEndpoint, type FlowRecord } from './flows/record
 export const OUTPUT_FORMATS = ['table', 'json', 'jsonl'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:9965';
+export const DEFAULT_SERVER = 'http://127.0.0.1:19965';
 /** Records shown without --follow when --last is not given. */
 export const DEFAULT_LAST = 20;
 /** How long live records from several servers are held to be put in time order. */
@@ -72,7 +72,7 @@ export function parseObserveArgs(
     try {
       url = new URL(s);
     } catch {
-      throw usage(`--server: "${s}" is not a URL (e.g. http://10.0.0.5:9965)`);
+      throw usage(`--server: "${s}" is not a URL (e.g. http://10.0.0.5:19965)`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usage(`--server: "${s}" is not an http(s) URL`);
   }
@@ -133,7 +133,7 @@ export function observeHelpText(): string {
     'Examples:',
     '  flowlens observe --verdict DROPPED',
     '  flowlens observe --from-namespace shop --to-port 5432 --follow',
-    '  flowlens observe --server http://node-a:9965,http://node-b:9965 --type dns -o jsonl',
+    '  flowlens observe --server http://node-a:19965,http://node-b:19965 --type dns -o jsonl',
     '',
   ].join('\n');
 }

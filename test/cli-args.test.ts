@@ -80,9 +80,9 @@ describe('parseCli commands', () => {
   });
 
   it('hands observe its arguments untouched', () => {
-    const r = parseCli(['observe', '--server', 'http://a:9965', '--follow', '-o', 'json']);
+    const r = parseCli(['observe', '--server', 'http://a:19965', '--follow', '-o', 'json']);
     expect(r.command).toBe('observe');
-    expect(r.args).toEqual(['--server', 'http://a:9965', '--follow', '-o', 'json']);
+    expect(r.args).toEqual(['--server', 'http://a:19965', '--follow', '-o', 'json']);
   });
 
   it('rejects unknown commands and options before a command', () => {
@@ -105,7 +105,7 @@ describe('help text', () => {
         expect(block, opt.flag).toContain(`default ${optionDefault(opt.key)}`);
       }
     }
-    expect(help).toContain('default 0.0.0.0:9965');
+    expect(help).toContain('default 0.0.0.0:19965');
     expect(help).toContain('default lxc*,cali*,veth*,azv*,eni*,gke*');
   });
 

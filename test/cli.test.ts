@@ -52,7 +52,7 @@ describe('flowlens CLI', () => {
   });
 
   it('rejects an unknown config key, naming it (exit 2)', () => {
-    const r = flowlens(['run', '--config', file('unknown-key.yaml', 'listne: "127.0.0.1:9965"\n')]);
+    const r = flowlens(['run', '--config', file('unknown-key.yaml', 'listne: "127.0.0.1:19965"\n')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown configuration key "listne"');
   });

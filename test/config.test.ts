@@ -27,7 +27,7 @@ function fileError(yaml: string): FlowlensError {
 describe('defaults', () => {
   it('match the documented defaults', () => {
     const c = defaultConfig();
-    expect(c.listen).toBe('0.0.0.0:9965');
+    expect(c.listen).toBe('0.0.0.0:19965');
     expect(c.interfaces).toEqual(['lxc*', 'cali*', 'veth*', 'azv*', 'eni*', 'gke*']);
     expect(c.nodeInterfaces).toEqual([]);
     expect(c.identities).toBeNull();
@@ -132,7 +132,7 @@ describe('file', () => {
     ['metrics:\n  destinationPorts: [80, 70000]', 'metrics.destinationPorts[1]: expected a port number from 1 to 65535, got 70000'],
     ['listen: localhost', 'listen: expected HOST:PORT'],
     ['listen: "0.0.0.0:99999"', 'listen: expected a port from 0 to 65535 after the colon, got "0.0.0.0:99999"'],
-    ['listen: "::1:9965"', 'listen: expected HOST:PORT'],
+    ['listen: "::1:19965"', 'listen: expected HOST:PORT'],
     ['interfaces: ["eth0", "a/b"]', 'interfaces[1]: expected an interface name or pattern (no "/", ":" or whitespace), got "a/b"'],
     ['interfaces: ["averyveryverylongname"]', 'interfaces[0]: expected an interface name of at most 15 characters'],
     ['interfaces: eth0', 'interfaces: expected a list of interface patterns, got "eth0"'],
@@ -258,7 +258,7 @@ describe('precedence', () => {
 
 describe('optionDefault', () => {
   it('renders defaults for help', () => {
-    expect(optionDefault('listen')).toBe('0.0.0.0:9965');
+    expect(optionDefault('listen')).toBe('0.0.0.0:19965');
     expect(optionDefault('interfaces')).toBe('lxc*,cali*,veth*,azv*,eni*,gke*');
     expect(optionDefault('identities')).toBe('none');
     expect(optionDefault('clusterCidrs')).toBe('none');

@@ -30,12 +30,12 @@ async function refusal(listen = '127.0.0.1:2'): Promise<FlowlensError> {
 
 describe('instance lock', () => {
   it('refuses a second holder, naming the first one by process id and address', async () => {
-    held.push(await acquireInstanceLock({ listen: '127.0.0.1:9965', name }));
+    held.push(await acquireInstanceLock({ listen: '127.0.0.1:19965', name }));
     const err = await refusal();
     expect(err.code).toBe('FLOWLENS_ERR_ALREADY_RUNNING');
     expect(err.exitStatus).toBe(8);
     expect(err.message).toBe(
-      `another flowlens exporter is already running on this node: process id ${process.pid}, serving 127.0.0.1:9965. ` +
+      `another flowlens exporter is already running on this node: process id ${process.pid}, serving 127.0.0.1:19965. ` +
         'Two would both attach and count every packet twice: stop that one first (SIGTERM), or keep it and do not start this one.',
     );
   });
@@ -78,9 +78,9 @@ describe('instance lock', () => {
 
   it('says when the holder\'s process id belongs to another PID namespace', () => {
     const own = readlinkSync('/proc/self/ns/pid');
-    expect(describeHolder({ holder: { pid: 7, pidNamespace: own, listen: '0.0.0.0:9965' } })).toBe('process id 7, serving 0.0.0.0:9965');
-    expect(describeHolder({ holder: { pid: 7, pidNamespace: 'pid:[1]', listen: '0.0.0.0:9965' } })).toBe(
-      'process id 7 in another PID namespace (another container or pod), serving 0.0.0.0:9965',
+    expect(describeHolder({ holder: { pid: 7, pidNamespace: own, listen: '0.0.0.0:19965' } })).toBe('process id 7, serving 0.0.0.0:19965');
+    expect(describeHolder({ holder: { pid: 7, pidNamespace: 'pid:[1]', listen: '0.0.0.0:19965' } })).toBe(
+      'process id 7 in another PID namespace (another container or pod), serving 0.0.0.0:19965',
     );
   });
 });

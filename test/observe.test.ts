@@ -10,17 +10,17 @@ const FORWARDED = rec(8, { source: FRONTEND(40001), destination: API(8080), tcpF
 
 describe('parseObserveArgs', () => {
   it('reads servers, filters, follow, last and output', () => {
-    const r = parseObserveArgs(['--server', 'http://a:9965/,http://b:9965', '--from-namespace', 'shop', '--verdict', 'DROPPED', '-f', '-n', '5', '-o', 'jsonl']);
+    const r = parseObserveArgs(['--server', 'http://a:19965/,http://b:19965', '--from-namespace', 'shop', '--verdict', 'DROPPED', '-f', '-n', '5', '-o', 'jsonl']);
     expect(r).toEqual({
       help: false,
-      options: { servers: ['http://a:9965', 'http://b:9965'], filters: { 'from-namespace': ['shop'], verdict: ['DROPPED'] }, follow: true, last: 5, output: 'jsonl', token: undefined },
+      options: { servers: ['http://a:19965', 'http://b:19965'], filters: { 'from-namespace': ['shop'], verdict: ['DROPPED'] }, follow: true, last: 5, output: 'jsonl', token: undefined },
     });
   });
   it('defaults: FLOWLENS_SERVER, else the local exporter; table; the token from its file', () => {
     const r = parseObserveArgs(['--token-file', '/t'], { FLOWLENS_SERVER: 'http://x:1' }, () => 'tok\n');
     expect(r.help === false && [r.options.servers, r.options.output, r.options.last, r.options.token]).toEqual([['http://x:1'], 'table', undefined, 'tok']);
     const d = parseObserveArgs([]);
-    expect(d.help === false && d.options.servers).toEqual(['http://127.0.0.1:9965']);
+    expect(d.help === false && d.options.servers).toEqual(['http://127.0.0.1:19965']);
   });
   it('refuses bad flags as usage errors', () => {
     const message = (argv: string[]) => {

@@ -12,6 +12,17 @@ export interface AlertsConfig {
   selector: string;
   /** Label that tells one node's exporter from another's. */
   nodeLabel: string;
+  /**
+   * Label that tells one cluster from another when one Prometheus holds
+   * several: every aggregation and every vector match keeps it, so no sum adds
+   * two clusters together. A series without it aggregates as before.
+   */
+  clusterLabel: string;
+  /**
+   * kube-state-metrics matchers that pick flowlens's DaemonSet out of
+   * kube_daemonset_status_* (the chart fills in its namespace and name).
+   */
+  daemonSetSelector: string;
   /** Labels that name one end of an edge: source_* and destination_* of these. */
   edgeContexts: readonly string[];
   /** runbook_url = runbookBaseUrl + '#' + lower-case alert name. */
@@ -72,13 +83,14 @@ export interface AlertsConfig {
   };
   health: {
     exporterDownFor: string;
-    /** A node whose exporter vanished is remembered this long (its labels survive). */
-    exporterAbsentLookback: string;
+    /** The DaemonSet has fewer ready exporters than nodes it should run on (kube-state-metrics), for this long. */
     exporterAbsentFor: string;
     eventsLostPerSecond: number;
     eventsLostFor: string;
+    /** Fill ratio of a BPF map worth knowing about (info)... */
+    mapPressureInfo: number;
+    /** ...and one that needs a person (warning): beyond it new keys soon go to the overflow key. */
     mapPressureWarning: number;
-    mapPressureCritical: number;
     mapPressureFor: string;
     mapUpdateErrorsFor: string;
     seriesLimitedFor: string;
@@ -93,10 +105,13 @@ export interface AlertsConfig {
 export const DEFAULT_CONFIG: AlertsConfig = {
   selector: 'job="flowlens"',
   nodeLabel: 'instance',
+  clusterLabel: 'cluster',
+  daemonSetSelector: 'daemonset="flowlens"',
   edgeContexts: ['namespace', 'workload'],
   runbookBaseUrl: 'https://github.com/flowlens/flowlens/blob/main/alerts/runbook.md',
-  // The demo topology's web frontend (demo/identities.yaml). Replace with your own.
-  publicFacing: [{ destination_namespace: 'shop', destination_workload: 'frontend' }],
+  // None by default: every workload counts as private until declared here (or
+  // in the chart's prometheusRule.publicFacing). The demo declares its own.
+  publicFacing: [],
   values: { rcodeNoerror: 'NOERROR', rcodeNxdomain: 'NXDOMAIN', rcodeServfail: 'SERVFAIL', httpServerErrorStatus: '5..' },
   rateWindow: '5m',
   baselineWindow: '1d',
@@ -133,12 +148,11 @@ export const DEFAULT_CONFIG: AlertsConfig = {
   },
   health: {
     exporterDownFor: '5m',
-    exporterAbsentLookback: '1h',
-    exporterAbsentFor: '5m',
+    exporterAbsentFor: '10m',
     eventsLostPerSecond: 0,
     eventsLostFor: '10m',
-    mapPressureWarning: 0.8,
-    mapPressureCritical: 0.98,
+    mapPressureInfo: 0.8,
+    mapPressureWarning: 0.98,
     mapPressureFor: '10m',
     mapUpdateErrorsFor: '5m',
     seriesLimitedFor: '10m',

@@ -47,8 +47,12 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   const SRC = c.edgeContexts.map((x) => `source_${x}`);
   const DST = c.edgeContexts.map((x) => `destination_${x}`);
   const EDGE = [...SRC, ...DST];
-  const by = (labels: readonly string[]): string => `by (${labels.join(', ')})`;
-  const on = (labels: readonly string[]): string => `on (${labels.join(', ')})`;
+  // Every aggregation and every vector match keeps the cluster label, so that
+  // one Prometheus can hold several clusters without adding them together.
+  const by = (labels: readonly string[]): string => `by (${[c.clusterLabel, ...labels].join(', ')})`;
+  const on = (labels: readonly string[]): string => `on (${[c.clusterLabel, ...labels].join(', ')})`;
+  /** A ratio threshold as Prometheus prints it in a description (`0.05` -> `5%`), so the number stays a plain token of the config. */
+  const percent = (ratio: number): string => `{{ ${ratio} | humanizePercentage }}`;
   /** A flowlens series selector: the scrape selector plus extra matchers. */
   const s = (metric: string, matchers = ''): string => `${metric}{${[c.selector, matchers].filter(Boolean).join(', ')}}`;
   const src = SRC.map((l) => `{{ $labels.${l} }}`).join('/');
@@ -136,16 +140,15 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
     },
   ];
 
-  // ── security: page ──
+  // ── security: the two pages users asked for (policy drops, unknown sources
+  // into private workloads) are critical; the heuristics go to the work queue ──
   const sec = c.security;
   // Both ends unknown (world to world, as the host-wide drop tracer sees it) is not about a workload.
   const toWorkload = `destination_workload!~"reserved:(world|unmanaged)"`;
   const unknownNew =
     `sum ${by([...DST, 'source_class'])} (increase(${s(UNKNOWN_SOURCE_FLOWS_TOTAL, toWorkload)}[${w}])) > 0 ` +
     `or sum ${by([...DST, 'source_class'])} (${s(UNKNOWN_SOURCE_FLOWS_TOTAL, toWorkload)} unless ${s(UNKNOWN_SOURCE_FLOWS_TOTAL, toWorkload)} offset ${w})`;
-  const publicFacing = c.publicFacing
-    .map((set) => ` unless ${on(DST)} ${s(UNKNOWN_SOURCE_FLOWS_TOTAL, matchers(set))}`)
-    .join('');
+  const publicFacing = c.publicFacing.map((set) => publicFacingClause(c, matchers(set))).join('');
   const security: AlertRule[] = [
     alert(
       'FlowlensPolicyDropBurst',
@@ -156,7 +159,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       `{{ printf "%.3g" $value }} packets/s towards ${dst} are being dropped by policy (threshold ${sec.policyDropsPerSecond}/s).`,
     ),
     alert(
-      'FlowlensUnknownSourceToPrivateWorkload',
+      PUBLIC_FACING_ALERT,
       'critical',
       sec.unknownSourceFor,
       `(${unknownNew})${publicFacing}`,
@@ -165,16 +168,16 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
     ),
     alert(
       'FlowlensNewEdge',
-      'critical',
+      'warning',
       sec.newEdgeFor,
       `${edgeFlows}{verdict="forwarded"} unless ${on(EDGE)} max_over_time(${edgeFlows}{verdict="forwarded"}[${sec.newEdgeLearningWindow}] offset ${sec.newEdgeAlertWindow}) ` +
-        `and on () count(${edgeFlows} offset ${sec.newEdgeMinHistory}) > 0`,
+        `and ${on([])} count ${by([])} (${edgeFlows} offset ${sec.newEdgeMinHistory}) > 0`,
       'Two identities that never talked before started talking.',
       `${src} started talking to ${dst} ({{ printf "%.3g" $value }} new flows/s); this pair was not seen in the ${sec.newEdgeLearningWindow} before.`,
     ),
     alert(
       'FlowlensDestinationFanout',
-      'critical',
+      'warning',
       sec.fanoutFor,
       `${fanout} > ${sec.fanoutFactor} * ${fanout}:avg${b} and ${fanout} >= ${sec.fanoutMinDestinations}`,
       'One identity suddenly contacts far more destinations than it usually does (scanning).',
@@ -182,7 +185,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
     ),
     alert(
       'FlowlensDnsNxdomainSpike',
-      'critical',
+      'warning',
       sec.nxdomainFor,
       `${nxdomainRatio} > ${sec.nxdomainFactor} * ${nxdomainRatio}:avg${b} and ${nxdomainRatio} > ${sec.nxdomainMinRatio} ` +
         `and ${dnsResponsesBySource} > ${sec.nxdomainMinResponsesPerSecond}`,
@@ -210,7 +213,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       `edge:flowlens_http_server_errors:ratio_rate${w} > ${ab.httpServerErrorRatio} ` +
         `and edge:flowlens_http_responses:rate${w} > ${ab.httpMinResponsesPerSecond}`,
       'An edge has a high ratio of HTTP 5xx responses.',
-      `{{ $value | humanizePercentage }} of the HTTP responses from ${dst} to ${src} are 5xx (threshold ${humanPercent(ab.httpServerErrorRatio)}).`,
+      `{{ $value | humanizePercentage }} of the HTTP responses from ${dst} to ${src} are 5xx (threshold ${percent(ab.httpServerErrorRatio)}).`,
     ),
     alert(
       'FlowlensDnsFailures',
@@ -218,7 +221,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       ab.dnsFor,
       `edge:flowlens_dns_failures:ratio_rate${w} > ${ab.dnsFailureRatio} and edge:flowlens_dns_queries:rate${w} > ${ab.dnsMinQueriesPerSecond}`,
       'DNS queries of an edge fail (SERVFAIL or no answer).',
-      `{{ $value | humanizePercentage }} of the DNS queries from ${src} to ${dst} got SERVFAIL or no answer (threshold ${humanPercent(ab.dnsFailureRatio)}).`,
+      `{{ $value | humanizePercentage }} of the DNS queries from ${src} to ${dst} got SERVFAIL or no answer (threshold ${percent(ab.dnsFailureRatio)}).`,
     ),
     ...(
       [
@@ -244,19 +247,23 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   const health: AlertRule[] = [
     alert(
       'FlowlensExporterDown',
-      'critical',
+      'warning',
       h.exporterDownFor,
       `${s('up')} == 0`,
       'A flowlens exporter is not answering scrapes.',
       `flowlens on ${nodeRef} has not answered scrapes for ${h.exporterDownFor}: traffic on this node is not observed and its security alerts cannot fire.`,
     ),
+    // Judged from the DaemonSet (kube-state-metrics), not from vanished
+    // targets: a node that is scaled down lowers the desired count too, so it
+    // never looks like a missing exporter.
     alert(
       'FlowlensExporterAbsent',
-      'critical',
+      'warning',
       h.exporterAbsentFor,
-      `max ${by([node])} (max_over_time(${s('up')}[${h.exporterAbsentLookback}])) unless ${on([node])} ${s('up')}`,
-      'A flowlens exporter disappeared from service discovery.',
-      `flowlens on ${nodeRef} was scraped within the last ${h.exporterAbsentLookback} but is no longer a target: traffic on this node is not observed.`,
+      `max ${by(['namespace', 'daemonset'])} (kube_daemonset_status_desired_number_scheduled{${c.daemonSetSelector}}) ` +
+        `- max ${by(['namespace', 'daemonset'])} (kube_daemonset_status_number_ready{${c.daemonSetSelector}}) > 0`,
+      'Nodes that should run a flowlens exporter have none ready.',
+      `{{ $value }} of the nodes DaemonSet {{ $labels.namespace }}/{{ $labels.daemonset }} should run on have no ready flowlens exporter: traffic on them is not observed and their security alerts cannot fire.`,
     ),
     alert(
       'FlowlensEventsLost',
@@ -268,8 +275,8 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
     ),
     ...(
       [
+        ['info', h.mapPressureInfo],
         ['warning', h.mapPressureWarning],
-        ['critical', h.mapPressureCritical],
       ] as const
     ).map(([severity, limit]) =>
       alert(
@@ -278,7 +285,7 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
         h.mapPressureFor,
         `max ${by([node, 'map'])} (${s(BPF_MAP_ENTRIES)} / ${s(BPF_MAP_CAPACITY)}) > ${limit}`,
         'A flowlens BPF map is nearly full.',
-        `BPF map {{ $labels.map }} on ${nodeRef} is {{ $value | humanizePercentage }} full (threshold ${humanPercent(limit)}); when full, new keys are counted under its overflow key, without their identities.`,
+        `BPF map {{ $labels.map }} on ${nodeRef} is {{ $value | humanizePercentage }} full (threshold ${percent(limit)}); when full, new keys are counted under its overflow key, without their identities.`,
       ),
     ),
     alert(
@@ -331,13 +338,22 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
   ];
 }
 
-/** `a="x", b="y"`: exact matchers for a label set. */
-export function matchers(set: LabelSet): string {
-  return Object.entries(set)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-    .join(', ');
+/** The alert whose expression ends in one publicFacingClause per public-facing label set. */
+export const PUBLIC_FACING_ALERT = 'FlowlensUnknownSourceToPrivateWorkload';
+
+/**
+ * ` unless on (cluster, destination_*) flowlens_unknown_source_flows_total{job="flowlens", <matchers>}`:
+ * exempts the destinations that match the matchers from PUBLIC_FACING_ALERT.
+ */
+export function publicFacingClause(c: AlertsConfig, matcherText: string): string {
+  const dst = [c.clusterLabel, ...c.edgeContexts.map((x) => `destination_${x}`)];
+  return ` unless on (${dst.join(', ')}) ${UNKNOWN_SOURCE_FLOWS_TOTAL}{${[c.selector, matcherText].filter(Boolean).join(', ')}}`;
 }
 
-function humanPercent(ratio: number): string {
-  return `${+(ratio * 100).toFixed(4)}%`;
+/** `a="x", b="y"`: exact matchers for a label set, in label-name order (as the chart renders them). */
+export function matchers(set: LabelSet): string {
+  return Object.entries(set)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
+    .join(', ');
 }

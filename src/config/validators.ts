@@ -10,7 +10,7 @@ export type ListenAddress = {
   port: number;
 };
 
-const LISTEN_EXPECTED = 'expected HOST:PORT (e.g. 0.0.0.0:9965, [::]:9965, localhost:9965)';
+const LISTEN_EXPECTED = 'expected HOST:PORT (e.g. 0.0.0.0:19965, [::]:19965, localhost:19965)';
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 

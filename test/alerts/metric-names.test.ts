@@ -1,6 +1,8 @@
 // Rules and dashboards may only name metrics that exist: families the
 // exporter registers (its own registry, built as `flowlens run` builds it),
-// Prometheus's own `up`, and the recording rules defined in alerts/. A family
+// Prometheus's own `up`, the recording rules defined in alerts/, and the two
+// kube-state-metrics DaemonSet families the exporter-absence alert compares
+// (KUBE_STATE_METRICS below, with their labels). A family
 // that only the metrics contract (DESIGN.md) or README names does not count:
 // an alert on it could never fire. Expressions are parsed with Prometheus's
 // PromQL grammar, never matched with regular expressions, and label matchers
@@ -21,6 +23,16 @@ import { selectors, substituteGrafanaVariables, syntaxErrors, type Selector } fr
 
 /** Labels Prometheus attaches to every scraped series (the target's), not the exporter. */
 const TARGET_LABELS = new Set(['job', 'instance', 'cluster', DEFAULT_CONFIG.nodeLabel]);
+
+/**
+ * kube-state-metrics families (its DaemonSet metrics, with the labels it
+ * documents) that FlowlensExporterAbsent compares: the DaemonSet's desired
+ * count against its ready count judges whether a node lacks its exporter.
+ */
+const KUBE_STATE_METRICS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['kube_daemonset_status_desired_number_scheduled', ['namespace', 'daemonset']],
+  ['kube_daemonset_status_number_ready', ['namespace', 'daemonset']],
+]);
 
 /** The exporter's own list of families, with their label names. */
 function registryOf() {
@@ -94,12 +106,12 @@ function unknownNames(expr: string): string[] {
     .map((s) => s.metric)
     .filter((m) => {
       const family = familyOf(m);
-      return !(exporter.has(family) || recorded.has(m) || m === 'up' || isProcessMetric(m));
+      return !(exporter.has(family) || recorded.has(m) || m === 'up' || isProcessMetric(m) || KUBE_STATE_METRICS.has(m));
     });
 }
 
 function labelsOf(metric: string): Set<string> | undefined {
-  const registered = exporter.get(familyOf(metric));
+  const registered = exporter.get(familyOf(metric)) ?? KUBE_STATE_METRICS.get(metric);
   if (!registered) return undefined;
   const labels = new Set<string>([...TARGET_LABELS, ...registered]);
   if (metric.endsWith('_bucket')) labels.add('le');
@@ -134,6 +146,8 @@ describe('metric names in rules and dashboards', () => {
     ]);
     expect(labelsOf('flowlens_drops_total')!.has('reason_class')).toBe(true);
     expect(labelsOf('flowlens_drops_total')!.has('rcode')).toBe(false);
+    expect(labelsOf('kube_daemonset_status_number_ready')!.has('daemonset')).toBe(true);
+    expect(unknownNames('kube_daemonset_status_number_available{daemonset="flowlens"}')).toEqual(['kube_daemonset_status_number_available']);
     // a family nothing registers: an alert on it could never fire
     expect(unknownNames('rate(flowlens_tcp_syn_cookies_total[5m]) > 0')).toEqual(['flowlens_tcp_syn_cookies_total']);
   });

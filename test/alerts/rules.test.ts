@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parser } from '@prometheus-io/lezer-promql';
 import { DEFAULT_CONFIG, type AlertsConfig } from '../../alerts/src/config.js';
-import { PROMETHEUS_RULE_FILE, RULE_FILE, renderAll } from '../../alerts/src/render.js';
-import { buildRuleGroups, isAlert, type AlertRule } from '../../alerts/src/rules.js';
+import { CHART_RULES_FILE, RULE_FILE, THRESHOLD_SECTIONS, renderAll, token } from '../../alerts/src/render.js';
+import { buildRuleGroups, isAlert, PUBLIC_FACING_ALERT, type AlertRule, type RuleGroup } from '../../alerts/src/rules.js';
 import { promtool } from '../common/promql.js';
 
 const groups = buildRuleGroups(DEFAULT_CONFIG);
@@ -37,27 +37,29 @@ describe('generated rule files', () => {
     }
   });
 
-  it('the PrometheusRule carries exactly the rule file groups', () => {
+  it('the chart\'s rule template is the rule file with a token for every threshold, and nothing else', () => {
     const ruleFile = YAML.parse(readFileSync(RULE_FILE, 'utf8')) as { groups: unknown };
-    const manifest = YAML.parse(readFileSync(PROMETHEUS_RULE_FILE, 'utf8')) as { apiVersion: string; kind: string; spec: { groups: unknown } };
-    expect(manifest.apiVersion).toBe('monitoring.coreos.com/v1');
-    expect(manifest.kind).toBe('PrometheusRule');
-    expect(manifest.spec.groups).toEqual(ruleFile.groups);
     expect(ruleFile.groups).toEqual(JSON.parse(JSON.stringify(groups)));
+    const template = YAML.parse(readFileSync(CHART_RULES_FILE, 'utf8')) as { publicFacingClause: string; groups: RuleGroup[] };
+    // Substituting the defaults gives back the rule file, rule for rule.
+    let text = JSON.stringify(template.groups);
+    for (const section of THRESHOLD_SECTIONS) {
+      for (const [key, value] of Object.entries(DEFAULT_CONFIG[section])) text = text.split(token(`${section}.${key}`)).join(String(value));
+    }
+    text = text.split(token('daemonSetSelector')).join(DEFAULT_CONFIG.daemonSetSelector.replace(/"/g, '\\"'));
+    text = text.split(token('publicFacing')).join('');
+    expect(text).not.toContain('@@');
+    expect(JSON.parse(text)).toEqual(ruleFile.groups);
+    expect(template.publicFacingClause).toBe(
+      ` unless on (cluster, destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", ${token('matchers')}}`,
+    );
+    const unknown = template.groups.flatMap((g) => g.rules).find((r) => isAlert(r) && r.alert === PUBLIC_FACING_ALERT)!;
+    expect(unknown.expr.endsWith(token('publicFacing'))).toBe(true);
   });
 
   it('promtool check rules finds every rule and nothing to complain about', () => {
     const rules = groups.reduce((n, g) => n + g.rules.length, 0);
     expect(promtool(['check', 'rules', RULE_FILE])).toContain(`SUCCESS: ${rules} rules found`);
-    // The PrometheusRule's groups, as a rule file of their own.
-    const dir = mkdtempSync(join(tmpdir(), 'flowlens-rules-'));
-    try {
-      const manifest = YAML.parse(readFileSync(PROMETHEUS_RULE_FILE, 'utf8')) as { spec: { groups: unknown } };
-      writeFileSync(join(dir, 'spec.rules.yaml'), YAML.stringify({ groups: manifest.spec.groups }));
-      expect(promtool(['check', 'rules', join(dir, 'spec.rules.yaml')])).toContain(`SUCCESS: ${rules} rules found`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 
@@ -115,12 +117,70 @@ describe('every alert', () => {
     expect(runbookAlerts.sort()).toEqual([...alertNames].sort());
   });
 
-  it('security alerts page, abnormal ones go to the work queue', () => {
+  it('pages (critical) only for policy drops and unknown sources into private workloads; heuristics go to the work queue', () => {
+    const critical = [...new Set(alerts.filter((a) => a.labels.severity === 'critical').map((a) => a.alert))].sort();
+    expect(critical).toEqual(['FlowlensPolicyDropBurst', 'FlowlensUnknownSourceToPrivateWorkload']);
+    const severity = (name: string): string[] => alerts.filter((a) => a.alert === name).map((a) => a.labels.severity);
+    for (const heuristic of ['FlowlensNewEdge', 'FlowlensDestinationFanout', 'FlowlensDnsNxdomainSpike']) expect(severity(heuristic)).toEqual(['warning']);
+    expect(severity('FlowlensExporterAbsent')).toEqual(['warning']);
+    expect(severity('FlowlensBpfMapPressure')).toEqual(['info', 'warning']);
     const bySeverity = (group: string): string[] => [
       ...new Set(groups.find((g) => g.name === group)!.rules.filter(isAlert).map((a) => a.labels.severity)),
     ];
-    expect(bySeverity('flowlens.security')).toEqual(['critical']);
     expect(bySeverity('flowlens.abnormal')).toEqual(['warning']);
+  });
+
+  it('judges exporter absence from the DaemonSet (kube-state-metrics desired vs ready), not from vanished targets', () => {
+    const absent = alerts.find((a) => a.alert === 'FlowlensExporterAbsent')!;
+    expect(absent.expr).toBe(
+      'max by (cluster, namespace, daemonset) (kube_daemonset_status_desired_number_scheduled{daemonset="flowlens"}) ' +
+        '- max by (cluster, namespace, daemonset) (kube_daemonset_status_number_ready{daemonset="flowlens"}) > 0',
+    );
+  });
+});
+
+describe('the cluster label', () => {
+  /** Every aggregation's grouping and every binary operation's matching labels, as the PromQL grammar parses them. */
+  function groupings(expr: string): { kind: string; text: string; labels: string[] | null }[] {
+    const found: { kind: string; text: string; labels: string[] | null }[] = [];
+    const cursor = parser.parse(expr).cursor();
+    do {
+      if (cursor.name === 'AggregateExpr') {
+        const node = cursor.node;
+        const modifier = node.getChild('AggregateModifier');
+        const labels = modifier?.getChild('GroupingLabels')?.getChildren('LabelName').map((l) => expr.slice(l.from, l.to)) ?? null;
+        const without = modifier?.getChild('Without') !== null && modifier !== null;
+        found.push({ kind: without ? 'without' : 'by', text: expr.slice(node.from, node.to), labels });
+      }
+      if (cursor.name === 'MatchingModifierClause') {
+        const node = cursor.node;
+        const labels = node.getChild('GroupingLabels')?.getChildren('LabelName').map((l) => expr.slice(l.from, l.to)) ?? [];
+        const ignoring = node.getChild('Ignoring') !== null;
+        found.push({ kind: ignoring ? 'ignoring' : 'on', text: expr.slice(node.from, node.to), labels });
+      }
+    } while (cursor.next());
+    return found;
+  }
+
+  it.each(groups.flatMap((g) => g.rules).map((r) => [isAlert(r) ? `${r.alert} (${r.labels.severity})` : r.record, r.expr]))(
+    '%s keeps it in every aggregation and vector match',
+    (_, expr) => {
+      for (const g of groupings(expr)) {
+        if (g.kind === 'without' || g.kind === 'ignoring') expect(g.labels, g.text).not.toContain('cluster');
+        else expect(g.labels, g.text).toContain('cluster');
+      }
+    },
+  );
+
+  it('the check sees an aggregation or a match that drops it', () => {
+    expect(groupings('sum by (node) (up)')).toEqual([{ kind: 'by', text: 'sum by (node) (up)', labels: ['node'] }]);
+    expect(groupings('count(up)')[0]!.labels).toBeNull();
+    expect(groupings('a and on () b')).toEqual([{ kind: 'on', text: 'on ()', labels: [] }]);
+    expect(groupings('sum by (cluster, node) (up) / on (cluster) group_left sum by (cluster) (up)').map((g) => g.labels)).toEqual([
+      ['cluster', 'node'],
+      ['cluster'],
+      ['cluster'],
+    ]);
   });
 });
 
@@ -168,7 +228,7 @@ describe('thresholds', () => {
     expect(find('FlowlensDestinationFanout').expr).toContain('> 11 * source:flowlens_flow_destinations:count5m:avg1d');
     expect(find('FlowlensUnknownSourceToPrivateWorkload').for).toBe('9m');
     expect(find('FlowlensHttpServerErrors').expr).toContain('> 0.125');
-    expect(find('FlowlensHttpServerErrors').annotations.description).toContain('(threshold 12.5%)');
+    expect(find('FlowlensHttpServerErrors').annotations.description).toContain('(threshold {{ 0.125 | humanizePercentage }})');
     expect(find('FlowlensBpfMapPressure', 'warning').expr).toMatch(/> 0\.625$/);
   });
 
@@ -181,8 +241,8 @@ describe('thresholds', () => {
     expect(expr([])).not.toContain('unless on');
     const two = expr([{ destination_namespace: 'ingress' }, { destination_namespace: 'shop', destination_workload: 'web "a"' }]);
     expect(two).toContain(
-      ' unless on (destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="ingress"}' +
-        ' unless on (destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="shop", destination_workload="web \\"a\\""}',
+      ' unless on (cluster, destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="ingress"}' +
+        ' unless on (cluster, destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="shop", destination_workload="web \\"a\\""}',
     );
   });
 });

@@ -1,7 +1,10 @@
 // charts/flowlens/values.schema.json against values.yaml: every value that
 // values.yaml documents has a comment above it and a schema entry with a
 // description, and for every one of them a value of the wrong type is refused
-// (table-driven: one case per leaf, built from values.yaml itself).
+// (table-driven: one case per leaf, built from values.yaml itself). The
+// configuration part of the schema is generated from the exporter's own config
+// schema (tools/values-schema.ts): the file must be what it generates, and the
+// chart's defaults must be values the exporter's schema takes.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +12,8 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
 import { CHART_DIR } from '../common/chart.js';
+import { configSchema } from '../../src/config.js';
+import { CONFIG_VALUES, exporterJsonSchema, generateValuesSchema, NOT_OFFERED } from '../../tools/values-schema.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -96,6 +101,10 @@ describe('values.schema.json', () => {
   it('has no schema property that values.yaml lacks', () => {
     const walk = (schema: Record<string, unknown>, values: Json, path: string[]): string[] => {
       const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+      // extraConfig takes any key of the exporter's configuration file, none of which values.yaml sets
+      if (path.join('.') === 'extraConfig') return [];
+      // a CPU limit may be set, but there is none by default (it throttles a node agent)
+      if (path.join('.') === 'resources.limits') return Object.keys(props ?? {}).filter((k) => k !== 'cpu' && !(k in (values as object)));
       if (!props || schema.additionalProperties !== false) return [];
       const obj = values as Record<string, Json>;
       return Object.entries(props).flatMap(([k, s]) =>
@@ -112,13 +121,70 @@ describe('values.schema.json', () => {
         const key = isScalar(pair.key) ? String(pair.key.value) : '?';
         const comment = (isScalar(pair.key) ? pair.key.commentBefore : undefined) ?? (i === 0 ? map.commentBefore : undefined);
         if (!comment?.trim()) missing.push([...path, key].join('.'));
-        // keys inside free-form example maps (nodeSelector's default) document themselves
-        if (isMap(pair.value) && !['nodeSelector'].includes(key)) walk(pair.value, [...path, key]);
+        // keys inside free-form example maps (nodeSelector's default), inside
+        // Kubernetes objects (the security contexts, documented by Kubernetes)
+        // and of each alert's {enabled, severity} document themselves
+        const self = [...path, key].join('.');
+        const documented = ['nodeSelector', 'securityContext', 'podSecurityContext.seccompProfile', 'podSecurityContext.appArmorProfile'].includes(self) || path.join('.') === 'prometheusRule.alerts';
+        if (isMap(pair.value) && !documented) walk(pair.value, [...path, key]);
       });
     };
     const doc = parseDocument(VALUES_TEXT);
     if (!isMap(doc.contents)) throw new Error('values.yaml: the top level must be a mapping');
     walk(doc.contents, []);
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the configuration part of values.schema.json', () => {
+  it('is what tools/values-schema.ts generates from src/config.ts (run `make values-schema`)', () => {
+    expect(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')).toBe(generateValuesSchema(SCHEMA, VALUES_TEXT));
+  });
+
+  it('is the exporter\'s own schema for every value passed to the exporter as it is', () => {
+    const exporter = exporterJsonSchema().properties!;
+    const strip = (x: unknown): unknown =>
+      Array.isArray(x)
+        ? x.map(strip)
+        : x !== null && typeof x === 'object'
+          ? Object.fromEntries(Object.entries(x).filter(([k]) => !['default', 'description', '$comment'].includes(k)).map(([k, v]) => [k, strip(v)]))
+          : x;
+    const offered = (schema: unknown, key: string): unknown => {
+      const copy = structuredClone(schema) as { properties?: Record<string, unknown> };
+      for (const path of Object.keys(NOT_OFFERED)) if (path.startsWith(`${key}.`)) delete copy.properties?.[path.slice(key.length + 1)];
+      return copy;
+    };
+    for (const key of CONFIG_VALUES) expect(strip(SCHEMA.properties[key]), key).toEqual(strip(offered(exporter[key], key)));
+    expect(Object.keys(NOT_OFFERED)).toEqual(['datapath.programStats']);
+    // e.g. the exporter's contexts include workload_kind, and its limits are the schema's
+    expect(SCHEMA.properties.metrics.properties.contexts.items.enum).toContain('workload_kind');
+    expect(SCHEMA.properties.datapath.properties.mapEntries.maximum).toBe(1_048_576);
+  });
+
+  it('takes what the exporter takes and refuses what it refuses', () => {
+    const exporterTakes = (key: string, value: unknown): boolean => configSchema.safeParse({ [key]: value }).success;
+    const cases: [string, unknown][] = [
+      ['metrics', { contexts: ['workload_kind'] }],
+      ['metrics', { seriesLimit: 100_001 }],
+      ['metrics', { identityTtlSeconds: 60 }],
+      ['datapath', { mapEntries: 2_000_000 }],
+      ['datapath', { attachMode: 'xdp' }],
+      ['drops', { reasonClasses: { socket_filter: 'policy' } }],
+      ['drops', { reasonClasses: { socket_filter: 'firewall' } }],
+      ['logLevel', 'trace'],
+      ['interfaces', ['eth*']],
+    ];
+    for (const [key, value] of cases) {
+      const merged = { ...VALUES, [key]: typeof value === 'object' && !Array.isArray(value) ? { ...(VALUES[key] as object), ...(value as object) } : value };
+      expect(validate(merged), `${key}: ${JSON.stringify(value)}`).toBe(exporterTakes(key, value));
+    }
+    // extraConfig: any key of the configuration file, checked as the exporter checks it
+    expect(validate({ ...VALUES, extraConfig: { flows: { capacity: 100000 } } })).toBe(true);
+    expect(validate({ ...VALUES, extraConfig: { flows: { capacty: 100000 } } })).toBe(false);
+    expect(validate({ ...VALUES, extraConfig: { kubernetes: { enabled: 'maybe' } } })).toBe(false);
+    // not offered by the chart: the pod lacks CAP_SYS_ADMIN for bpf_stats
+    expect(configSchema.safeParse({ datapath: { programStats: true } }).success).toBe(true);
+    expect(validate({ ...VALUES, datapath: { ...(VALUES.datapath as object), programStats: true } })).toBe(false);
+    expect(validate({ ...VALUES, extraConfig: { datapath: { programStats: true } } })).toBe(false);
   });
 });

@@ -24,11 +24,14 @@ export type RenderOptions = {
   chartDir?: string;
   name?: string;
   namespace?: string;
+  /** Kubernetes version for .Capabilities (the renderer's default: v1.30.0). */
+  kubeVersion?: string;
 };
 
 function args(opts: RenderOptions): string[] {
   const out = ['--chart', opts.chartDir ?? CHART_DIR, '--name', opts.name ?? 'flowlens', '--namespace', opts.namespace ?? 'observability'];
   for (const v of opts.values ?? []) out.push('-f', v);
+  if (opts.kubeVersion) out.push('--kube-version', opts.kubeVersion);
   return out;
 }
 

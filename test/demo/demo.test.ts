@@ -59,10 +59,10 @@ describe('demo alerting', () => {
     expect(new Set(demo.filter(isAlert).map((a) => a.for))).toEqual(new Set(['10s']));
     const drop = demo.filter(isAlert).find((a) => a.alert === 'FlowlensPolicyDropBurst')!;
     expect(drop.expr).toBe(
-      'sum by (destination_namespace, destination_workload) (rate(flowlens_drops_total{job="flowlens", reason_class="policy", destination_workload!~"reserved:(world|unmanaged)"}[1m])) > 0.5',
+      'sum by (cluster, destination_namespace, destination_workload) (rate(flowlens_drops_total{job="flowlens", reason_class="policy", destination_workload!~"reserved:(world|unmanaged)"}[1m])) > 0.5',
     );
     const unknown = demo.filter(isAlert).find((a) => a.alert === 'FlowlensUnknownSourceToPrivateWorkload')!;
-    expect(unknown.expr).toContain('unless on (destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="frontend", destination_workload="web"}');
+    expect(unknown.expr).toContain('unless on (cluster, destination_namespace, destination_workload) flowlens_unknown_source_flows_total{job="flowlens", destination_namespace="frontend", destination_workload="web"}');
   });
 
   it('promtool accepts the demo rule file and the Prometheus configuration', () => {

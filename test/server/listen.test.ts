@@ -59,7 +59,7 @@ describe('startServer', () => {
   });
 
   it('rejects addresses that do not parse, naming the field', async () => {
-    for (const bad of ['9965', '::1:9965', '127.0.0.1:99999', 'host:port']) {
+    for (const bad of ['19965', '::1:19965', '127.0.0.1:99999', 'host:port']) {
       const error = await failure(startServer(app(), bad));
       expect(error.code).toBe('FLOWLENS_ERR_CONFIG_INVALID');
       expect(error.message).toContain('listen: expected');

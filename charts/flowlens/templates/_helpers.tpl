@@ -41,8 +41,46 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+registry/repository:tag, or registry/repository:tag@digest with image.digest
+(the runtime pulls by digest). global.imageRegistry replaces image.registry.
+*/}}
 {{- define "flowlens.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $registry := dig "imageRegistry" "" (.Values.global | default dict) | default .Values.image.registry -}}
+{{- $ref := printf "%s/%s:%s" $registry .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- with .Values.image.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/* Kubernetes before 1.30 has no appArmorProfile field: the annotation says it instead. */}}
+{{- define "flowlens.appArmorField" -}}
+{{- if semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version }}true{{ end -}}
+{{- end -}}
+
+{{/* The pod's security context: podSecurityContext, without empty seLinuxOptions, and without appArmorProfile before 1.30. */}}
+{{- define "flowlens.podSecurityContext" -}}
+{{- $psc := deepCopy (.Values.podSecurityContext | default dict) -}}
+{{- if not (include "flowlens.appArmorField" .) }}{{ $_ := unset $psc "appArmorProfile" }}{{ end -}}
+{{- if not $psc.seLinuxOptions }}{{ $_ := unset $psc "seLinuxOptions" }}{{ end -}}
+{{- toYaml $psc -}}
+{{- end -}}
+
+{{/* The annotation value of podSecurityContext.appArmorProfile, for clusters before 1.30. */}}
+{{- define "flowlens.appArmorAnnotation" -}}
+{{- with (.Values.podSecurityContext | default dict).appArmorProfile -}}
+{{- if eq .type "Unconfined" }}unconfined{{ else if eq .type "RuntimeDefault" }}runtime/default{{ else if eq .type "Localhost" }}{{ printf "localhost/%s" (required "podSecurityContext.appArmorProfile.localhostProfile is required with type Localhost" .localhostProfile) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The container's security context: securityContext, plus SYS_RESOURCE with raiseMemlockRlimit. */}}
+{{- define "flowlens.securityContext" -}}
+{{- $sc := deepCopy (.Values.securityContext | default dict) -}}
+{{- if .Values.raiseMemlockRlimit -}}
+{{- $caps := $sc.capabilities | default dict -}}
+{{- $_ := set $caps "add" (append ($caps.add | default list) "SYS_RESOURCE") -}}
+{{- $_ := set $sc "capabilities" $caps -}}
+{{- end -}}
+{{- toYaml $sc -}}
 {{- end -}}
 
 {{/* The Secret holding the API token, or nothing when no token is configured. */}}
@@ -82,4 +120,11 @@ with the exporter's own schema).
 {{- if $v.redaction.httpPaths }}{{ $_ := set $c "http" (dict "redactPaths" $v.redaction.httpPaths) }}{{ end -}}
 {{- $c = mustMergeOverwrite (deepCopy $c) (deepCopy $v.extraConfig) -}}
 {{- toYaml $c -}}
+{{- end -}}
+
+{{/* .text with every key of .tokens replaced by its value (the PrometheusRule's settings). */}}
+{{- define "flowlens.substituteTokens" -}}
+{{- $text := .text -}}
+{{- range $token, $value := .tokens }}{{ $text = replace $token $value $text }}{{ end -}}
+{{- $text -}}
 {{- end -}}
