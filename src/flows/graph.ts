@@ -34,7 +34,8 @@ export interface GraphEdge {
   /** Destination ports seen, ascending (at most 20). */
   ports: number[];
   protocols: string[];
-  http: { requests: number; errors: number; errorRatio: number };
+  /** p95Seconds: the 95th percentile (nearest rank) of the exchanges' latencies; absent when none had one. */
+  http: { requests: number; errors: number; errorRatio: number; p95Seconds?: number };
   dns: { queries: number; errors: number; errorRatio: number };
 }
 
@@ -77,6 +78,15 @@ interface EdgeState {
   connections: Map<string, boolean>;
   ports: Set<number>;
   protocols: Set<string>;
+  /** HTTP exchange latencies in the window, for the edge's p95. */
+  latencies: number[];
+}
+
+/** The nearest-rank 95th percentile of `values` (sorted here); undefined for none. */
+export function p95(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  return values[Math.ceil(values.length * 0.95) - 1];
 }
 
 function connectionKey(r: FlowRecord): string {
@@ -134,6 +144,7 @@ export class GraphBuilder {
         connections: new Map(),
         ports: new Set(),
         protocols: new Set(),
+        latencies: [],
       };
       from.set(r.destination.identity, state);
     }
@@ -141,6 +152,7 @@ export class GraphBuilder {
     if (r.type === 'http' && r.http) {
       edge.http.requests++;
       if (r.http.status !== undefined && r.http.status >= 500) edge.http.errors++;
+      if (r.http.latencySeconds !== undefined) state.latencies.push(r.http.latencySeconds);
       return;
     }
     if (r.type === 'dns' && r.dns) {
@@ -164,7 +176,7 @@ export class GraphBuilder {
     const { nodes } = this;
     let flows = 0;
     const name = (id: number) => nodes.get(id)!.name;
-    const edgeList = [...this.edges.values()].flatMap((to) => [...to.values()]).map(({ edge, connections, ports, protocols }) => {
+    const edgeList = [...this.edges.values()].flatMap((to) => [...to.values()]).map(({ edge, connections, ports, protocols, latencies }) => {
       for (const dropped of connections.values()) {
         if (dropped) edge.dropped++;
         else edge.forwarded++;
@@ -174,6 +186,8 @@ export class GraphBuilder {
       edge.ports = [...ports].sort((a, b) => a - b).slice(0, MAX_EDGE_PORTS);
       edge.protocols = [...protocols].sort();
       edge.http.errorRatio = ratio(edge.http.errors, edge.http.requests);
+      const latency = p95(latencies);
+      if (latency !== undefined) edge.http.p95Seconds = latency;
       edge.dns.errorRatio = ratio(edge.dns.errors, edge.dns.queries);
       flows += edge.flows;
       return edge;

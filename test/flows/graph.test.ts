@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildGraph } from '../../src/flows/graph.js';
+import { buildGraph, p95 } from '../../src/flows/graph.js';
 import { compileFilter, parseFilter } from '../../src/flows/filter.js';
 import { API, DB, FRONTEND, rec, T0, WORLD } from '../common/flows.js';
 
@@ -69,6 +69,16 @@ describe('buildGraph', () => {
     expect(feApi.http).toEqual({ requests: 4, errors: 1, errorRatio: 0.25 });
     const apiDb = g.edges.find((e) => e.source === 70002)!;
     expect(apiDb.dns).toEqual({ queries: 2, errors: 1, errorRatio: 0.5 });
+  });
+
+  it("gives the HTTP exchanges' p95 latency (nearest rank) where they have latencies", () => {
+    // 20 exchanges of 1..20 ms: the 19th is the 95th percentile
+    const timed = Array.from({ length: 20 }, (_, i) =>
+      rec(90, { type: 'http', source: FRONTEND(41000 + i), destination: API(8080), http: { method: 'GET', path: '/', status: 200, latencySeconds: (20 - i) / 1000 } }));
+    const feApi = buildGraph(timed, { windowSeconds: 60, nowMs: NOW }).edges[0]!;
+    expect(feApi.http).toEqual({ requests: 20, errors: 0, errorRatio: 0, p95Seconds: 0.019 });
+    expect(p95([])).toBeUndefined();
+    expect(p95([0.5])).toBe(0.5);
   });
 
   it('gives rates over the window and the nodes reporting', () => {
