@@ -217,7 +217,7 @@ function showNoiseCount() {
   const edges = Number(el.dataset.edges);
   el.textContent = $('f-noise').checked || (records === 0 && edges === 0)
     ? ''
-    : `${records} host-internal record${records === 1 ? '' : 's'} and ${edges} map edge${edges === 1 ? '' : 's'} hidden`;
+    : `${records} noise record${records === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'} hidden`;
 }
 
 /** After an EventSource error: asks the API what is wrong, since EventSource does not say. */

@@ -6,7 +6,7 @@
 
 import { cardInfo, EDGE_DASH, edgeLabelLines, edgeVerdict, edgeWidth, escapeHtml, groupOf, isWorkloadNode } from './model.js';
 
-const CARD_W = 200;
+const CARD_W = 180;
 const CARD_LINE = 16;
 const CARD_PAD = 8;
 const LABEL_LINE = 14;
@@ -34,8 +34,8 @@ const LAYOUT_OPTIONS = {
   'elk.spacing.edgeEdge': '8',
   'elk.spacing.edgeLabel': '4',
   'elk.spacing.componentComponent': '30',
-  'elk.layered.spacing.nodeNodeBetweenLayers': '46',
-  'elk.layered.spacing.edgeNodeBetweenLayers': '14',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '30',
+  'elk.layered.spacing.edgeNodeBetweenLayers': '10',
   'elk.layered.spacing.edgeEdgeBetweenLayers': '8',
   'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
   'elk.edgeLabels.placement': 'CENTER',
@@ -104,6 +104,7 @@ export class ServiceMap {
     this.svg = svg;
     this.onSelect = onSelect;
     this.elk = new window.ELK({ workerUrl: '/ui/elk-worker.min.js' });
+    this.layoutOptions = { ...LAYOUT_OPTIONS };
     this.view = { x: 0, y: 0, k: 1 };
     this.size = { width: 0, height: 0 };
     this.structure = '';
@@ -151,7 +152,7 @@ export class ServiceMap {
       labels: [{ text: name, width: textWidth(name, CARD_FONT) + 4, height: 16 }],
       children: members,
     }));
-    return { graph: { id: 'root', layoutOptions: LAYOUT_OPTIONS, children, edges: elkEdges }, cards, labels };
+    return { graph: { id: 'root', layoutOptions: this.layoutOptions, children, edges: elkEdges }, cards, labels };
   }
 
   /** Lays out and draws `graph` (the visible nodes and edges); resolves when drawn. */

@@ -59,10 +59,10 @@ export function edgeVerdict(e) {
 /** The dash of an edge's line by verdict: the cue besides colour (none for forwarded). */
 export const EDGE_DASH = { forwarded: null, dropped: '7 4', both: '12 3 3 3' };
 
-/** Line width by rate: 1.5 px for the slowest edge, 7 px for the busiest (square root, so small rates still show). */
+/** Line width by rate: 1.5 px for the slowest edge, 5 px for the busiest (square root, so small rates still show). */
 export function edgeWidth(rate, maxRate) {
   if (!(maxRate > 0)) return 1.5;
-  return 1.5 + 5.5 * Math.sqrt(Math.min(rate, maxRate) / maxRate);
+  return 1.5 + 3.5 * Math.sqrt(Math.min(rate, maxRate) / maxRate);
 }
 
 /** A rate as people read it: 0.05, 1.3, 42. */
@@ -91,8 +91,8 @@ export function edgeLabelLines(e, windowSeconds) {
   const lines = [`${formatRate(e.flowsPerSecond)} flows/s` + (e.dropped > 0 ? ` · ${e.dropped} dropped` : '')];
   if (e.http.requests > 0) {
     const rps = formatRate(e.http.requests / windowSeconds);
-    const p95 = e.http.p95Seconds === undefined ? '' : ` · p95 ${formatSeconds(e.http.p95Seconds)}`;
-    lines.push(`HTTP ${rps} req/s · ${formatPercent(e.http.errorRatio)} errors${p95}`);
+    lines.push(`HTTP ${rps} req/s · ${formatPercent(e.http.errorRatio)} errors`);
+    if (e.http.p95Seconds !== undefined) lines.push(`HTTP p95 ${formatSeconds(e.http.p95Seconds)}`);
   }
   if (e.dns.queries > 0) lines.push(`DNS ${e.dns.queries} queries · ${e.dns.errors} errors`);
   return lines;
