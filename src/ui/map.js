@@ -106,6 +106,12 @@ function routePath(points) {
   return `${d} L${last.x},${last.y}`;
 }
 
+/** What a focusable part of the map stands for: a card's identity, or an edge label's two ends. */
+function focusKey(el) {
+  const d = el.dataset;
+  return d.select === 'node' ? `node ${d.identity}` : `${el.getAttribute('class')?.split(' ')[0]} ${d.sourceIdentity} ${d.destinationIdentity}`;
+}
+
 export class ServiceMap {
   /**
    * @param svg the <svg> to draw in
@@ -268,12 +274,16 @@ export class ServiceMap {
       .map((v) => `<marker id="arrow-${v}" class="arrow ${v}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" markerUnits="strokeWidth" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker>`)
       .join('');
     this.size = { width: laid.width ?? 0, height: laid.height ?? 0 };
+    // the map is drawn anew every refresh: a card or label that had the keyboard's focus gets it back
+    const active = document.activeElement;
+    const focused = this.svg.contains(active) && active.dataset.select ? focusKey(active) : undefined;
     this.svg.innerHTML =
       `<defs>${markers}</defs><g id="viewport">${groupParts.join('')}<g class="edges">${edgeParts.join('')}</g>` +
       `<g class="cards">${cardParts.join('')}</g><g class="labels">${labelParts.join('')}</g></g>`;
     this.viewport = this.svg.querySelector('#viewport');
     this.applyView();
     this.markSelection();
+    if (focused) [...this.svg.querySelectorAll('[tabindex]')].find((el) => focusKey(el) === focused)?.focus({ preventScroll: true });
   }
 
   // --- selection ---------------------------------------------------------------

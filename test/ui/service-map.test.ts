@@ -215,6 +215,10 @@ describe('interactions', () => {
     await page.keyboard.press('Enter');
     const id = WORKLOADS.api.identity;
     await waitForRows('api rows', seqs(records.filter((r) => r.source.identity === id || r.destination.identity === id)));
+    // the map is drawn anew every 2 s: the focus stays on the card
+    const renders = Number(await page.locator('#map').getAttribute('data-renders'));
+    await waitFor('a redraw', 15_000, () => 'renders', async () => (Number(await page.locator('#map').getAttribute('data-renders')) > renders ? true : undefined));
+    expect(await page.evaluate(() => (document.activeElement as SVGElement).dataset.name)).toBe('payments/api');
     await page.keyboard.press('Enter');
     await waitForRows('all rows', seqs(records.filter(notNoise)));
     // the controls are in the tab order, the map first among the drawn parts
