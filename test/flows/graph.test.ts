@@ -81,6 +81,26 @@ describe('buildGraph', () => {
     expect(p95([0.5])).toBe(0.5);
   });
 
+  it('counts an HTTP exchange or DNS query seen at both ends once (the server side\'s latency), and keep-alive exchanges each', () => {
+    const both = (second: number, sport: number, direction: 'egress' | 'ingress', status: number, ms: number) =>
+      rec(second, { type: 'http', direction, source: FRONTEND(sport), destination: API(8080), http: { method: 'GET', path: '/', status, latencySeconds: ms / 1000 } });
+    const dns = (direction: 'egress' | 'ingress', rcode: string) =>
+      rec(90, { type: 'dns', protocol: 'udp', direction, source: API(40100), destination: DB(53), dns: { qname: 'x.', qtype: 'A', rcode } });
+    const g2 = buildGraph([
+      // one keep-alive connection, two exchanges, each seen by the client (egress) and the server (ingress)
+      both(90, 41000, 'egress', 200, 12), both(90, 41000, 'ingress', 200, 10),
+      both(91, 41000, 'egress', 503, 32), both(91, 41000, 'ingress', 503, 30),
+      // another connection, seen at the client only (the server is outside)
+      both(92, 41001, 'egress', 200, 50),
+      dns('egress', 'NXDOMAIN'), dns('ingress', 'NXDOMAIN'),
+    ], { windowSeconds: 60, nowMs: NOW });
+    expect(g2.edges.find((e) => e.source === 70001)!.http).toEqual({ requests: 3, errors: 1, errorRatio: 1 / 3, p95Seconds: 0.05 });
+    expect(g2.edges.find((e) => e.source === 70002)!.dns).toEqual({ queries: 1, errors: 1, errorRatio: 1 });
+    // the server's side: latencies 10 and 30 ms, not the client's 12 and 32
+    const oneConn = buildGraph([both(90, 41000, 'egress', 200, 12), both(90, 41000, 'ingress', 200, 10)], { windowSeconds: 60, nowMs: NOW });
+    expect(oneConn.edges[0]!.http.p95Seconds).toBe(0.01);
+  });
+
   it('gives rates over the window and the nodes reporting', () => {
     expect(g.flows).toBe(5);
     expect(g.flowsPerSecond).toBeCloseTo(5 / 60, 12);
