@@ -303,15 +303,22 @@ export class ServiceMap {
     this.markSelection();
   }
 
+  /** Marks what is selected, and what touches it ("related"); the rest is dimmed by the stylesheet. */
   markSelection() {
     const s = this.selection;
+    const touching = new Set(s ? (s.kind === 'node' ? [s.identity] : [s.source, s.destination]) : []);
     for (const el of this.svg.querySelectorAll('[data-select]')) {
+      const d = el.dataset;
+      const isNode = d.select === 'node';
       const on = !!s && (s.kind === 'node'
-        ? el.dataset.select === 'node' && Number(el.dataset.identity) === s.identity
-        : el.dataset.select === 'edge' && Number(el.dataset.sourceIdentity) === s.source && Number(el.dataset.destinationIdentity) === s.destination);
+        ? isNode && Number(d.identity) === s.identity
+        : !isNode && Number(d.sourceIdentity) === s.source && Number(d.destinationIdentity) === s.destination);
+      const related = !!s && (isNode ? touching.has(Number(d.identity)) : s.kind === 'node' && (touching.has(Number(d.sourceIdentity)) || touching.has(Number(d.destinationIdentity))));
       el.classList.toggle('selected', on);
+      el.classList.toggle('related', on || related);
       if (el.getAttribute('role') === 'button') el.setAttribute('aria-pressed', String(on));
     }
+    this.svg.classList.toggle('has-selection', !!s);
   }
 
   // --- pan and zoom ---------------------------------------------------------------

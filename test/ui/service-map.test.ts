@@ -163,6 +163,10 @@ describe('interactions', () => {
     await waitForRows('cart rows', seqs(records.filter((r) => r.source.identity === cart || r.destination.identity === cart)));
     expect(await page.locator('#selection-text').textContent()).toBe('shop/cart (from or to)');
     expect(await page.locator('g.node.selected').getAttribute('data-name')).toBe('shop/cart');
+    // the cards it talks with stay bright, the rest steps back
+    expect(await page.locator('g.node.related').evaluateAll((gs) => gs.map((g) => (g as SVGGElement).dataset.name).sort()))
+      .toEqual(['data/redis', 'platform/coredns', 'shop/cart', 'shop/frontend']);
+    expect(await page.locator('g.node:not(.related)').first().evaluate((g) => getComputedStyle(g).opacity)).toBe('0.3');
     await page.screenshot({ path: join(ARTIFACTS, 'ui-filtered-card.png') });
     await page.click('g.node[data-name="shop/cart"]');
     await waitForRows('all rows', seqs(records.filter(notNoise)));
