@@ -307,13 +307,24 @@ export class ServiceMap {
   markSelection() {
     const s = this.selection;
     const touching = new Set(s ? (s.kind === 'node' ? [s.identity] : [s.source, s.destination]) : []);
+    if (s?.kind === 'node') {
+      // the cards it talks with
+      for (const el of this.svg.querySelectorAll('g.edge')) {
+        const a = Number(el.dataset.sourceIdentity);
+        const b = Number(el.dataset.destinationIdentity);
+        if (a === s.identity) touching.add(b);
+        if (b === s.identity) touching.add(a);
+      }
+    }
     for (const el of this.svg.querySelectorAll('[data-select]')) {
       const d = el.dataset;
       const isNode = d.select === 'node';
       const on = !!s && (s.kind === 'node'
         ? isNode && Number(d.identity) === s.identity
         : !isNode && Number(d.sourceIdentity) === s.source && Number(d.destinationIdentity) === s.destination);
-      const related = !!s && (isNode ? touching.has(Number(d.identity)) : s.kind === 'node' && (touching.has(Number(d.sourceIdentity)) || touching.has(Number(d.destinationIdentity))));
+      const related = !!s && (isNode
+        ? touching.has(Number(d.identity))
+        : s.kind === 'node' && (Number(d.sourceIdentity) === s.identity || Number(d.destinationIdentity) === s.identity));
       el.classList.toggle('selected', on);
       el.classList.toggle('related', on || related);
       if (el.getAttribute('role') === 'button') el.setAttribute('aria-pressed', String(on));
