@@ -17,8 +17,11 @@ BPF_HDRS := bpf/flowlens.h $(wildcard bpf/include/*.h bpf/include/*.bpf.h bpf/pr
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/include
 ADDON := build/Release/flowlens_native.node
 TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
-# The web UI: plain browser files, copied next to the compiled server.
+# The web UI: plain browser files, copied next to the compiled server, with
+# the graph layout library's browser build (elkjs, from node_modules) beside
+# them, so the exporter serves everything the page loads (no CDN).
 UI_SRCS := $(wildcard src/ui/*.html src/ui/*.js src/ui/*.css)
+UI_VENDOR := node_modules/elkjs/lib/elk-api.js node_modules/elkjs/lib/elk-worker.min.js
 
 # Debian packages the build, the exporter, the tests and the benchmarks use.
 # nginx and haproxy are only run by bench/http.bench.ts, each with its own
@@ -71,9 +74,9 @@ $(ADDON): binding.gyp $(wildcard src/native/*.c src/native/*.h)
 
 ts: deps dist/.stamp
 
-dist/.stamp: $(TS_SRCS) $(UI_SRCS) tsconfig.json
+dist/.stamp: $(TS_SRCS) $(UI_SRCS) $(UI_VENDOR) tsconfig.json
 	npx tsc -p tsconfig.json
-	mkdir -p dist/ui && cp $(UI_SRCS) dist/ui/
+	mkdir -p dist/ui && cp $(UI_SRCS) $(UI_VENDOR) dist/ui/
 	@touch $@
 
 # The Helm chart's renderer for the tests (test/chart/render): Go's text/template

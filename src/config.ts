@@ -398,7 +398,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'logLevel', flag: 'log-level', env: 'FLOWLENS_LOG_LEVEL', value: 'LEVEL', list: false,
     description: `log level: ${LOG_LEVELS.join('|')}` },
   { key: 'apiTokenFile', flag: 'api-token-file', env: 'FLOWLENS_API_TOKEN_FILE', value: 'FILE', list: false,
-    description: 'file holding a bearer token that /api and the UI then require (e.g. a mounted Secret); /metrics is not affected' },
+    description: 'file holding a bearer token that /api then requires, and that the UI asks for (e.g. a mounted Secret); /metrics is not affected' },
 ];
 
 // --- loading ------------------------------------------------------------------

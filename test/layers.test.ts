@@ -17,7 +17,8 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 /**
  * Bottom first. The leaves (errors, net, config, log) import no layer: only
  * leaves below them in this list. src/native is C (the addon, loaded only by
- * src/bpf/addon.ts) and src/ui browser files: neither holds TypeScript.
+ * src/bpf/addon.ts); src/ui holds browser files, and model.d.ts, the types of
+ * model.js for the tests, which reads the flows' types.
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors'], // the error registry
@@ -27,7 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['bpf'], // the only importer of the native addon
   ['datapath', 'identity'],
   ['metrics', 'flows', 'traces'],
-  ['server'],
+  ['server', 'ui'],
   // run/cli: start-up checks, the process lock, shutdown, the observe command, flag parsing
   ['preflight', 'instance-lock', 'shutdown', 'observe', 'cli-args'],
   ['run'],

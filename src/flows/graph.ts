@@ -34,7 +34,8 @@ export interface GraphEdge {
   /** Destination ports seen, ascending (at most 20). */
   ports: number[];
   protocols: string[];
-  http: { requests: number; errors: number; errorRatio: number };
+  /** p95Seconds: the 95th percentile (nearest rank) of the exchanges' latencies; absent when none had one. */
+  http: { requests: number; errors: number; errorRatio: number; p95Seconds?: number };
   dns: { queries: number; errors: number; errorRatio: number };
 }
 
@@ -77,6 +78,53 @@ interface EdgeState {
   connections: Map<string, boolean>;
   ports: Set<number>;
   protocols: Set<string>;
+  /**
+   * HTTP exchanges and DNS queries by connection, then by the side that saw
+   * them (the client's interface, egress; the server's, ingress): between two
+   * local workloads each is seen at both, and counts once.
+   */
+  exchanges: Map<string, Map<string, SideCounts>>;
+}
+
+/** What one side of one connection saw: requests or queries, errors, HTTP latencies. */
+interface SideCounts {
+  http: number;
+  httpErrors: number;
+  latencies: number[];
+  dns: number;
+  dnsErrors: number;
+}
+
+/**
+ * Of each connection's sides, the one that saw more (the server's on a tie:
+ * its latency is the service's own), summed over the connections.
+ */
+function countExchanges(exchanges: Map<string, Map<string, SideCounts>>, edge: GraphEdge): number[] {
+  const latencies: number[] = [];
+  const most = (sides: Map<string, SideCounts>, n: (c: SideCounts) => number) => {
+    let best: SideCounts | undefined;
+    for (const [side, c] of sides) {
+      if (!best || n(c) > n(best) || (n(c) === n(best) && side === 'ingress')) best = c;
+    }
+    return best!;
+  };
+  for (const sides of exchanges.values()) {
+    const h = most(sides, (c) => c.http);
+    edge.http.requests += h.http;
+    edge.http.errors += h.httpErrors;
+    latencies.push(...h.latencies);
+    const d = most(sides, (c) => c.dns);
+    edge.dns.queries += d.dns;
+    edge.dns.errors += d.dnsErrors;
+  }
+  return latencies;
+}
+
+/** The nearest-rank 95th percentile of `values` (sorted here); undefined for none. */
+export function p95(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  return values[Math.ceil(values.length * 0.95) - 1];
 }
 
 function connectionKey(r: FlowRecord): string {
@@ -134,21 +182,27 @@ export class GraphBuilder {
         connections: new Map(),
         ports: new Set(),
         protocols: new Set(),
+        exchanges: new Map(),
       };
       from.set(r.destination.identity, state);
     }
     const { edge } = state;
-    if (r.type === 'http' && r.http) {
-      edge.http.requests++;
-      if (r.http.status !== undefined && r.http.status >= 500) edge.http.errors++;
-      return;
-    }
-    if (r.type === 'dns' && r.dns) {
-      edge.dns.queries++;
-      if (r.dns.rcode !== undefined && r.dns.rcode !== 'NOERROR') edge.dns.errors++;
-      return;
-    }
     const key = connectionKey(r);
+    if ((r.type === 'http' && r.http) || (r.type === 'dns' && r.dns)) {
+      let sides = state.exchanges.get(key);
+      if (!sides) state.exchanges.set(key, (sides = new Map()));
+      let c = sides.get(r.direction);
+      if (!c) sides.set(r.direction, (c = { http: 0, httpErrors: 0, latencies: [], dns: 0, dnsErrors: 0 }));
+      if (r.http) {
+        c.http++;
+        if (r.http.status !== undefined && r.http.status >= 500) c.httpErrors++;
+        if (r.http.latencySeconds !== undefined) c.latencies.push(r.http.latencySeconds);
+      } else if (r.dns) {
+        c.dns++;
+        if (r.dns.rcode !== undefined && r.dns.rcode !== 'NOERROR') c.dnsErrors++;
+      }
+      return;
+    }
     const dropped = r.verdict === 'dropped';
     // written only when new or newly dropped: most records repeat what is there
     const known = state.connections.get(key);
@@ -164,7 +218,7 @@ export class GraphBuilder {
     const { nodes } = this;
     let flows = 0;
     const name = (id: number) => nodes.get(id)!.name;
-    const edgeList = [...this.edges.values()].flatMap((to) => [...to.values()]).map(({ edge, connections, ports, protocols }) => {
+    const edgeList = [...this.edges.values()].flatMap((to) => [...to.values()]).map(({ edge, connections, ports, protocols, exchanges }) => {
       for (const dropped of connections.values()) {
         if (dropped) edge.dropped++;
         else edge.forwarded++;
@@ -173,7 +227,9 @@ export class GraphBuilder {
       edge.flowsPerSecond = ratio(edge.flows, windowSeconds);
       edge.ports = [...ports].sort((a, b) => a - b).slice(0, MAX_EDGE_PORTS);
       edge.protocols = [...protocols].sort();
+      const latency = p95(countExchanges(exchanges, edge));
       edge.http.errorRatio = ratio(edge.http.errors, edge.http.requests);
+      if (latency !== undefined) edge.http.p95Seconds = latency;
       edge.dns.errorRatio = ratio(edge.dns.errors, edge.dns.queries);
       flows += edge.flows;
       return edge;

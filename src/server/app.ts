@@ -44,13 +44,17 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     const flows = options.flows;
     const protection = flows.protection ?? {};
     const stats = newFlowsApiStats();
+    // The UI's files are static code with no data in them: they are served
+    // without the token, so that a browser without it gets the page, which
+    // then asks for the token when the API answers 401.
+    registerUi(app);
     // The token guards routes, not URL text: its hook belongs to this plugin
-    // scope, so it runs for every route registered inside it (the UI and the
-    // API), whatever spelling of a path the router matched, and for no route
-    // outside it (/metrics and the probes). Fastify's encapsulation does it.
+    // scope, so it runs for every route registered inside it (the API),
+    // whatever spelling of a path the router matched, and for no route
+    // outside it (the UI's files, /metrics and the probes). Fastify's
+    // encapsulation does it.
     app.register(async (guarded) => {
       requireToken(guarded, protection.token ?? null);
-      registerUi(guarded);
       // the rate limit holds for the API only (the UI page loads a few assets at once)
       await guarded.register(async (api) => {
         rateLimit(api, protection.requestsPerSecond ?? DEFAULT_API_REQUESTS_PER_SECOND, protection.now);

@@ -109,7 +109,13 @@ const graphSchema = {
           dropReasons: { type: 'object', additionalProperties: int },
           ports: { type: 'array', items: int },
           protocols: { type: 'array', items: str },
-          http: ratioObject('requests'),
+          http: {
+            type: 'object',
+            properties: {
+              ...ratioObject('requests').properties,
+              p95Seconds: { ...num, description: "95th percentile of the exchanges' latencies (nearest rank); absent when none had one" },
+            },
+          },
           dns: ratioObject('queries'),
         },
       },

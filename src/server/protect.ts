@@ -1,14 +1,15 @@
-// Protection of /api and the UI, which show addresses, DNS names and URL
-// paths: an optional bearer token, and a per-client rate limit on /api. Both
-// are hooks of the plugin scope that holds those routes (src/server/app.ts),
-// never a comparison of URL text. /metrics and the probes are not guarded
-// (scrapers and kubelets have their own network policy).
+// Protection of /api, which shows addresses, DNS names and URL paths: an
+// optional bearer token, and a per-client rate limit. Both are hooks of the
+// plugin scope that holds those routes (src/server/app.ts), never a
+// comparison of URL text. The UI's static files, /metrics and the probes are
+// not guarded (the UI asks for the token when /api answers 401; scrapers and
+// kubelets have their own network policy).
 
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 export interface ApiProtection {
-  /** Bearer token required by /api and the UI; null or undefined: no token. */
+  /** Bearer token required by /api (the UI asks for it); null or undefined: no token. */
   token?: string | null;
   /** Requests per second and client address to /api (a burst of twice as many is allowed); 0: no limit. */
   requestsPerSecond?: number;

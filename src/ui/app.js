@@ -1,37 +1,44 @@
-// flowlens UI: the service map (GET /api/graph, refreshed every 2 s) above a
-// live flows table (GET /api/flows?follow=true, Server-Sent Events). Plain
-// browser JavaScript with no dependencies and no build step.
+// flowlens UI: the service map (GET /api/graph, refreshed every 2 s, laid out
+// by elkjs in map.js) above a live flows table (GET /api/flows?follow=true,
+// Server-Sent Events, in table.js). This file holds the controls, the API
+// calls and the error banners. Plain browser modules; make copies them and
+// elkjs's browser files to dist/ui.
 
-const GRAPH_WINDOW = '60s';
+import { ServiceMap } from './map.js';
+import { FlowsTable } from './table.js';
+import { endName, isWorkloadNode, visibleGraph } from './model.js';
+
 const GRAPH_REFRESH_MS = 2000;
-/** Rows kept in the table; older ones are removed as new ones come. */
-const MAX_ROWS = 500;
 /** History the stream starts with. */
-const HISTORY = 200;
-const ROWS_PER_COLUMN = 12;
-const NODE_W = 170;
-const NODE_H = 30;
-const ROW_H = 44;
-const COL_W = 360;
+const HISTORY = 500;
+const TOKEN_KEY = 'flowlens-token';
 
-const token = new URLSearchParams(location.search).get('access_token');
 const $ = (id) => document.getElementById(id);
-const tbody = $('flows').tBodies[0];
+// ?access_token=T keeps working; a token typed into the form is kept for this tab only
+let token = new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem(TOKEN_KEY);
 let source;
-let pending = [];
-let frameQueued = false;
 let graphTimer;
+/** The newest graph, drawn again when the noise toggle changes. */
+let lastGraph;
+/** A render in progress, and the graph that came meanwhile (drawn after it; older ones are skipped). */
+let rendering = false;
+let nextGraph;
+/** Waiting for a token: no polling until one is given. */
+let needToken = false;
+const namespaces = new Set();
+let selection = null;
 
-const escapeHtml = (s) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const table = new FlowsTable({ tbody: $('flows').tBodies[0], detail: $('detail'), onCounts: showCounts });
+const map = new ServiceMap($('map'), (s) => select(sameSelection(s, selection) ? null : s));
+
+// --- API -------------------------------------------------------------------------
 
 /** The filters as query parameters shared with the API. */
 function filterParams() {
   const q = new URLSearchParams();
-  const ns = $('f-namespace').value.trim();
-  if (ns) q.set('namespace', ns);
-  if ($('f-verdict').value) q.set('verdict', $('f-verdict').value);
-  if ($('f-type').value) q.set('type', $('f-type').value);
+  for (const [id, name] of [['f-namespace', 'namespace'], ['f-verdict', 'verdict'], ['f-type', 'type'], ['f-protocol', 'protocol']]) {
+    if ($(id).value) q.set(name, $(id).value);
+  }
   if (token) q.set('access_token', token);
   return q;
 }
@@ -42,180 +49,258 @@ function api(path, extra) {
   return `${path}?${q}`;
 }
 
-const endName = (e) => (e.namespace && e.workload ? `${e.namespace}/${e.workload}` : e.workload || e.identityName);
+/** The message of an API error body ({"error", "message"}), or the status. */
+async function errorMessage(res) {
+  try {
+    return (await res.json()).message ?? `HTTP ${res.status}`;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+}
 
-// --- service map ---------------------------------------------------------------
+// --- banners ---------------------------------------------------------------------
 
 /**
- * Rank of each node: 0 for nodes nothing else calls, else one more than its
- * highest-ranked caller (cycles cut after a few rounds), so edges run left to right.
+ * One banner at a time, for what stops the page from showing flows:
+ * unreachable, 401 (with the token form), 429, another HTTP error.
  */
-function ranks(nodes, edges) {
-  const rank = new Map(nodes.map((n) => [n.identity, 0]));
-  for (let round = 0; round < 4; round++) {
-    let changed = false;
-    for (const e of edges) {
-      if (e.source === e.destination) continue;
-      const want = Math.min(3, rank.get(e.source) + 1);
-      if (want > rank.get(e.destination)) {
-        rank.set(e.destination, want);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  return rank;
+function showBanner(kind, text) {
+  const banner = $('banner');
+  banner.hidden = false;
+  banner.dataset.kind = kind;
+  $('banner-text').textContent = text;
+  $('token-form').hidden = kind !== 'unauthorized';
+  if (kind === 'unauthorized' && document.activeElement !== $('token-input')) $('token-input').focus();
 }
 
-/** Namespaces side by side; inside each, one column per rank (wrapped every ROWS_PER_COLUMN nodes). */
-function layout(nodes, edges) {
-  const rank = ranks(nodes, edges);
-  const groups = new Map();
-  for (const n of nodes) {
-    const key = n.namespace || '(reserved and external)';
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(n);
-  }
-  const pos = new Map();
-  const labels = [];
-  let col = 0;
-  let maxRows = 0;
-  for (const [ns, members] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    labels.push({ ns, x: 20 + col * COL_W, y: 22 });
-    const byRank = new Map();
-    for (const n of members) {
-      const r = rank.get(n.identity);
-      if (!byRank.has(r)) byRank.set(r, []);
-      byRank.get(r).push(n);
-    }
-    for (const r of [...byRank.keys()].sort((a, b) => a - b)) {
-      const column = byRank.get(r);
-      column.forEach((n, i) => {
-        const c = col + Math.floor(i / ROWS_PER_COLUMN);
-        const row = i % ROWS_PER_COLUMN;
-        pos.set(n.identity, { x: 20 + c * COL_W, y: 36 + row * ROW_H });
-        maxRows = Math.max(maxRows, row + 1);
-      });
-      col += Math.ceil(column.length / ROWS_PER_COLUMN);
-    }
-  }
-  return { pos, labels, width: 40 + col * COL_W, height: 60 + maxRows * ROW_H };
+function clearBanner(kind) {
+  const banner = $('banner');
+  if (kind && banner.dataset.kind !== kind) return;
+  banner.hidden = true;
+  banner.dataset.kind = '';
 }
 
-function renderGraph(graph) {
-  $('flow-rate').textContent = graph.flowsPerSecond.toFixed(graph.flowsPerSecond < 10 ? 2 : 0);
-  $('node-count').textContent = String(graph.reportingNodes.length);
-  const { pos, labels, width, height } = layout(graph.nodes, graph.edges);
-  const names = new Map(graph.nodes.map((n) => [n.identity, n.name]));
-  const parts = [];
-  for (const l of labels) parts.push(`<text class="ns-label" x="${l.x}" y="${l.y}">${escapeHtml(l.ns)}</text>`);
-  for (const e of graph.edges) {
-    const a = pos.get(e.source);
-    const b = pos.get(e.destination);
-    if (!a || !b) continue;
-    const x1 = a.x + NODE_W;
-    const y1 = a.y + NODE_H / 2;
-    const x2 = b.x;
-    const y2 = b.y + NODE_H / 2;
-    // a self-edge or one going back left loops outside the boxes
-    const d = x2 > x1
-      ? `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`
-      : `M${x1},${y1} C${x1 + 60},${y1 - 40} ${x2 - 60},${y2 - 40} ${x2},${y2}`;
-    const rate = e.flowsPerSecond >= 10 ? e.flowsPerSecond.toFixed(0) : e.flowsPerSecond.toFixed(2);
-    const label = `${e.flows} flows, ${rate}/s` + (e.dropped ? `, ${e.dropped} dropped` : '');
-    parts.push(
-      `<g class="edge${e.dropped ? ' dropped' : ''}" data-source="${escapeHtml(names.get(e.source))}" ` +
-        `data-destination="${escapeHtml(names.get(e.destination))}" data-flows="${e.flows}" ` +
-        `data-forwarded="${e.forwarded}" data-dropped="${e.dropped}">` +
-        `<path d="${d}" marker-end="url(#arrow)"/>` +
-        `<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 14}" text-anchor="middle">` +
-        `<tspan>${e.flows} flows, ${rate}/s</tspan>` +
-        (e.dropped ? `<tspan x="${(x1 + x2) / 2}" dy="12">${e.dropped} dropped</tspan>` : '') +
-        `</text>` +
-        `<title>${escapeHtml(`${names.get(e.source)} -> ${names.get(e.destination)}: ${label}; ports ${e.ports.join(', ')}`)}</title></g>`,
-    );
-  }
-  for (const n of graph.nodes) {
-    const p = pos.get(n.identity);
-    const cls = ['node', n.reserved ? 'reserved' : '', n.unknownSource ? 'unknown' : ''].filter(Boolean).join(' ');
-    const labelText = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(', ');
-    parts.push(
-      `<g class="${cls}" data-name="${escapeHtml(n.name)}" data-identity="${n.identity}" transform="translate(${p.x},${p.y})">` +
-        `<rect width="${NODE_W}" height="${NODE_H}"/>` +
-        `<text x="8" y="19">${escapeHtml(n.workload || n.name)}</text>` +
-        `<title>${escapeHtml(`${n.name} (identity ${n.identityName})${labelText ? `\n${labelText}` : ''}`)}</title></g>`,
-    );
-  }
-  const svg = $('map');
-  svg.setAttribute('width', String(Math.max(width, 600)));
-  svg.setAttribute('height', String(height));
-  svg.innerHTML =
-    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">' +
-    '<path d="M 0 0 L 10 5 L 0 10 z" fill="#777"/></marker></defs>' +
-    parts.join('');
+function unauthorized() {
+  needToken = true;
+  clearTimeout(graphTimer);
+  source?.close();
+  setStatus('token needed');
+  showBanner('unauthorized', token
+    ? 'The exporter refused the access token (401). Enter the right one to see flows.'
+    : 'This exporter needs an access token (401). Enter it to see flows.');
 }
+
+async function handleError(res, what) {
+  if (res.status === 401) return unauthorized();
+  if (res.status === 429) {
+    const after = Number(res.headers.get('retry-after')) || 2;
+    showBanner('rate-limited', `The exporter is rate-limiting this page's ${what} (429): ${await errorMessage(res)}. Retrying in ${after} s.`);
+    return after * 1000;
+  }
+  showBanner('http', `The ${what} answered HTTP ${res.status}: ${await errorMessage(res)}`);
+  return undefined;
+}
+
+function unreachable(what, err) {
+  showBanner('unreachable', `Cannot reach the flowlens API at ${location.host} for the ${what} (${err.message}). Is the exporter running? Retrying.`);
+}
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+// --- service map -------------------------------------------------------------------
 
 async function refreshGraph() {
   clearTimeout(graphTimer);
+  if (needToken) return;
+  let next = GRAPH_REFRESH_MS;
   try {
-    const res = await fetch(api('/api/graph', { window: GRAPH_WINDOW }));
-    if (res.ok) renderGraph(await res.json());
-    else $('status').textContent = `graph: HTTP ${res.status}`;
+    const res = await fetch(api('/api/graph', { window: $('f-window').value }));
+    if (res.ok) {
+      clearBanner('unreachable');
+      clearBanner('rate-limited');
+      clearBanner('http');
+      showGraph(await res.json());
+    } else {
+      next = (await handleError(res, 'service map')) ?? next;
+      if (res.status === 401) return;
+    }
   } catch (err) {
-    $('status').textContent = `graph: ${err.message}`;
+    unreachable('service map', err);
   }
-  graphTimer = setTimeout(refreshGraph, GRAPH_REFRESH_MS);
+  graphTimer = setTimeout(refreshGraph, next);
 }
 
-// --- flows table -----------------------------------------------------------------
-
-function row(r) {
-  const port = r.destination.port ? String(r.destination.port) : '';
-  const src = `${endName(r.source)}${r.source.ip ? ` ${r.source.ip}` : ''}`;
-  const dst = `${endName(r.destination)}${r.destination.ip ? ` ${r.destination.ip}` : ''}`;
-  return (
-    `<tr class="${r.verdict}" data-verdict="${r.verdict}" data-type="${r.type}">` +
-    `<td>${escapeHtml(r.time.slice(11, 23))}</td><td>${escapeHtml(r.node)}</td>` +
-    `<td class="source">${escapeHtml(src)}</td><td class="destination">${escapeHtml(dst)}</td>` +
-    `<td class="port">${port}</td><td>${escapeHtml(r.type)}</td><td class="verdict">${r.verdict}</td>` +
-    `<td class="summary">${escapeHtml(r.summary)}</td></tr>`
-  );
+function showGraph(graph) {
+  lastGraph = graph;
+  $('flow-rate').textContent = graph.flowsPerSecond.toFixed(graph.flowsPerSecond < 10 ? 2 : 0);
+  $('node-count').textContent = String(graph.reportingNodes.length);
+  $('workload-count').textContent = String(graph.nodes.filter(isWorkloadNode).length);
+  updateNamespaces(graph);
+  drawMap();
 }
 
-// Rows are added once per animation frame, newest on top: thousands of
-// records a second cost one DOM update a frame, not one each.
-function flushRows() {
-  frameQueued = false;
-  const batch = pending.slice(-MAX_ROWS).reverse();
-  pending = [];
-  tbody.insertAdjacentHTML('afterbegin', batch.map(row).join(''));
-  while (tbody.rows.length > MAX_ROWS) tbody.deleteRow(-1);
+async function drawMap() {
+  if (!lastGraph) return;
+  if (rendering) {
+    nextGraph = lastGraph;
+    return;
+  }
+  rendering = true;
+  try {
+    const graph = lastGraph;
+    const { nodes, edges, hiddenEdges } = visibleGraph(graph, $('f-noise').checked);
+    $('noise-count').dataset.edges = String(hiddenEdges);
+    showNoiseCount();
+    $('map-empty').hidden = nodes.length > 0;
+    await map.render(nodes, edges, graph.windowSeconds);
+  } catch (err) {
+    showBanner('http', `The service map could not be laid out: ${err.message}`);
+  } finally {
+    rendering = false;
+  }
+  if (nextGraph) {
+    nextGraph = undefined;
+    drawMap();
+  }
+}
+
+/** The picker lists every namespace seen since the page opened, and "all". */
+function updateNamespaces(graph) {
+  let added = false;
+  for (const n of graph.nodes) {
+    if (n.namespace && !namespaces.has(n.namespace)) {
+      namespaces.add(n.namespace);
+      added = true;
+    }
+  }
+  if (!added) return;
+  const picker = $('f-namespace');
+  const chosen = picker.value;
+  picker.replaceChildren(new Option('all', ''), ...[...namespaces].sort().map((ns) => new Option(ns, ns)));
+  picker.value = chosen;
+}
+
+// --- selection (a click on the map filters the table) ---------------------------------------
+
+function sameSelection(a, b) {
+  if (!a || !b || a.kind !== b.kind) return false;
+  return a.kind === 'node' ? a.identity === b.identity : a.source === b.source && a.destination === b.destination;
+}
+
+function nameOf(identity) {
+  const n = lastGraph?.nodes.find((x) => x.identity === identity);
+  return n ? n.name : String(identity);
+}
+
+function select(s) {
+  selection = s;
+  map.setSelection(s);
+  table.setSelection(s);
+  $('selection').hidden = !s;
+  if (s) $('selection-text').textContent = s.kind === 'node' ? `${nameOf(s.identity)} (from or to)` : `${nameOf(s.source)} → ${nameOf(s.destination)}`;
+}
+
+// --- flows table ------------------------------------------------------------------
+
+function showCounts({ rows, hiddenNoise, held }) {
+  $('row-count').textContent = `${rows} row${rows === 1 ? '' : 's'}`;
+  $('noise-count').dataset.records = String(hiddenNoise);
+  showNoiseCount();
+  $('pause').textContent = table.paused ? `Resume${held ? ` (${held} new)` : ''}` : 'Pause';
+}
+
+function showNoiseCount() {
+  const el = $('noise-count');
+  const records = Number(el.dataset.records);
+  const edges = Number(el.dataset.edges);
+  el.textContent = $('f-noise').checked || (records === 0 && edges === 0)
+    ? ''
+    : `${records} noise record${records === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'} hidden`;
+}
+
+/** After an EventSource error: asks the API what is wrong, since EventSource does not say. */
+async function probeStream() {
+  try {
+    const res = await fetch(api('/api/flows', { limit: '1' }));
+    if (res.ok) {
+      // the API answers: the stream itself was refused (too many streams) or cut; EventSource retries by itself
+      if (source?.readyState === EventSource.CLOSED) showBanner('rate-limited', 'The live stream was refused (too many streams open at the exporter, 429?). Close other tabs and retry.');
+      return;
+    }
+    await handleError(res, 'flows stream');
+  } catch (err) {
+    unreachable('flows stream', err);
+  }
 }
 
 function startStream() {
-  if (source) source.close();
-  pending = [];
-  tbody.replaceChildren();
-  source = new EventSource(api('/api/flows', { follow: 'true', limit: String(HISTORY) }));
-  source.addEventListener('open', () => ($('status').textContent = 'live'));
-  source.addEventListener('error', () => ($('status').textContent = 'reconnecting'));
-  source.addEventListener('flow', (ev) => {
-    pending.push(JSON.parse(ev.data));
-    if (!frameQueued) {
-      frameQueued = true;
-      requestAnimationFrame(flushRows);
-    }
+  source?.close();
+  table.clear();
+  if (needToken) return;
+  setStatus('connecting');
+  source = new EventSource(api('/api/flows', { follow: 'true', limit: String(HISTORY), since: $('f-window').value }));
+  source.addEventListener('open', () => {
+    setStatus(table.paused ? 'paused' : 'live');
+    clearBanner('unreachable');
   });
+  source.addEventListener('error', () => {
+    setStatus(source.readyState === EventSource.CLOSED ? 'stream closed' : 'reconnecting');
+    probeStream();
+  });
+  source.addEventListener('flow', (ev) => table.add(JSON.parse(ev.data)));
 }
+
+// --- controls ---------------------------------------------------------------------
 
 function applyFilters() {
   startStream();
   refreshGraph();
 }
 
-$('filters').addEventListener('change', applyFilters);
+function retry() {
+  needToken = false;
+  clearBanner();
+  applyFilters();
+}
+
+$('filters').addEventListener('change', (ev) => {
+  if (ev.target === $('f-noise')) {
+    table.setShowNoise($('f-noise').checked);
+    drawMap();
+    return;
+  }
+  applyFilters();
+});
 $('filters').addEventListener('submit', (ev) => {
   ev.preventDefault();
   applyFilters();
 });
+$('pause').addEventListener('click', () => {
+  table.setPaused(!table.paused);
+  $('pause').setAttribute('aria-pressed', String(table.paused));
+  setStatus(table.paused ? 'paused' : 'live');
+});
+$('retry').addEventListener('click', retry);
+$('token-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  token = $('token-input').value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $('token-input').value = '';
+  retry();
+});
+$('clear-selection').addEventListener('click', () => select(null));
+$('zoom-in').addEventListener('click', () => map.zoomBy(1.25));
+$('zoom-out').addEventListener('click', () => map.zoomBy(1 / 1.25));
+$('zoom-fit').addEventListener('click', () => map.fitView());
+$('detail').querySelector('button.close').addEventListener('click', () => table.closeDetail());
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && !$('detail').hidden) table.closeDetail();
+});
+addEventListener('resize', () => map.fitView());
+
+// for tests and the benchmark: what the map's last render took
+window.flowlens = { map, table, endName };
+
 applyFilters();

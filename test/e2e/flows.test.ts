@@ -226,9 +226,10 @@ describe('flows API, observe and UI (network namespaces, real kernel)', () => {
 
     it('shows the service map with the dropped edge and the unknown source, and fills the flows table live', async () => {
       await page.goto(`${exporter.base}/`);
-      // the namespace filter narrows map and table to this test's workloads (drops elsewhere on the machine stay out)
-      await page.fill('#f-namespace', 'e2e');
-      await page.dispatchEvent('#filters', 'change');
+      // the namespace picker narrows map and table to this test's workloads (drops elsewhere on the machine stay out);
+      // it lists the namespaces the map has shown
+      await page.locator('#f-namespace option[value="e2e"]').waitFor({ state: 'attached', timeout: 10_000 });
+      await page.selectOption('#f-namespace', 'e2e');
       const edge = page.locator('g.edge[data-source="e2e/client"][data-destination="e2e/server"]');
       await edge.waitFor({ timeout: 10_000 });
       // this test's workloads and the stranger; the drop tracer sees the whole machine, so a drop elsewhere that

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildGraph } from '../../src/flows/graph.js';
+import { buildGraph, p95 } from '../../src/flows/graph.js';
 import { compileFilter, parseFilter } from '../../src/flows/filter.js';
 import { API, DB, FRONTEND, rec, T0, WORLD } from '../common/flows.js';
 
@@ -69,6 +69,36 @@ describe('buildGraph', () => {
     expect(feApi.http).toEqual({ requests: 4, errors: 1, errorRatio: 0.25 });
     const apiDb = g.edges.find((e) => e.source === 70002)!;
     expect(apiDb.dns).toEqual({ queries: 2, errors: 1, errorRatio: 0.5 });
+  });
+
+  it("gives the HTTP exchanges' p95 latency (nearest rank) where they have latencies", () => {
+    // 20 exchanges of 1..20 ms: the 19th is the 95th percentile
+    const timed = Array.from({ length: 20 }, (_, i) =>
+      rec(90, { type: 'http', source: FRONTEND(41000 + i), destination: API(8080), http: { method: 'GET', path: '/', status: 200, latencySeconds: (20 - i) / 1000 } }));
+    const feApi = buildGraph(timed, { windowSeconds: 60, nowMs: NOW }).edges[0]!;
+    expect(feApi.http).toEqual({ requests: 20, errors: 0, errorRatio: 0, p95Seconds: 0.019 });
+    expect(p95([])).toBeUndefined();
+    expect(p95([0.5])).toBe(0.5);
+  });
+
+  it('counts an HTTP exchange or DNS query seen at both ends once (the server side\'s latency), and keep-alive exchanges each', () => {
+    const both = (second: number, sport: number, direction: 'egress' | 'ingress', status: number, ms: number) =>
+      rec(second, { type: 'http', direction, source: FRONTEND(sport), destination: API(8080), http: { method: 'GET', path: '/', status, latencySeconds: ms / 1000 } });
+    const dns = (direction: 'egress' | 'ingress', rcode: string) =>
+      rec(90, { type: 'dns', protocol: 'udp', direction, source: API(40100), destination: DB(53), dns: { qname: 'x.', qtype: 'A', rcode } });
+    const g2 = buildGraph([
+      // one keep-alive connection, two exchanges, each seen by the client (egress) and the server (ingress)
+      both(90, 41000, 'egress', 200, 12), both(90, 41000, 'ingress', 200, 10),
+      both(91, 41000, 'egress', 503, 32), both(91, 41000, 'ingress', 503, 30),
+      // another connection, seen at the client only (the server is outside)
+      both(92, 41001, 'egress', 200, 50),
+      dns('egress', 'NXDOMAIN'), dns('ingress', 'NXDOMAIN'),
+    ], { windowSeconds: 60, nowMs: NOW });
+    expect(g2.edges.find((e) => e.source === 70001)!.http).toEqual({ requests: 3, errors: 1, errorRatio: 1 / 3, p95Seconds: 0.05 });
+    expect(g2.edges.find((e) => e.source === 70002)!.dns).toEqual({ queries: 1, errors: 1, errorRatio: 1 });
+    // the server's side: latencies 10 and 30 ms, not the client's 12 and 32
+    const oneConn = buildGraph([both(90, 41000, 'egress', 200, 12), both(90, 41000, 'ingress', 200, 10)], { windowSeconds: 60, nowMs: NOW });
+    expect(oneConn.edges[0]!.http.p95Seconds).toBe(0.01);
   });
 
   it('gives rates over the window and the nodes reporting', () => {

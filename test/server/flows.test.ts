@@ -151,20 +151,29 @@ describe('OpenAPI and UI', () => {
     expect(page.body).toContain('<script type="module" src="/ui/app.js"></script>');
     expect((await app.inject('/ui/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect((await app.inject('/ui/style.css')).statusCode).toBe(200);
+    for (const module of ['model', 'map', 'table']) expect((await app.inject(`/ui/${module}.js`)).statusCode).toBe(200);
+    // the layout library, served by the exporter itself (no CDN)
+    const elk = await app.inject('/ui/elk-api.js');
+    expect([elk.statusCode, elk.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(elk.body).toContain('g.ELK = f()');
+    expect((await app.inject('/ui/elk-worker.min.js')).body.length).toBeGreaterThan(1_000_000);
     expect((await app.inject('/ui/../../package.json')).statusCode).toBe(404);
   });
 });
 
 describe('protection', () => {
-  it('with a token, /api and the UI refuse requests without it; /metrics and the probes do not ask', async () => {
+  it('with a token, /api refuses requests without it; the UI files (no data), /metrics and the probes do not ask', async () => {
     const { app } = serve({ token: 's3cret', requestsPerSecond: 0 });
-    for (const url of ['/api/flows', '/api/graph', '/api/openapi.json', '/', '/ui/app.js']) {
+    for (const url of ['/api/flows', '/api/graph', '/api/openapi.json']) {
       const res = await app.inject(url);
       expect([url, res.statusCode, res.headers['www-authenticate']]).toEqual([url, 401, 'Bearer realm="flowlens"']);
     }
     expect((await app.inject({ url: '/api/flows', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/flows', headers: { authorization: 'Bearer s3cret' } })).statusCode).toBe(200);
-    expect((await app.inject('/?access_token=s3cret')).statusCode).toBe(200);
+    expect((await app.inject('/api/flows?access_token=s3cret')).statusCode).toBe(200);
+    // the page asks for the token itself when the API answers 401
+    expect((await app.inject('/')).statusCode).toBe(200);
+    expect((await app.inject('/ui/app.js')).statusCode).toBe(200);
     expect((await app.inject('/metrics')).statusCode).toBe(200);
     expect((await app.inject('/healthz')).statusCode).toBe(200);
   });
