@@ -1,11 +1,13 @@
 # flowlens container image: the exporter, its BPF objects and its native addon
-# on Node.js 20 and Debian 12's libbpf. The Helm chart (charts/flowlens) runs it.
+# on Node.js 24 (LTS) and Debian 12's libbpf. The Helm chart (charts/flowlens) runs it.
 #
 #   docker build -t ghcr.io/flowlens/flowlens:0.1.0 .
 #
-# The tag is package.json's version, which is the chart's appVersion.
+# The tag is package.json's version, which is the chart's appVersion. Without
+# Docker or a registry, `make image` builds the same layout with podman
+# (image/Containerfile); keep the two in step.
 
-ARG NODE_VERSION=20.19
+ARG NODE_VERSION=24.22
 
 # --- build: BPF objects (clang), native addon (node-gyp, libbpf), TypeScript ---
 FROM node:${NODE_VERSION}-bookworm AS build
@@ -22,7 +24,11 @@ COPY . .
 # here already: mark it done, build, then keep only the runtime modules.
 RUN touch node_modules/.flowlens-deps \
  && make bpf addon ts \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.md' \) -delete \
+ && find node_modules -regextype posix-extended -type d \
+      -regex '.*/node_modules/(@[^/]+/)?[^/@]+/(test|tests|__tests__)' -prune -exec rm -rf {} + \
+ && find dist -name '*.map' -delete
 
 # --- runtime -----------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim

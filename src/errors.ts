@@ -85,6 +85,12 @@ export const ERRORS = {
     'Run flowlens as root, or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON ' +
     '(e.g. securityContext.capabilities.add in Kubernetes, or setcap/AmbientCapabilities).'),
 
+  FLOWLENS_ERR_BPF_DENIED: def(EXIT.PRIVILEGES, (object: string, reason: string) =>
+    `loading BPF object ${object} failed: bpf() was refused (EPERM) although the process holds CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (${reason}). ` +
+    'A seccomp profile, a security module (AppArmor, SELinux) or kernel lockdown denies it. In a container, use a runtime whose default ' +
+    'seccomp profile allows bpf() and perf_event_open() to CAP_BPF and CAP_PERFMON (containerd 1.7, Docker 23, CRI-O; podman 4.3 and ' +
+    'older runtimes allow them only with CAP_SYS_ADMIN), or seccompProfile: Unconfined in the chart.'),
+
   FLOWLENS_ERR_NO_BTF: def(EXIT.KERNEL, (path: string) =>
     `kernel BTF not found at ${path}. ` +
     'flowlens needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.4 have it); ' +

@@ -41,6 +41,8 @@ function loadError(err: unknown, object: string, log: Logger): Error {
   const e = err as Error & { verifierLog?: string };
   const pinned = /couldn't reuse pinned map at '([^']+)'/.exec(e.message);
   if (pinned) return wrapError(err, 'FLOWLENS_ERR_PINNED_MAP_MISMATCH', pinned[1]!);
+  // preflight() saw the capabilities in the effective set: an EPERM now comes from a filter in front of the kernel's capability checks
+  if ((err as { code?: unknown }).code === 'EPERM') return wrapError(err, 'FLOWLENS_ERR_BPF_DENIED', object, e.message);
   if (e.verifierLog) log.error(`verifier log:\n${e.verifierLog}`);
   return wrapError(err, 'FLOWLENS_ERR_BPF_LOAD_FAILED', object, e.message);
 }
