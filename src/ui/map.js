@@ -151,25 +151,26 @@ export class ServiceMap {
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push({ id: nodeId(n.identity), width: CARD_W, height: CARD_PAD * 2 + lines * CARD_LINE });
     }
+    const large = nodes.length > LARGE_NODES || edges.length > LARGE_EDGES;
     const labels = new Map();
     const elkEdges = edges.map((e) => {
       const lines = edgeLabelLines(e, windowSeconds);
       labels.set(edgeId(e), lines);
+      const edge = { id: edgeId(e), sources: [nodeId(e.source)], targets: [nodeId(e.destination)], labels: [] };
+      // a large map is read zoomed out, where labels cannot be read: they are left out of its layout (half its
+      // time), and each edge's numbers are in its tooltip and a click away in the table
+      if (large) return edge;
       const w = Math.max(...lines.map((l) => textWidth(l, SMALL_FONT))) + LABEL_PAD_X * 2;
-      return {
-        id: edgeId(e),
-        sources: [nodeId(e.source)],
-        targets: [nodeId(e.destination)],
-        labels: [{ id: `l${edgeId(e)}`, text: lines.join('\n'), width: Math.ceil(w / WIDTH_STEP) * WIDTH_STEP, height: lines.length * LABEL_LINE + LABEL_PAD_Y * 2 }],
-      };
+      edge.labels.push({ id: `l${edgeId(e)}`, text: lines.join('\n'), width: Math.ceil(w / WIDTH_STEP) * WIDTH_STEP, height: lines.length * LABEL_LINE + LABEL_PAD_Y * 2 });
+      return edge;
     });
+    this.svg.dataset.labels = large ? 'hidden' : 'shown';
     const children = [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([name, members]) => ({
       id: `g:${name}`,
       layoutOptions: GROUP_OPTIONS,
       labels: [{ text: name, width: textWidth(name, CARD_FONT) + 4, height: 16 }],
       children: members,
     }));
-    const large = nodes.length > LARGE_NODES || edges.length > LARGE_EDGES;
     const layoutOptions = large ? { ...this.layoutOptions, ...LARGE_OPTIONS } : this.layoutOptions;
     return { graph: { id: 'root', layoutOptions, children, edges: elkEdges }, cards, labels };
   }
@@ -257,7 +258,7 @@ export class ServiceMap {
           `<path class="hit" d="${d}"/>` +
           `<path class="line ${verdict}" d="${d}" stroke-width="${edgeWidth(e.flowsPerSecond, maxRate).toFixed(1)}"` +
           (dash ? ` stroke-dasharray="${dash}"` : '') + ` marker-end="url(#arrow-${verdict})"/>` +
-          `<title>${escapeHtml(`${src.name} → ${dst.name}: ${e.flows} flows (${e.forwarded} forwarded, ${e.dropped} dropped)` +
+          `<title>${escapeHtml(`${src.name} → ${dst.name}: ${labels.get(le.id).join(' · ')}; ${e.flows} flows (${e.forwarded} forwarded, ${e.dropped} dropped)` +
             (e.ports.length ? `; ports ${e.ports.join(', ')}` : '') +
             (Object.keys(e.dropReasons).length ? `; drop reasons ${Object.entries(e.dropReasons).map(([k, v]) => `${k} ×${v}`).join(', ')}` : ''))}</title></g>`,
       );
