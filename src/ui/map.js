@@ -128,6 +128,9 @@ export class ServiceMap {
     this.selection = null;
     this.generation = 0;
     this.timings = { layoutMs: 0, drawMs: 0, renders: 0 };
+    this.pointerDown = false;
+    /** Renders waiting for the pointer to be released. */
+    this.afterPointer = [];
     this.installPanZoom();
     svg.addEventListener('click', (ev) => this.clicked(ev));
     svg.addEventListener('keydown', (ev) => {
@@ -184,7 +187,9 @@ export class ServiceMap {
     // a large graph of the same shape keeps its slow layout a while (labels may then be a little wider than their boxes)
     const reuse = structure === this.structure && this.laid && this.timings.layoutMs > SLOW_LAYOUT_MS && started - this.laidAt < RELAYOUT_MS;
     const laid = reuse ? this.laid : await this.elk.layout(graph);
-    // a newer render started while this one was laid out: it draws instead
+    // not between a press and its click: the click would land on a card that is gone
+    if (this.pointerDown) await new Promise((resolve) => this.afterPointer.push(resolve));
+    // a newer render started while this one was laid out or waited: it draws instead
     if (generation !== this.generation) return false;
     const drawStart = performance.now();
     this.draw(laid, nodes, edges, cards, labels);
@@ -378,6 +383,7 @@ export class ServiceMap {
     }, { passive: false });
     let start = null;
     svg.addEventListener('pointerdown', (ev) => {
+      this.pointerDown = true;
       if (ev.button !== 0) return;
       start = { x: ev.clientX, y: ev.clientY, vx: this.view.x, vy: this.view.y };
       this.dragged = false;
@@ -396,11 +402,18 @@ export class ServiceMap {
     });
     const end = () => {
       start = null;
-      // the click that ends a drag comes after pointerup: forget the drag once it has passed
-      setTimeout(() => (this.dragged = false), 0);
+      // the click that ends a press comes after pointerup: forget the drag, and draw what waited, once it has passed
+      setTimeout(() => {
+        this.dragged = false;
+        this.pointerDown = false;
+        const waiting = this.afterPointer;
+        this.afterPointer = [];
+        for (const resolve of waiting) resolve();
+      }, 0);
     };
-    svg.addEventListener('pointerup', end);
-    svg.addEventListener('pointercancel', end);
+    // on the window: a press on the map may be released anywhere
+    addEventListener('pointerup', end);
+    addEventListener('pointercancel', end);
     svg.addEventListener('keydown', (ev) => {
       if (ev.target !== svg) return;
       const step = 40;
