@@ -13,10 +13,11 @@ export class ExporterProcess {
   readonly base = `http://127.0.0.1:${this.port}`;
   output = '';
 
-  constructor(args: string[]) {
+  /** nodeArgs: options for node itself, before the script (V8 heap settings in benchmarks' A/B arms). */
+  constructor(args: string[], nodeArgs: string[] = []) {
     this.child = spawn(
       process.execPath,
-      [join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
+      [...nodeArgs, join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child.stdout!.on('data', (d) => (this.output += d));
