@@ -128,6 +128,9 @@ export class ServiceMap {
     this.selection = null;
     this.generation = 0;
     this.timings = { layoutMs: 0, drawMs: 0, renders: 0 };
+    this.pointerDown = false;
+    /** Renders waiting for the pointer to be released. */
+    this.afterPointer = [];
     this.installPanZoom();
     svg.addEventListener('click', (ev) => this.clicked(ev));
     svg.addEventListener('keydown', (ev) => {
@@ -151,25 +154,26 @@ export class ServiceMap {
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push({ id: nodeId(n.identity), width: CARD_W, height: CARD_PAD * 2 + lines * CARD_LINE });
     }
+    const large = nodes.length > LARGE_NODES || edges.length > LARGE_EDGES;
     const labels = new Map();
     const elkEdges = edges.map((e) => {
       const lines = edgeLabelLines(e, windowSeconds);
       labels.set(edgeId(e), lines);
+      const edge = { id: edgeId(e), sources: [nodeId(e.source)], targets: [nodeId(e.destination)], labels: [] };
+      // a large map is read zoomed out, where labels cannot be read: they are left out of its layout (half its
+      // time), and each edge's numbers are in its tooltip and a click away in the table
+      if (large) return edge;
       const w = Math.max(...lines.map((l) => textWidth(l, SMALL_FONT))) + LABEL_PAD_X * 2;
-      return {
-        id: edgeId(e),
-        sources: [nodeId(e.source)],
-        targets: [nodeId(e.destination)],
-        labels: [{ id: `l${edgeId(e)}`, text: lines.join('\n'), width: Math.ceil(w / WIDTH_STEP) * WIDTH_STEP, height: lines.length * LABEL_LINE + LABEL_PAD_Y * 2 }],
-      };
+      edge.labels.push({ id: `l${edgeId(e)}`, text: lines.join('\n'), width: Math.ceil(w / WIDTH_STEP) * WIDTH_STEP, height: lines.length * LABEL_LINE + LABEL_PAD_Y * 2 });
+      return edge;
     });
+    this.svg.dataset.labels = large ? 'hidden' : 'shown';
     const children = [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([name, members]) => ({
       id: `g:${name}`,
       layoutOptions: GROUP_OPTIONS,
       labels: [{ text: name, width: textWidth(name, CARD_FONT) + 4, height: 16 }],
       children: members,
     }));
-    const large = nodes.length > LARGE_NODES || edges.length > LARGE_EDGES;
     const layoutOptions = large ? { ...this.layoutOptions, ...LARGE_OPTIONS } : this.layoutOptions;
     return { graph: { id: 'root', layoutOptions, children, edges: elkEdges }, cards, labels };
   }
@@ -183,7 +187,9 @@ export class ServiceMap {
     // a large graph of the same shape keeps its slow layout a while (labels may then be a little wider than their boxes)
     const reuse = structure === this.structure && this.laid && this.timings.layoutMs > SLOW_LAYOUT_MS && started - this.laidAt < RELAYOUT_MS;
     const laid = reuse ? this.laid : await this.elk.layout(graph);
-    // a newer render started while this one was laid out: it draws instead
+    // not between a press and its click: the click would land on a card that is gone
+    if (this.pointerDown) await new Promise((resolve) => this.afterPointer.push(resolve));
+    // a newer render started while this one was laid out or waited: it draws instead
     if (generation !== this.generation) return false;
     const drawStart = performance.now();
     this.draw(laid, nodes, edges, cards, labels);
@@ -257,7 +263,7 @@ export class ServiceMap {
           `<path class="hit" d="${d}"/>` +
           `<path class="line ${verdict}" d="${d}" stroke-width="${edgeWidth(e.flowsPerSecond, maxRate).toFixed(1)}"` +
           (dash ? ` stroke-dasharray="${dash}"` : '') + ` marker-end="url(#arrow-${verdict})"/>` +
-          `<title>${escapeHtml(`${src.name} → ${dst.name}: ${e.flows} flows (${e.forwarded} forwarded, ${e.dropped} dropped)` +
+          `<title>${escapeHtml(`${src.name} → ${dst.name}: ${labels.get(le.id).join(' · ')}; ${e.flows} flows (${e.forwarded} forwarded, ${e.dropped} dropped)` +
             (e.ports.length ? `; ports ${e.ports.join(', ')}` : '') +
             (Object.keys(e.dropReasons).length ? `; drop reasons ${Object.entries(e.dropReasons).map(([k, v]) => `${k} ×${v}`).join(', ')}` : ''))}</title></g>`,
       );
@@ -377,6 +383,7 @@ export class ServiceMap {
     }, { passive: false });
     let start = null;
     svg.addEventListener('pointerdown', (ev) => {
+      this.pointerDown = true;
       if (ev.button !== 0) return;
       start = { x: ev.clientX, y: ev.clientY, vx: this.view.x, vy: this.view.y };
       this.dragged = false;
@@ -395,11 +402,18 @@ export class ServiceMap {
     });
     const end = () => {
       start = null;
-      // the click that ends a drag comes after pointerup: forget the drag once it has passed
-      setTimeout(() => (this.dragged = false), 0);
+      // the click that ends a press comes after pointerup: forget the drag, and draw what waited, once it has passed
+      setTimeout(() => {
+        this.dragged = false;
+        this.pointerDown = false;
+        const waiting = this.afterPointer;
+        this.afterPointer = [];
+        for (const resolve of waiting) resolve();
+      }, 0);
     };
-    svg.addEventListener('pointerup', end);
-    svg.addEventListener('pointercancel', end);
+    // on the window: a press on the map may be released anywhere
+    addEventListener('pointerup', end);
+    addEventListener('pointercancel', end);
     svg.addEventListener('keydown', (ev) => {
       if (ev.target !== svg) return;
       const step = 40;

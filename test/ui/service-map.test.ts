@@ -172,6 +172,20 @@ describe('interactions', () => {
     await waitForRows('all rows', seqs(records.filter(notNoise)));
   });
 
+  it('a click survives the map being drawn anew: a render waits while the pointer is down', async () => {
+    const box = (await page.locator('g.node[data-name="data/postgres"] > rect').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    const waiting = () => page.evaluate(() => (window as unknown as { flowlens: { map: { afterPointer: unknown[] } } }).flowlens.map.afterPointer.length);
+    await waitFor('a render waiting for the release', 15_000, () => 'afterPointer', async () => ((await waiting()) > 0 ? true : undefined));
+    await page.mouse.up();
+    const id = WORKLOADS.postgres.identity;
+    await waitForRows('postgres rows', seqs(records.filter((r) => r.source.identity === id || r.destination.identity === id)));
+    expect(await waiting()).toBe(0);
+    await page.click('#clear-selection');
+    await waitForRows('all rows', seqs(records.filter(notNoise)));
+  });
+
   it('clicking an edge narrows the table to the flows of that pair (from -> to)', async () => {
     const { checkout, ledger } = WORKLOADS;
     await page.click('g.edge-label[data-source="shop/checkout"][data-destination="payments/ledger"]');
