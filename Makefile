@@ -121,14 +121,17 @@ NODE_VERSION := 24.22.3
 NODE_INTEGRITY := sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
 NODE_DIR := $(CURDIR)/$(IMG)/node-$(NODE_VERSION)
 # The base: Debian 12 minbase and the libraries the addon links to, without
-# docs, man pages and translations. Its tag is a hash of this recipe, so a
-# changed package list makes a new base.
+# docs, man pages and translations. mmdebstrap's merged-usr hook makes the
+# merged /usr itself: otherwise it installs the usrmerge package, which pulls
+# in perl (50 MB). Its tag is a hash of this recipe, so a changed package list
+# makes a new base.
 DEBIAN_SUITE := bookworm
 DEBIAN_MIRRORS := "deb http://deb.debian.org/debian $(DEBIAN_SUITE) main" \
 	"deb http://deb.debian.org/debian $(DEBIAN_SUITE)-updates main" \
 	"deb http://deb.debian.org/debian-security $(DEBIAN_SUITE)-security main"
 BASE_PACKAGES := libbpf1,libelf1,zlib1g
 BASE_OPTS := --variant=minbase --include=$(BASE_PACKAGES) --aptopt='APT::Install-Recommends "false"' \
+	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
 	--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
 	--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*'
