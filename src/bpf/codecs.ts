@@ -25,6 +25,7 @@ import {
   FLOWLENS_DNS_FLAG_NAME_TRUNCATED, FLOWLENS_DNS_FLAG_TC, FLOWLENS_DNS_FLAG_UNANSWERED,
   FLOWLENS_DNS_LATENCY_BOUNDS_NS, FLOWLENS_DNS_NAME_MAX, FLOWLENS_DNS_PORTS_MAX,
   FLOWLENS_HTTP_DURATION_BOUNDS, FLOWLENS_HTTP_DURATION_BOUNDS_NS, FLOWLENS_HTTP_PATH_MAX, FLOWLENS_HTTP_PIPELINE_DEPTH,
+  FLOWLENS_HTTP_TRACE_SAMPLED,
   DNS_EVENT, DNS_PENDING_KEY, DNS_PENDING_VALUE, DNS_QUERY_KEY, DNS_RESPONSE_KEY, DNS_RESPONSE_VALUE, DROP_EVENT, DROP_KEY,
   EVENTS_BUDGET, FLOW_EVENT, FLOW_KEY, FLOW_TRAFFIC_VALUE, FLOW_TUPLE, HTTP_CONN, HTTP_CONN_KEY, HTTP_EVENT, HTTP_REQUEST_KEY,
   HTTP_RESPONSE_KEY, HTTP_RESPONSE_VALUE, IPCACHE_KEY, IPCACHE_VALUE, TCP_OUTCOME_EVENT, TCP_OUTCOME_KEY, TCP_PENDING_VALUE,
@@ -509,6 +510,8 @@ export interface HttpEvent
   /** From the request's traceparent header, lower-case hex; undefined without one. */
   traceId: string | undefined;
   parentSpanId: string | undefined;
+  /** The traceparent's sampled flag: false when the caller did not sample its trace (or there is none). */
+  traceSampled: boolean;
 }
 
 const httpEventCodec = structCodec<HttpEventStruct>(HTTP_EVENT);
@@ -516,10 +519,14 @@ const httpEventCodec = structCodec<HttpEventStruct>(HTTP_EVENT);
 export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
   const { pathLen, pathTruncated, pathKnown, hasTrace, versionMinor, path, traceId, parentSpanId, ...exchange } = httpEventCodec.decode(buf, offset);
   const known = pathKnown !== 0;
-  let trace: { traceId: string | undefined; parentSpanId: string | undefined } = { traceId: undefined, parentSpanId: undefined };
+  let trace: Pick<HttpEvent, 'traceId' | 'parentSpanId' | 'traceSampled'> = { traceId: undefined, parentSpanId: undefined, traceSampled: false };
   // all-zero ids are invalid (W3C trace context): such a header joins no trace
   if (hasTrace !== 0 && traceId.some((b) => b !== 0) && parentSpanId.some((b) => b !== 0)) {
-    trace = { traceId: traceId.toString('hex'), parentSpanId: parentSpanId.toString('hex') };
+    trace = {
+      traceId: traceId.toString('hex'),
+      parentSpanId: parentSpanId.toString('hex'),
+      traceSampled: (hasTrace & FLOWLENS_HTTP_TRACE_SAMPLED) !== 0,
+    };
   }
   return {
     ...exchange,
