@@ -13,11 +13,12 @@ export class ExporterProcess {
   readonly base = `http://127.0.0.1:${this.port}`;
   output = '';
 
-  constructor(args: string[]) {
+  /** env: variables added to this process's environment (e.g. OTEL_*). */
+  constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(
       process.execPath,
       [join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
