@@ -157,7 +157,7 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     // no endpoint, no sink: exchanges are then never turned into spans, and the OpenTelemetry SDK and
     // gRPC (about 25 MiB of RSS once loaded) are not loaded
     const endpoint = otlpEndpoint(config.otlpEndpoint, process.env);
-    const telemetry = endpoint === null ? null : (await import('./traces/sink.js')).startTelemetry(
+    const telemetry = endpoint === null ? null : await (await import('./traces/sink.js')).startTelemetry(
       { endpoint: config.otlpEndpoint, ...config.traces },
       {
         serviceVersion: packageVersion(),

@@ -28,6 +28,12 @@ export interface BatchExporter<T> {
 
 const SHUTDOWN_FLUSH_MS = 3000;
 
+/** What the queue reads of an item's resource (spans and log records have one). */
+interface PendingResource {
+  asyncAttributesPending?: boolean;
+  waitForAsyncAttributes?(): Promise<void>;
+}
+
 export class BoundedExportQueue<T> {
   private queue: T[] = [];
   private inFlight: Promise<void> | undefined;
@@ -83,11 +89,21 @@ export class BoundedExportQueue<T> {
         this.config.exportTimeoutMilliseconds + 1000,
       );
       timeout.unref();
-      try {
-        this.exporter.export(batch, settle);
-      } catch (err) {
-        settle({ code: ExportResultCode.FAILED, error: err as Error });
-      }
+      // a resource whose detectors are still running (host.id) is encoded without their attributes:
+      // wait for them first, as the SDK's own processors do
+      const pending = batch.flatMap((item) => {
+        const resource = (item as { resource?: PendingResource }).resource;
+        return resource?.asyncAttributesPending && resource.waitForAsyncAttributes ? [resource.waitForAsyncAttributes()] : [];
+      });
+      const send = (): void => {
+        try {
+          this.exporter.export(batch, settle);
+        } catch (err) {
+          settle({ code: ExportResultCode.FAILED, error: err as Error });
+        }
+      };
+      if (pending.length === 0) send();
+      else void Promise.all(pending).then(send, (err: Error) => settle({ code: ExportResultCode.FAILED, error: err }));
     });
     return this.inFlight;
   }

@@ -29,7 +29,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attribu
 import { SeverityNumber, type Logger as OtelLogger } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { defaultResource, envDetector, hostDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, hostDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, SdkLogRecord, ReadableLogRecord, LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
@@ -45,7 +45,7 @@ import type { Identity } from '../identity/identity.js';
 import { BoundedExportQueue, type ExportCounts } from './bounded-export.js';
 import type { FinishedExchange } from './exchange.js';
 import { workloadResourceAttributes } from './resource.js';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_K8S_NODE_NAME } from './semconv.js';
+import { ATTR_SERVICE_NAME, ATTR_K8S_NODE_NAME } from './semconv.js';
 
 export type { FinishedExchange } from './exchange.js';
 
@@ -215,9 +215,7 @@ class WorkloadSpanProcessor implements SpanProcessor {
       serviceNameLabels: this.serviceNameLabels,
       nodeName: this.options.nodeName ?? '',
     });
-    // flowlens' own service.version is not the workload's: the exporter's identity is the instrumentation scope
-    const { [ATTR_SERVICE_VERSION]: _flowlensVersion, ...shared } = base.attributes;
-    resource = resourceFromAttributes({ ...shared, ...attributes });
+    resource = base.merge(resourceFromAttributes(attributes));
     this.resources.set(key, resource);
     if (this.resources.size > MAX_RESOURCES) this.resources.delete(this.resources.keys().next().value!);
     return resource;
@@ -275,7 +273,17 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-export function startTelemetry(config: TracesConfig, options: SpanSinkOptions = {}): Telemetry {
+export async function startTelemetry(config: TracesConfig, options: SpanSinkOptions = {}): Promise<Telemetry> {
+  // flowlens' own resource (the flow logs', and the base of every span's): OTEL_SERVICE_NAME and
+  // OTEL_RESOURCE_ATTRIBUTES (envDetector) win over it; no process.* (flowlens' process is not the
+  // workloads'), and no service.version: flowlens' version is the instrumentation scope's, and a
+  // workload's resource must not carry it. Detected here rather than by NodeSDK, and settled (host.id
+  // is read asynchronously) before the first span, so every workload's resource has all of it.
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'flowlens', ...(options.nodeName ? { [ATTR_K8S_NODE_NAME]: options.nodeName } : {}) }))
+    .merge(detectResources({ detectors: [hostDetector, envDetector] }));
+  await resource.waitForAsyncAttributes?.();
+
   const spanStats: SpanStats = { recorded: 0, sampledOut: 0, exported: 0, dropped: { queue_full: 0, export_failed: 0 } };
   const onError = options.onExportError ?? (() => {});
   const exporter = options.exporter ?? new OTLPTraceExporter(exporterOptions(config));
@@ -293,16 +301,8 @@ export function startTelemetry(config: TracesConfig, options: SpanSinkOptions = 
     : undefined;
 
   const sdk = new NodeSDK({
-    // flowlens' own resource (the flow logs', and the base of every span's): OTEL_SERVICE_NAME and
-    // OTEL_RESOURCE_ATTRIBUTES (envDetector) win over it; no process.* (flowlens' process is not the workloads')
-    resource: defaultResource().merge(
-      resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: 'flowlens',
-        ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
-        ...(options.nodeName ? { [ATTR_K8S_NODE_NAME]: options.nodeName } : {}),
-      }),
-    ),
-    resourceDetectors: [hostDetector, envDetector],
+    resource,
+    autoDetectResources: false,
     instrumentations: [],
     // null: register none (the typings leave null out; NodeSDK's setupContextManager documents it)
     contextManager: null as unknown as undefined,
@@ -385,7 +385,7 @@ export function startTelemetry(config: TracesConfig, options: SpanSinkOptions = 
 }
 
 /** The span sink alone (as before flow logs): null when no endpoint is configured. */
-export function createSpanSink(config: TracesConfig, options: SpanSinkOptions = {}): SpanSink | null {
+export async function createSpanSink(config: TracesConfig, options: SpanSinkOptions = {}): Promise<SpanSink | null> {
   if (!config.endpoint && !options.exporter) return null;
-  return startTelemetry(config, options).spans;
+  return (await startTelemetry(config, options)).spans;
 }

@@ -176,8 +176,9 @@ describe('spans, exemplars and flow logs any OpenTelemetry backend understands (
     const resources: Record<string, Record<string, unknown>> = {};
     for (const s of receiver.spans) {
       const side = `${s.kind === 'SPAN_KIND_CLIENT' ? 'client' : 'server'} ${isHttp(s) ? 'http' : 'dns'} ${s.resource['service.name']}`;
-      const { 'host.name': host, 'host.arch': arch, 'telemetry.sdk.version': sdkVersion, ...rest } = s.resource;
-      expect([host, arch, sdkVersion].every((v) => typeof v === 'string' && v !== '')).toBe(true);
+      // the host detector's (the node's) and the SDK's version: present, machine-specific
+      const { 'host.name': host, 'host.arch': arch, 'host.id': hostId, 'telemetry.sdk.version': sdkVersion, ...rest } = s.resource;
+      expect([host, arch, hostId, sdkVersion].every((v) => typeof v === 'string' && v !== '')).toBe(true);
       resources[side] = rest;
       expect(s.scope).toBe('flowlens');
     }

@@ -22,8 +22,8 @@ const WORKLOADS = new Map<number, Identity>([
 ]);
 const PODS = new Map([['10.0.0.1', 'frontend-7d9f-abcde'], ['10.0.0.2', 'db-0']]);
 
-function sink(exporter: SpanExporter, over: Partial<TracesConfig> = {}): SpanSink {
-  const s = createSpanSink(
+async function sink(exporter: SpanExporter, over: Partial<TracesConfig> = {}): Promise<SpanSink> {
+  const s = await createSpanSink(
     { ...DEFAULT_TRACES_CONFIG, endpoint: 'http://127.0.0.1:1', serviceNameLabels: ['app.kubernetes.io/name'], ...over },
     { exporter, clock, serviceVersion: '9.9.9', nodeName: 'node-a', workloads: (id) => WORKLOADS.get(id), podAt: (a) => PODS.get(a) },
   );
@@ -58,13 +58,13 @@ class HeldExporter implements SpanExporter {
 }
 
 describe('span sink', () => {
-  it('no endpoint: no sink, so nothing is ever built', () => {
-    expect(createSpanSink({ ...DEFAULT_TRACES_CONFIG, endpoint: null })).toBeNull();
+  it('no endpoint: no sink, so nothing is ever built', async () => {
+    expect(await createSpanSink({ ...DEFAULT_TRACES_CONFIG, endpoint: null })).toBeNull();
   });
 
   it('one span per exchange: name, kind, kernel clock as wall time, attributes, status, resource', async () => {
     const exporter = new InMemorySpanExporter();
-    const s = sink(exporter);
+    const s = await sink(exporter);
     s.record(exchange());
     s.record(exchange({ kind: 'server', error: 'NXDOMAIN' }));
     await s.flush();
@@ -90,7 +90,7 @@ describe('span sink', () => {
 
   it('sampling ratio 0 builds no span and drops none', async () => {
     const exporter = new InMemorySpanExporter();
-    const s = sink(exporter, { samplingRatio: 0 });
+    const s = await sink(exporter, { samplingRatio: 0 });
     for (let i = 0; i < 10; i++) s.record(exchange());
     await s.flush();
     expect(exporter.getFinishedSpans()).toEqual([]);
@@ -99,7 +99,7 @@ describe('span sink', () => {
 
   it('a receiver that fails: spans are counted dropped, the queue stays bounded, and delivery resumes after', async () => {
     const exporter = new HeldExporter();
-    const s = sink(exporter, { maxQueueSize: 4, maxExportBatchSize: 2, exportIntervalMilliseconds: 60_000 });
+    const s = await sink(exporter, { maxQueueSize: 4, maxExportBatchSize: 2, exportIntervalMilliseconds: 60_000 });
     // the first full batch goes out at once and is held; the queue then takes 4 more; the rest are refused
     for (let i = 0; i < 10; i++) s.record(exchange());
     expect(exporter.pending.length).toBe(1);
@@ -118,7 +118,7 @@ describe('span sink', () => {
 
   it('each span under the workload that made it: resource per workload and pod, one Resource object each', async () => {
     const exporter = new InMemorySpanExporter();
-    const s = sink(exporter);
+    const s = await sink(exporter);
     s.record(exchange({ owner: { identity: 70001, address: '10.0.0.1' } }));
     s.record(exchange({ kind: 'server', owner: { identity: 70002, address: '10.0.0.2' } }));
     s.record(exchange({ owner: { identity: 70003, address: '10.0.0.3' } }));
@@ -148,13 +148,15 @@ describe('span sink', () => {
     expect(spans[4]!.resource).toBe(spans[0]!.resource);
     // flowlens' version is the scope's, not the workloads'
     expect(spans.every((x) => x.resource.attributes['service.version'] === undefined && x.instrumentationScope.version === '9.9.9')).toBe(true);
+    // the host detector's host.id (read asynchronously) is there from the first span
+    expect(spans.every((x) => !x.resource.asyncAttributesPending && typeof x.resource.attributes['host.id'] === 'string')).toBe(true);
     // OTEL_RESOURCE_ATTRIBUTES-style attributes of the SDK's resource are kept under every workload's
     expect(spans[1]!.resource.attributes['host.name']).toBeDefined();
   });
 
   it('parent-based sampling: an unsampled traceparent gives no span, a sampled one a child; the ratio applies to roots only', async () => {
     const exporter = new InMemorySpanExporter();
-    const s = sink(exporter, { samplingRatio: 0 });
+    const s = await sink(exporter, { samplingRatio: 0 });
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     expect(s.record(exchange({ parent: { traceId, spanId: '00f067aa0ba902b7', sampled: false } }))).toBeUndefined();
     expect(s.record(exchange({ parent: { traceId, spanId: '00f067aa0ba902b8', sampled: true } }))).toBe(traceId);
@@ -167,7 +169,7 @@ describe('span sink', () => {
 
     // ratio 1: every root, still no child of an unsampled caller
     const all = new InMemorySpanExporter();
-    const t = sink(all, { samplingRatio: 1 });
+    const t = await sink(all, { samplingRatio: 1 });
     expect(t.record(exchange({ parent: { traceId, spanId: '00f067aa0ba902b7', sampled: false } }))).toBeUndefined();
     expect(t.record(exchange())).toMatch(/^[0-9a-f]{32}$/);
     await t.flush();
