@@ -412,7 +412,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'pinPath', flag: 'pin-path', env: 'FLOWLENS_PIN_PATH', value: 'DIR', list: false,
     description: 'bpffs directory to pin maps in, so counts survive restarts (e.g. /sys/fs/bpf/flowlens)' },
   { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'FLOWLENS_OTLP_ENDPOINT', value: 'URL', list: false,
-    description: 'OTLP/gRPC endpoint to send spans to (e.g. http://otel-collector:4317)' },
+    description: 'OTLP/gRPC endpoint to send spans (and flow logs) to (e.g. http://otel-collector:4317); else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT' },
   { key: 'logLevel', flag: 'log-level', env: 'FLOWLENS_LOG_LEVEL', value: 'LEVEL', list: false,
     description: `log level: ${LOG_LEVELS.join('|')}` },
   { key: 'apiTokenFile', flag: 'api-token-file', env: 'FLOWLENS_API_TOKEN_FILE', value: 'FILE', list: false,
