@@ -9,7 +9,7 @@
 // observes other processes' exchanges), so that the standard variables work as
 // with any OpenTelemetry SDK: OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)ENDPOINT,
 // _HEADERS, _CERTIFICATE, _CLIENT_KEY, _CLIENT_CERTIFICATE, _INSECURE,
-// _TIMEOUT, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
 // OTEL_TRACES_SAMPLER(_ARG). Settings flowlens' own configuration gives are
 // handed to the SDK in code, and in every OpenTelemetry SDK those win over the
 // environment; the rest comes from OTEL_*.
