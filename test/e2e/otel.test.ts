@@ -316,7 +316,13 @@ describe('spans, exemplars and flow logs any OpenTelemetry backend understands (
     expect(sumOf(m, 'flowlens_flow_logs_dropped_total', { reason: 'queue_full' })).toBeGreaterThan(0);
     // 300 exchanges' spans and records, none kept: the exporter's memory does not grow by them (a generous bound:
     // the garbage collector runs when it will)
-    expect(rssKiB(exporter.pid) - rssBefore).toBeLessThan(64 * 1024);
+    const rssAfter = rssKiB(exporter.pid);
+    console.log(
+      `receiver down: ${lateSpans} spans dropped (queue_full ${sumOf(m, 'flowlens_spans_dropped_total', { reason: 'queue_full' })}), ` +
+        `${sumOf(m, 'flowlens_flow_logs_dropped_total')} log records dropped (queue_full ${sumOf(m, 'flowlens_flow_logs_dropped_total', { reason: 'queue_full' })}); ` +
+        `VmRSS ${rssBefore} -> ${rssAfter} KiB`,
+    );
+    expect(rssAfter - rssBefore).toBeLessThan(64 * 1024);
     expect(exporter.child.exitCode).toBeNull();
   });
 });
