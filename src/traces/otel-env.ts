@@ -1,5 +1,5 @@
 // Whether flowlens sends anything over OTLP, decided before the OpenTelemetry
-// SDK is loaded (it is loaded only then: about 25 MiB of RSS). The endpoint is
+// SDK is loaded (it is loaded only then). The endpoint is
 // flowlens' own otlpEndpoint (config file, FLOWLENS_OTLP_ENDPOINT or
 // --otlp-endpoint) or else the standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /
 // OTEL_EXPORTER_OTLP_ENDPOINT, which the SDK's exporter then reads itself.

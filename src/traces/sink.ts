@@ -1,6 +1,6 @@
 // The OTLP side of flowlens, loaded only when an endpoint is set (run.ts
-// imports this module with import(): the OpenTelemetry SDK and gRPC are about
-// 25 MiB of RSS). Every protocol hands the span sink finished exchanges; it
+// imports this module with import(), so an exporter without one never loads
+// the OpenTelemetry SDK and gRPC). Every protocol hands the span sink finished exchanges; it
 // builds spans and exports them over OTLP/gRPC, and, when flowLogs.enabled,
 // exports every flow record as an OTLP log record.
 //
