@@ -9,7 +9,8 @@
         "src/native/maps.c",
         "src/native/programs.c",
         "src/native/tc.c",
-        "src/native/ringbuf.c"
+        "src/native/ringbuf.c",
+        "src/native/reader.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -235,11 +235,11 @@ static __always_inline bool conntrack_is_new(const struct flowlens_packet *pkt, 
 }
 
 /*
- * Room for one event of size bytes on the ring, or NULL with the loss counted.
- * Every event type draws on the one budget: it bounds the ring's inflow, not
- * any one kind of event.
+ * Room for one event of size bytes on this object's ring, or NULL with the
+ * loss counted (events_reserve in events.bpf.h). Every event type draws on the
+ * one budget: it bounds the ring's inflow, not any one kind of event. The
+ * caller has read the clock, so no stride is needed.
  */
-/* An event on this object's ring (events.bpf.h); the caller has read the clock: no stride needed. */
 static __always_inline void *event_reserve(__u64 size, __u64 now)
 {
 	return events_reserve(&events, &events_budget, &events_lost, events_per_second, 1, size, &now);

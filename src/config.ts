@@ -82,7 +82,7 @@ const numberRange = (min: number, max: number) => {
 
 /** The largest datapath.mapEntries: each identity-pair map is preallocated at this many entries. */
 export const MAP_ENTRIES_MAX = 1_048_576;
-/** The largest flows.capacity: about 0.8 KiB of heap a record, so about 800 MiB at most. */
+/** The largest flows.capacity: 124 bytes a record packed, plus the strings they hold, so about 120 MiB at most. */
 export const FLOWS_CAPACITY_MAX = 1_000_000;
 /** The largest ring buffer (each of the two programs has one); memory the kernel allocates up front. */
 export const RING_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
@@ -294,7 +294,7 @@ const identityLabelsSchema = z.strictObject(
 
 const flowsSchema = z.strictObject(
   {
-    // records kept for /api/flows, observe and the UI; about 0.8 KiB of heap each
+    // records kept for /api/flows, observe and the UI; 124 bytes each packed, plus the strings they hold
     capacity: intRange(1, FLOWS_CAPACITY_MAX).default(65535),
   },
   { error: 'expected a mapping' },

@@ -133,6 +133,10 @@ export const ERRORS = {
   FLOWLENS_ERR_ADDON_MISSING: def(EXIT.INSTALL, (path: string, reason: string) =>
     `native addon not loadable from ${path}: ${reason}. ` +
     'Build it with "make addon" (needs libbpf-dev, g++ and make).'),
+
+  FLOWLENS_ERR_EVENT_READER_FAILED: def(EXIT.INSTALL, (reason: string) =>
+    `the thread that reads the programs' events (dist/bpf/ring-reader-thread.js) did not start: ${reason}. ` +
+    'Build the exporter with "make build", which compiles it with the rest.'),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -245,6 +245,38 @@ function structInterface(struct: Struct, comments: { doc?: string; fields: Map<s
   return out;
 }
 
+/**
+ * The struct's reader: one object literal of every field but padding, read at
+ * its offset, so that each decoded struct has one shape and no field is looked
+ * up at run time (events are decoded by the thousand per second). Fields named
+ * *addr hold an address of the struct's family: 4 bytes for IPv4, else all 16.
+ */
+function structReader(struct: Struct): string[] {
+  const type = interfaceName(struct.name);
+  const hasFamily = struct.fields.some((f) => f.name === 'family');
+  const out = [`/** Reads struct ${struct.name} at o (the caller has checked that buf holds it). */`, `export function read${type}(buf: Buffer, o: number): ${type} {`];
+  const family = struct.fields.find((f) => f.name === 'family');
+  if (family) out.push(`  const family = readU8(buf, o + ${family.offset}) as AddressFamily;`);
+  out.push('  return {');
+  for (const f of struct.fields) {
+    if (f.name.startsWith('_')) continue;
+    const at = `o + ${f.offset}`;
+    let value: string;
+    if (f.name === 'family') {
+      out.push('    family,');
+      continue;
+    }
+    if (f.name.endsWith('addr') && f.kind === 'u8[]')
+      value = hasFamily ? `copyBytes(buf, ${at}, family === FLOWLENS_FAMILY_IPV4 ? 4 : ${f.size})` : `copyBytes(buf, ${at}, ${f.size})`;
+    else if (f.kind === 'u8[]') value = `copyBytes(buf, ${at}, ${f.size})`;
+    else if (f.kind === 'u64[]') value = `readU64s(buf, ${at}, ${f.size / 8})`;
+    else value = `read${f.kind.toUpperCase()}(buf, ${at})`;
+    out.push(`    ${propertyName(f.name)}: ${value},`);
+  }
+  out.push('  };', '}');
+  return out;
+}
+
 /** The generated file's text, from the header and the objects as they are now. */
 export function generateLayouts(header: string = readFileSync(HEADER, 'utf8'), objects: string[] = objectPaths()): string {
   const structs = structsFromObjects(headerStructNames(header), objects);
@@ -253,6 +285,8 @@ export function generateLayouts(header: string = readFileSync(HEADER, 'utf8'), o
     `// ${objects.join(', ')}.`,
     '// Do not edit: change the header, then run `make bpf layouts`.',
     '// test/bpf/codecs.test.ts fails while this file differs from what the objects give.',
+    '',
+    "import { copyBytes, readU8, readU16, readU32, readU64, readU64s } from './bytes.js';",
     '',
     '/** How a field decodes: u8, u16, u32 to a number, u64 to a bigint, u64[] to bigint[], u8[] to a Buffer. */',
     `export type FieldKind = ${Object.keys(TS_TYPES).map((k) => `'${k}'`).join(' | ')};`,
@@ -306,6 +340,15 @@ export function generateLayouts(header: string = readFileSync(HEADER, 'utf8'), o
   );
   const comments = headerComments(header);
   for (const { struct } of structs) out.push('', ...structInterface(struct, comments.get(struct.name)));
+  out.push('', '// Readers of the structs, each building its interface in one object literal (src/bpf/codecs.ts decodes through them)');
+  for (const { struct } of structs) out.push('', ...structReader(struct));
+  out.push(
+    '',
+    '/** The reader of each struct, by C name. */',
+    'export const STRUCT_READERS: Readonly<Record<string, (buf: Buffer, o: number) => object>> = {',
+    ...structs.map(({ struct }) => `  ${struct.name}: read${interfaceName(struct.name)},`),
+    '};',
+  );
   out.push('');
   return out.join('\n');
 }

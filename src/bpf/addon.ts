@@ -65,6 +65,15 @@ export interface NativeAddon {
 
   ringBufferOpen(mapFd: number, onRecords: (records: Buffer[]) => void): number;
   ringBufferConsume(handle: number): void;
+  /** Takes ownership of fd (pass a duplicate: fdDup). */
+  ringReaderOpen(fd: number): number;
+  /** Copies up to maxRecords waiting records into batch as frames (src/native/reader.c); returns the bytes written. */
+  ringReaderRead(handle: number, batch: ArrayBuffer, maxRecords: number): number;
+  fdDup(fd: number): number;
+  /** The calling thread's kernel id (gettid). */
+  threadId(): number;
+  /** Moves the calling thread to SCHED_IDLE; returns its kernel id. */
+  threadSetIdle(): number;
 
   progTestRun(fd: number, data: Buffer, repeat: number, dataOutSize: number): NativeTestRun;
   progInfo(fd: number): NativeProgInfo;

@@ -14,7 +14,7 @@
  *   every address field is 16 bytes; IPv4 uses the first four, the rest zero.
  * - `_pad` fields encode as zero and are not part of the decoded objects.
  */
-import { endianness } from 'node:os';
+import { readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
 import {
   FLOWLENS_DIRECTION_EGRESS, FLOWLENS_DIRECTION_INGRESS, FLOWLENS_FAMILY_IPV4, FLOWLENS_FAMILY_IPV6,
   FLOWLENS_VERDICT_DROPPED, FLOWLENS_VERDICT_FORWARDED, FLOWLENS_REPORTER_CLIENT, FLOWLENS_REPORTER_SERVER,
@@ -28,7 +28,7 @@ import {
   FLOWLENS_HTTP_TRACE_SAMPLED,
   DNS_EVENT, DNS_PENDING_KEY, DNS_PENDING_VALUE, DNS_QUERY_KEY, DNS_RESPONSE_KEY, DNS_RESPONSE_VALUE, DROP_EVENT, DROP_KEY,
   EVENTS_BUDGET, FLOW_EVENT, FLOW_KEY, FLOW_TRAFFIC_VALUE, FLOW_TUPLE, HTTP_CONN, HTTP_CONN_KEY, HTTP_EVENT, HTTP_REQUEST_KEY,
-  HTTP_RESPONSE_KEY, HTTP_RESPONSE_VALUE, IPCACHE_KEY, IPCACHE_VALUE, TCP_OUTCOME_EVENT, TCP_OUTCOME_KEY, TCP_PENDING_VALUE,
+  HTTP_RESPONSE_KEY, HTTP_RESPONSE_VALUE, IPCACHE_KEY, IPCACHE_VALUE, STRUCT_READERS, TCP_OUTCOME_EVENT, TCP_OUTCOME_KEY, TCP_PENDING_VALUE,
   TCP_RETRANSMIT_KEY,
   type AddressFamily, type DnsEvent, type DnsPendingKey, type DnsPendingValue, type DnsQueryKey, type DnsResponseKey,
   type DnsResponseValue, type DropEvent as DropEventStruct, type DropKey, type EventsBudget, type FieldKind, type FlowEvent,
@@ -209,31 +209,7 @@ export const TCP_FLAG_COUNT = TCP_FLAG_NAMES.length;
 export const RETRANSMIT_MAP_ERROR_MAPS = ['tcp_retransmits'] as const;
 
 // ---------------------------------------------------------------------------
-// Field access in host byte order
-
-const LE = endianness() === 'LE';
-
-function readU16(buf: Buffer, at: number): number {
-  return LE ? buf.readUInt16LE(at) : buf.readUInt16BE(at);
-}
-function readU32(buf: Buffer, at: number): number {
-  return LE ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
-}
-function readU64(buf: Buffer, at: number): bigint {
-  return LE ? buf.readBigUInt64LE(at) : buf.readBigUInt64BE(at);
-}
-function writeU16(buf: Buffer, at: number, v: number): void {
-  if (LE) buf.writeUInt16LE(v, at);
-  else buf.writeUInt16BE(v, at);
-}
-function writeU32(buf: Buffer, at: number, v: number): void {
-  if (LE) buf.writeUInt32LE(v, at);
-  else buf.writeUInt32BE(v, at);
-}
-function writeU64(buf: Buffer, at: number, v: bigint): void {
-  if (LE) buf.writeBigUInt64LE(v, at);
-  else buf.writeBigUInt64BE(v, at);
-}
+// Field access: host byte order (./bytes.ts)
 
 function checkSize(l: StructLayout, buf: Buffer, offset: number): void {
   if (buf.length - offset < l.size) {
@@ -256,12 +232,6 @@ function writeAddress(buf: Buffer, at: number, family: number, addr: Buffer): vo
   addr.copy(buf, at);
 }
 
-/** Unknown families keep all 16 bytes, so nothing is hidden from a caller debugging a bad entry. */
-function readAddress(buf: Buffer, at: number, family: number): Buffer {
-  const len = family === Family.IPV4 ? 4 : 16;
-  return Buffer.from(buf.subarray(at, at + len));
-}
-
 interface Codec<T> {
   encode(value: T): Buffer;
   decode(buf: Buffer, offset?: number): T;
@@ -277,6 +247,8 @@ interface Codec<T> {
  * pair as `export const { encode: encodeX, decode: decodeX } = structCodec<X>(X_LAYOUT)`.
  */
 function structCodec<T extends object>(l: StructLayout): Codec<T> {
+  const read = STRUCT_READERS[l.name];
+  if (!read) throw new Error(`codecs: no generated reader for struct ${l.name}`);
   const fields = Object.entries(l.fields)
     .filter(([name]) => !name.startsWith('_'))
     .map(([name, f]) => ({ key: f.property, at: f.offset, size: f.size, kind: f.kind, addr: name.endsWith('addr') }));
@@ -304,32 +276,9 @@ function structCodec<T extends object>(l: StructLayout): Codec<T> {
     },
     decode(buf: Buffer, offset = 0): T {
       checkSize(l, buf, offset);
-      const out: Record<string, unknown> = {};
-      for (const f of fields) {
-        const at = offset + f.at;
-        if (f.addr) continue;
-        if (f.kind === 'u8[]') out[f.key] = Buffer.from(buf.subarray(at, at + f.size));
-        else if (f.kind === 'u64[]') out[f.key] = Array.from({ length: f.size / 8 }, (_, i) => readU64(buf, at + i * 8));
-        else out[f.key] = readScalar(buf, at, f.kind);
-      }
-      // addresses last: their length depends on the decoded family
-      for (const f of fields) if (f.addr) out[f.key] = readAddress(buf, offset + f.at, out['family'] as number);
-      return out as T;
+      return read(buf, offset) as T;
     },
   };
-}
-
-function readScalar(buf: Buffer, at: number, kind: FieldKind): number | bigint {
-  switch (kind) {
-    case 'u8':
-      return buf.readUInt8(at);
-    case 'u16':
-      return readU16(buf, at);
-    case 'u32':
-      return readU32(buf, at);
-    default:
-      return readU64(buf, at);
-  }
 }
 
 function writeScalar(buf: Buffer, at: number, kind: FieldKind, value: number | bigint): void {
@@ -517,23 +466,32 @@ export interface HttpEvent
 const httpEventCodec = structCodec<HttpEventStruct>(HTTP_EVENT);
 
 export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
-  const { pathLen, pathTruncated, pathKnown, hasTrace, versionMinor, path, traceId, parentSpanId, ...exchange } = httpEventCodec.decode(buf, offset);
-  const known = pathKnown !== 0;
-  let trace: Pick<HttpEvent, 'traceId' | 'parentSpanId' | 'traceSampled'> = { traceId: undefined, parentSpanId: undefined, traceSampled: false };
+  const e = httpEventCodec.decode(buf, offset);
+  const known = e.pathKnown !== 0;
   // all-zero ids are invalid (W3C trace context): such a header joins no trace
-  if (hasTrace !== 0 && traceId.some((b) => b !== 0) && parentSpanId.some((b) => b !== 0)) {
-    trace = {
-      traceId: traceId.toString('hex'),
-      parentSpanId: parentSpanId.toString('hex'),
-      traceSampled: (hasTrace & FLOWLENS_HTTP_TRACE_SAMPLED) !== 0,
-    };
-  }
+  const traced = e.hasTrace !== 0 && e.traceId.some((b) => b !== 0) && e.parentSpanId.some((b) => b !== 0);
+  // every field written out (no object rest or spread): one shape, decoded once per exchange
   return {
-    ...exchange,
-    protocolVersion: `1.${versionMinor}`,
+    type: e.type,
+    family: e.family,
+    method: e.method,
+    reporter: e.reporter,
+    ifindex: e.ifindex,
+    timestampNs: e.timestampNs,
+    durationNs: e.durationNs,
+    srcIdentity: e.srcIdentity,
+    dstIdentity: e.dstIdentity,
+    saddr: e.saddr,
+    daddr: e.daddr,
+    sport: e.sport,
+    dport: e.dport,
+    status: e.status,
+    protocolVersion: `1.${e.versionMinor}`,
     // bytes as they came: latin1 keeps each one a character, whatever the encoding
-    path: known ? path.toString('latin1', 0, Math.min(pathLen, HTTP_PATH_MAX)) : undefined,
-    pathTruncated: known && pathTruncated !== 0,
-    ...trace,
+    path: known ? e.path.toString('latin1', 0, Math.min(e.pathLen, HTTP_PATH_MAX)) : undefined,
+    pathTruncated: known && e.pathTruncated !== 0,
+    traceId: traced ? e.traceId.toString('hex') : undefined,
+    parentSpanId: traced ? e.parentSpanId.toString('hex') : undefined,
+    traceSampled: traced && (e.hasTrace & FLOWLENS_HTTP_TRACE_SAMPLED) !== 0,
   };
 }

@@ -17,4 +17,6 @@ export {
 } from './program.js';
 export { BpfMap, MAP_TYPE, type UpdateFlag } from './map.js';
 export { RingBuffer } from './ringbuf.js';
+export { RingReader, type OnBatch, type ReaderThreadStatus } from './ring-reader.js';
+export { forEachRecord } from './ring-batch.js';
 export { enableBpfStats, isBpfFsMounted, possibleCpus } from './system.js';

@@ -3,6 +3,8 @@
 // Do not edit: change the header, then run `make bpf layouts`.
 // test/bpf/codecs.test.ts fails while this file differs from what the objects give.
 
+import { copyBytes, readU8, readU16, readU32, readU64, readU64s } from './bytes.js';
+
 /** How a field decodes: u8, u16, u32 to a number, u64 to a bigint, u64[] to bigint[], u8[] to a Buffer. */
 export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'u64[]' | 'u8[]';
 
@@ -971,3 +973,379 @@ export interface TcpRetransmitKey {
   srcIdentity: number;
   dstIdentity: number;
 }
+
+// Readers of the structs, each building its interface in one object literal (src/bpf/codecs.ts decodes through them)
+
+/** Reads struct ipcache_key at o (the caller has checked that buf holds it). */
+export function readIpcacheKey(buf: Buffer, o: number): IpcacheKey {
+  const family = readU8(buf, o + 4) as AddressFamily;
+  return {
+    prefixlen: readU32(buf, o + 0),
+    family,
+    addr: copyBytes(buf, o + 8, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+  };
+}
+
+/** Reads struct ipcache_value at o (the caller has checked that buf holds it). */
+export function readIpcacheValue(buf: Buffer, o: number): IpcacheValue {
+  return {
+    identity: readU32(buf, o + 0),
+    flags: readU32(buf, o + 4),
+  };
+}
+
+/** Reads struct flow_key at o (the caller has checked that buf holds it). */
+export function readFlowKey(buf: Buffer, o: number): FlowKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+    dstPort: readU16(buf, o + 8),
+    protocol: readU8(buf, o + 10),
+    direction: readU8(buf, o + 11),
+    verdict: readU8(buf, o + 12),
+  };
+}
+
+/** Reads struct flow_traffic_value at o (the caller has checked that buf holds it). */
+export function readFlowTrafficValue(buf: Buffer, o: number): FlowTrafficValue {
+  return {
+    packets: readU64(buf, o + 0),
+    bytes: readU64(buf, o + 8),
+    tcpFlags: readU64s(buf, o + 16, 8),
+  };
+}
+
+/** Reads struct flow_tuple at o (the caller has checked that buf holds it). */
+export function readFlowTuple(buf: Buffer, o: number): FlowTuple {
+  const family = readU8(buf, o + 37) as AddressFamily;
+  return {
+    saddr: copyBytes(buf, o + 0, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    daddr: copyBytes(buf, o + 16, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    sport: readU16(buf, o + 32),
+    dport: readU16(buf, o + 34),
+    protocol: readU8(buf, o + 36),
+    family,
+    direction: readU8(buf, o + 38),
+  };
+}
+
+/** Reads struct flow_event at o (the caller has checked that buf holds it). */
+export function readFlowEvent(buf: Buffer, o: number): FlowEvent {
+  const family = readU8(buf, o + 1) as AddressFamily;
+  return {
+    type: readU8(buf, o + 0),
+    family,
+    protocol: readU8(buf, o + 2),
+    direction: readU8(buf, o + 3),
+    ifindex: readU32(buf, o + 4),
+    timestampNs: readU64(buf, o + 8),
+    srcIdentity: readU32(buf, o + 16),
+    dstIdentity: readU32(buf, o + 20),
+    saddr: copyBytes(buf, o + 24, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    daddr: copyBytes(buf, o + 40, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    sport: readU16(buf, o + 56),
+    dport: readU16(buf, o + 58),
+    tcpFlags: readU8(buf, o + 60),
+    verdict: readU8(buf, o + 61),
+  };
+}
+
+/** Reads struct events_budget at o (the caller has checked that buf holds it). */
+export function readEventsBudget(buf: Buffer, o: number): EventsBudget {
+  return {
+    windowStartNs: readU64(buf, o + 0),
+    sent: readU64(buf, o + 8),
+  };
+}
+
+/** Reads struct drop_key at o (the caller has checked that buf holds it). */
+export function readDropKey(buf: Buffer, o: number): DropKey {
+  return {
+    reason: readU32(buf, o + 0),
+    srcIdentity: readU32(buf, o + 4),
+    dstIdentity: readU32(buf, o + 8),
+    dstPort: readU16(buf, o + 12),
+    protocol: readU8(buf, o + 14),
+    direction: readU8(buf, o + 15),
+  };
+}
+
+/** Reads struct drop_event at o (the caller has checked that buf holds it). */
+export function readDropEvent(buf: Buffer, o: number): DropEvent {
+  const family = readU8(buf, o + 1) as AddressFamily;
+  return {
+    type: readU8(buf, o + 0),
+    family,
+    protocol: readU8(buf, o + 2),
+    direction: readU8(buf, o + 3),
+    ifindex: readU32(buf, o + 4),
+    timestampNs: readU64(buf, o + 8),
+    reason: readU32(buf, o + 16),
+    srcIdentity: readU32(buf, o + 20),
+    dstIdentity: readU32(buf, o + 24),
+    sport: readU16(buf, o + 28),
+    dport: readU16(buf, o + 30),
+    saddr: copyBytes(buf, o + 32, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    daddr: copyBytes(buf, o + 48, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+  };
+}
+
+/** Reads struct tcp_pending_value at o (the caller has checked that buf holds it). */
+export function readTcpPendingValue(buf: Buffer, o: number): TcpPendingValue {
+  return {
+    synNs: readU64(buf, o + 0),
+    srcIdentity: readU32(buf, o + 8),
+    dstIdentity: readU32(buf, o + 12),
+    dstPort: readU16(buf, o + 16),
+    unanswered: readU8(buf, o + 18),
+  };
+}
+
+/** Reads struct tcp_outcome_key at o (the caller has checked that buf holds it). */
+export function readTcpOutcomeKey(buf: Buffer, o: number): TcpOutcomeKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+    dstPort: readU16(buf, o + 8),
+    outcome: readU8(buf, o + 10),
+    direction: readU8(buf, o + 11),
+  };
+}
+
+/** Reads struct tcp_outcome_event at o (the caller has checked that buf holds it). */
+export function readTcpOutcomeEvent(buf: Buffer, o: number): TcpOutcomeEvent {
+  const family = readU8(buf, o + 1) as AddressFamily;
+  return {
+    type: readU8(buf, o + 0),
+    family,
+    protocol: readU8(buf, o + 2),
+    direction: readU8(buf, o + 3),
+    ifindex: readU32(buf, o + 4),
+    timestampNs: readU64(buf, o + 8),
+    synTimestampNs: readU64(buf, o + 16),
+    srcIdentity: readU32(buf, o + 24),
+    dstIdentity: readU32(buf, o + 28),
+    saddr: copyBytes(buf, o + 32, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    daddr: copyBytes(buf, o + 48, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    sport: readU16(buf, o + 64),
+    dport: readU16(buf, o + 66),
+    outcome: readU8(buf, o + 68),
+  };
+}
+
+/** Reads struct dns_query_key at o (the caller has checked that buf holds it). */
+export function readDnsQueryKey(buf: Buffer, o: number): DnsQueryKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+    qtype: readU16(buf, o + 8),
+    reporter: readU8(buf, o + 10),
+  };
+}
+
+/** Reads struct dns_response_key at o (the caller has checked that buf holds it). */
+export function readDnsResponseKey(buf: Buffer, o: number): DnsResponseKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+    qtype: readU16(buf, o + 8),
+    rcode: readU8(buf, o + 10),
+    reporter: readU8(buf, o + 11),
+  };
+}
+
+/** Reads struct dns_response_value at o (the caller has checked that buf holds it). */
+export function readDnsResponseValue(buf: Buffer, o: number): DnsResponseValue {
+  return {
+    responses: readU64(buf, o + 0),
+    latencySumNs: readU64(buf, o + 8),
+    latencyBuckets: readU64s(buf, o + 16, 14),
+  };
+}
+
+/** Reads struct dns_pending_key at o (the caller has checked that buf holds it). */
+export function readDnsPendingKey(buf: Buffer, o: number): DnsPendingKey {
+  const family = readU8(buf, o + 20) as AddressFamily;
+  return {
+    clientAddr: copyBytes(buf, o + 0, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    clientPort: readU16(buf, o + 16),
+    id: readU16(buf, o + 18),
+    family,
+    protocol: readU8(buf, o + 21),
+    reporter: readU8(buf, o + 22),
+  };
+}
+
+/** Reads struct dns_pending_value at o (the caller has checked that buf holds it). */
+export function readDnsPendingValue(buf: Buffer, o: number): DnsPendingValue {
+  return {
+    queryNs: readU64(buf, o + 0),
+    srcIdentity: readU32(buf, o + 8),
+    dstIdentity: readU32(buf, o + 12),
+    serverAddr: copyBytes(buf, o + 16, 16),
+    ifindex: readU32(buf, o + 32),
+    serverPort: readU16(buf, o + 36),
+    qtype: readU16(buf, o + 38),
+    qclass: readU16(buf, o + 40),
+    qnameLen: readU8(buf, o + 42),
+    flags: readU8(buf, o + 43),
+    qname: copyBytes(buf, o + 48, 128),
+  };
+}
+
+/** Reads struct dns_event at o (the caller has checked that buf holds it). */
+export function readDnsEvent(buf: Buffer, o: number): DnsEvent {
+  const family = readU8(buf, o + 1) as AddressFamily;
+  return {
+    type: readU8(buf, o + 0),
+    family,
+    protocol: readU8(buf, o + 2),
+    reporter: readU8(buf, o + 3),
+    ifindex: readU32(buf, o + 4),
+    queryNs: readU64(buf, o + 8),
+    responseNs: readU64(buf, o + 16),
+    srcIdentity: readU32(buf, o + 24),
+    dstIdentity: readU32(buf, o + 28),
+    clientAddr: copyBytes(buf, o + 32, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    serverAddr: copyBytes(buf, o + 48, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    clientPort: readU16(buf, o + 64),
+    serverPort: readU16(buf, o + 66),
+    id: readU16(buf, o + 68),
+    qtype: readU16(buf, o + 70),
+    qclass: readU16(buf, o + 72),
+    answers: readU16(buf, o + 74),
+    rcode: readU8(buf, o + 76),
+    flags: readU8(buf, o + 77),
+    qnameLen: readU8(buf, o + 78),
+    qname: copyBytes(buf, o + 80, 128),
+  };
+}
+
+/** Reads struct http_request_key at o (the caller has checked that buf holds it). */
+export function readHttpRequestKey(buf: Buffer, o: number): HttpRequestKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+    method: readU8(buf, o + 8),
+    reporter: readU8(buf, o + 9),
+  };
+}
+
+/** Reads struct http_response_key at o (the caller has checked that buf holds it). */
+export function readHttpResponseKey(buf: Buffer, o: number): HttpResponseKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+    status: readU16(buf, o + 8),
+    method: readU8(buf, o + 10),
+    reporter: readU8(buf, o + 11),
+  };
+}
+
+/** Reads struct http_response_value at o (the caller has checked that buf holds it). */
+export function readHttpResponseValue(buf: Buffer, o: number): HttpResponseValue {
+  return {
+    count: readU64(buf, o + 0),
+    durationNsSum: readU64(buf, o + 8),
+    buckets: readU64s(buf, o + 16, 14),
+  };
+}
+
+/** Reads struct http_conn_key at o (the caller has checked that buf holds it). */
+export function readHttpConnKey(buf: Buffer, o: number): HttpConnKey {
+  const family = readU8(buf, o + 36) as AddressFamily;
+  return {
+    clientAddr: copyBytes(buf, o + 0, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    serverAddr: copyBytes(buf, o + 16, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    clientPort: readU16(buf, o + 32),
+    serverPort: readU16(buf, o + 34),
+    family,
+    reporter: readU8(buf, o + 37),
+  };
+}
+
+/** Reads struct http_conn at o (the caller has checked that buf holds it). */
+export function readHttpConn(buf: Buffer, o: number): HttpConn {
+  return {
+    requestNs: readU64s(buf, o + 0, 4),
+    requestSeq: readU32(buf, o + 32),
+    responseSeq: readU32(buf, o + 36),
+    methods: copyBytes(buf, o + 40, 4),
+    head: readU8(buf, o + 44),
+    pending: readU8(buf, o + 45),
+    untracked: readU8(buf, o + 46),
+    headDetail: readU8(buf, o + 47),
+    pathLen: readU8(buf, o + 48),
+    pathTruncated: readU8(buf, o + 49),
+    hasTrace: readU8(buf, o + 50),
+    path: copyBytes(buf, o + 56, 64),
+    traceId: copyBytes(buf, o + 120, 16),
+    parentSpanId: copyBytes(buf, o + 136, 8),
+  };
+}
+
+/** Reads struct http_event at o (the caller has checked that buf holds it). */
+export function readHttpEvent(buf: Buffer, o: number): HttpEvent {
+  const family = readU8(buf, o + 1) as AddressFamily;
+  return {
+    type: readU8(buf, o + 0),
+    family,
+    method: readU8(buf, o + 2),
+    reporter: readU8(buf, o + 3),
+    ifindex: readU32(buf, o + 4),
+    timestampNs: readU64(buf, o + 8),
+    durationNs: readU64(buf, o + 16),
+    srcIdentity: readU32(buf, o + 24),
+    dstIdentity: readU32(buf, o + 28),
+    saddr: copyBytes(buf, o + 32, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    daddr: copyBytes(buf, o + 48, family === FLOWLENS_FAMILY_IPV4 ? 4 : 16),
+    sport: readU16(buf, o + 64),
+    dport: readU16(buf, o + 66),
+    status: readU16(buf, o + 68),
+    pathLen: readU8(buf, o + 70),
+    pathTruncated: readU8(buf, o + 71),
+    pathKnown: readU8(buf, o + 72),
+    hasTrace: readU8(buf, o + 73),
+    versionMinor: readU8(buf, o + 74),
+    path: copyBytes(buf, o + 80, 64),
+    traceId: copyBytes(buf, o + 144, 16),
+    parentSpanId: copyBytes(buf, o + 160, 8),
+  };
+}
+
+/** Reads struct tcp_retransmit_key at o (the caller has checked that buf holds it). */
+export function readTcpRetransmitKey(buf: Buffer, o: number): TcpRetransmitKey {
+  return {
+    srcIdentity: readU32(buf, o + 0),
+    dstIdentity: readU32(buf, o + 4),
+  };
+}
+
+/** The reader of each struct, by C name. */
+export const STRUCT_READERS: Readonly<Record<string, (buf: Buffer, o: number) => object>> = {
+  ipcache_key: readIpcacheKey,
+  ipcache_value: readIpcacheValue,
+  flow_key: readFlowKey,
+  flow_traffic_value: readFlowTrafficValue,
+  flow_tuple: readFlowTuple,
+  flow_event: readFlowEvent,
+  events_budget: readEventsBudget,
+  drop_key: readDropKey,
+  drop_event: readDropEvent,
+  tcp_pending_value: readTcpPendingValue,
+  tcp_outcome_key: readTcpOutcomeKey,
+  tcp_outcome_event: readTcpOutcomeEvent,
+  dns_query_key: readDnsQueryKey,
+  dns_response_key: readDnsResponseKey,
+  dns_response_value: readDnsResponseValue,
+  dns_pending_key: readDnsPendingKey,
+  dns_pending_value: readDnsPendingValue,
+  dns_event: readDnsEvent,
+  http_request_key: readHttpRequestKey,
+  http_response_key: readHttpResponseKey,
+  http_response_value: readHttpResponseValue,
+  http_conn_key: readHttpConnKey,
+  http_conn: readHttpConn,
+  http_event: readHttpEvent,
+  tcp_retransmit_key: readTcpRetransmitKey,
+};

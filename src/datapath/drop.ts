@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { BpfObject, RingBuffer, type BpfLink } from '../bpf/index.js';
+import { BpfObject, RingReader, forEachRecord, type BpfLink } from '../bpf/index.js';
 import { EVENTS_READ_MS } from './events.js';
 import {
+  DROP_EVENT,
   DROP_MAP_ERROR_MAPS,
   LOST_REASON_NAMES,
   EventType,
   decodeDropEvent,
   decodeDropKey,
   decodeFlowKey,
-  eventType,
   nameAt,
   type DropEvent,
   type DropKey,
@@ -69,8 +69,7 @@ export interface DropSnapshot {
  */
 export class DropDatapath {
   private readonly link: BpfLink;
-  private readonly ringBuffer: RingBuffer;
-  private readonly consumeTimer: NodeJS.Timeout;
+  private readonly events: RingReader;
   private closed = false;
   /** Records on the ring buffer that are not drop events (a newer object than this code). */
   unknownEvents = 0;
@@ -80,15 +79,15 @@ export class DropDatapath {
     private readonly object: BpfObject,
     private readonly opts: DropDatapathOptions,
   ) {
-    this.ringBuffer = new RingBuffer(object.map('drop_events'), (events) => this.onEvents(events));
-    // drop.bpf.c submits without wakeups (see emit_drop_event): read on a timer
-    this.consumeTimer = setInterval(() => this.ringBuffer.consume(), EVENTS_READ_MS);
-    this.consumeTimer.unref();
+    // drop.bpf.c submits without wakeups (see emit_drop_event): read off the main thread on a timer
+    this.events = new RingReader(object.map('drop_events'), {
+      readIntervalMs: EVENTS_READ_MS,
+      onBatch: (batch, bytes) => forEachRecord(batch, bytes, (at, length) => this.onRecord(batch, at, length)),
+    });
     try {
       this.link = object.program(PROGRAM).attach();
     } catch (err) {
-      clearInterval(this.consumeTimer);
-      this.ringBuffer.close();
+      this.events.close();
       throw err;
     }
   }
@@ -140,8 +139,7 @@ export class DropDatapath {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.consumeTimer);
-    this.ringBuffer.close();
+    this.events.close();
     this.link.destroy();
     this.object.close();
   }
@@ -151,15 +149,19 @@ export class DropDatapath {
     return { program: PROGRAM, runs: Number(info.runCount), runSeconds: Number(info.runTimeNs) / 1e9 };
   }
 
-  private onEvents(events: Buffer[]): void {
-    for (const buf of events) {
-      if (eventType(buf) !== EventType.DROP) {
-        this.unknownEvents++;
-        continue;
-      }
-      this.dropEvents++;
-      this.opts.onDropEvent?.(decodeDropEvent(buf));
+  /** Resolves once the drops recorded until now have reached onDropEvent, without waiting for the next timed read. */
+  consumeEvents(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.events.read();
+  }
+
+  /** One record of a batch, decoded in place; a record shorter than a drop event counts as unknown. */
+  private onRecord(batch: Buffer, at: number, length: number): void {
+    if (length < DROP_EVENT.size || batch.readUInt8(at) !== EventType.DROP) {
+      this.unknownEvents++;
+      return;
     }
+    this.dropEvents++;
+    this.opts.onDropEvent?.(decodeDropEvent(batch, at));
   }
 
 }

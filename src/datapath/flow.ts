@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import {
   BpfObject,
-  RingBuffer,
+  RingReader,
   enableBpfStats,
+  forEachRecord,
   type BpfMap,
   type BpfProgram,
   type TcAttachment,
@@ -17,10 +18,13 @@ import {
   decodeFlowKey,
   decodeHttpEvent,
   decodeTcpOutcomeEvent,
+  DNS_EVENT,
   encodeIpcacheValue,
+  FLOW_EVENT,
+  HTTP_EVENT,
+  TCP_OUTCOME_EVENT,
   encodeU32,
   encodeU64,
-  eventType,
   EventType,
   ipcacheKey,
   nameAt,
@@ -156,8 +160,7 @@ export interface FlowDatapathOptions {
 export class FlowDatapath implements InterfaceAttacher {
   private readonly object: BpfObject;
   private readonly programs: Record<(typeof PROGRAMS)[number], BpfProgram>;
-  private readonly ringBuffer: RingBuffer;
-  private readonly consumeTimer: NodeJS.Timeout;
+  private readonly events: RingReader;
   private readonly stats: { disable(): void } | undefined;
   private closed = false;
   /** Last value written to ipcache_generation; this process is its only writer (the map is not pinned). */
@@ -181,7 +184,12 @@ export class FlowDatapath implements InterfaceAttacher {
       flow_from_endpoint: object.program('flow_from_endpoint'),
       flow_to_endpoint: object.program('flow_to_endpoint'),
     };
-    this.ringBuffer = new RingBuffer(object.map('events'), (events) => this.onEvents(events));
+    // read off the main thread on a timer (events carry no wakeup: see EVENTS_READ_MS)
+    this.events = new RingReader(object.map('events'), {
+      readIntervalMs: EVENTS_READ_MS,
+      onBatch: (batch, bytes) => forEachRecord(batch, bytes, (at, length) => this.onRecord(batch, at, length)),
+      onError: (message) => opts.log?.error(`flow events: ${message}; no more flow, TCP, DNS or HTTP events are read`),
+    });
     this.stats = opts.programStats ? enableBpfStats() : undefined;
     this.tcp = new TcpOutcomeTracker(object, opts.tcpUnansweredTimeoutSeconds ?? DEFAULT_TCP_UNANSWERED_TIMEOUT_SECONDS, (event) =>
       opts.onTcpOutcome?.(event),
@@ -194,8 +202,6 @@ export class FlowDatapath implements InterfaceAttacher {
       this.sweepDnsPending();
     }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
-    this.consumeTimer = setInterval(() => this.consumeEvents(), EVENTS_READ_MS);
-    this.consumeTimer.unref();
   }
 
   static load(opts: FlowDatapathOptions): FlowDatapath {
@@ -341,8 +347,7 @@ export class FlowDatapath implements InterfaceAttacher {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
-    clearInterval(this.consumeTimer);
-    this.ringBuffer.close();
+    this.events.close();
     this.stats?.disable();
     this.object.close();
   }
@@ -353,32 +358,38 @@ export class FlowDatapath implements InterfaceAttacher {
     this.tcp.sweep(now);
   }
 
-  /** Reads what the programs sent since the last read (events carry no wakeup: see EVENTS_READ_MS). */
-  consumeEvents(): void {
-    if (!this.closed) this.ringBuffer.consume();
+  /**
+   * Resolves once what the programs sent until now has reached the callbacks,
+   * without waiting for the next timed read.
+   */
+  consumeEvents(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.events.read();
   }
 
-  private onEvents(events: Buffer[]): void {
-    for (const buf of events) {
-      switch (eventType(buf)) {
-        case EventType.FLOW:
-          this.flowEvents++;
-          this.opts.onFlowEvent?.(decodeFlowEvent(buf));
-          break;
-        case EventType.TCP_OUTCOME:
-          this.tcp.onEvent(decodeTcpOutcomeEvent(buf));
-          break;
-        case EventType.DNS:
-          this.dns.onEvent(decodeDnsEvent(buf));
-          break;
-        case EventType.HTTP:
-          this.httpEvents++;
-          this.opts.onHttpEvent?.(decodeHttpEvent(buf));
-          break;
-        default:
-          this.unknownEvents++;
-      }
+  /** One record of a batch, decoded in place (no copy of the record); a record shorter than its type's layout counts as unknown. */
+  private onRecord(batch: Buffer, at: number, length: number): void {
+    const type = length > 0 ? batch.readUInt8(at) : -1;
+    switch (type) {
+      case EventType.FLOW:
+        if (length < FLOW_EVENT.size) break;
+        this.flowEvents++;
+        this.opts.onFlowEvent?.(decodeFlowEvent(batch, at));
+        return;
+      case EventType.TCP_OUTCOME:
+        if (length < TCP_OUTCOME_EVENT.size) break;
+        this.tcp.onEvent(decodeTcpOutcomeEvent(batch, at));
+        return;
+      case EventType.DNS:
+        if (length < DNS_EVENT.size) break;
+        this.dns.onEvent(decodeDnsEvent(batch, at));
+        return;
+      case EventType.HTTP:
+        if (length < HTTP_EVENT.size) break;
+        this.httpEvents++;
+        this.opts.onHttpEvent?.(decodeHttpEvent(batch, at));
+        return;
     }
+    this.unknownEvents++;
   }
 
   private mapFill(name: string, entries?: number): { map: string; entries: number; capacity: number } {

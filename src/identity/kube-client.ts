@@ -2,19 +2,14 @@
 // (a file and context by flag, in-cluster by default), the lists the
 // informers start from, and the owner GETs of workload resolution.
 
-import { existsSync } from 'node:fs';
 import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { createError, readTextFile, wrapError } from '../errors.js';
+import { inCluster, SERVICE_ACCOUNT_TOKEN } from './in-cluster.js';
 import type { KubeObject } from './kube-objects.js';
 import type { ListPage, ResourceSpec } from './kube-watch.js';
 import type { OwnerReader } from './kube-workloads.js';
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-/** True inside a pod with a service account: the in-cluster config is usable. */
-export function inCluster(env: Record<string, string | undefined> = process.env, tokenPath = SERVICE_ACCOUNT_TOKEN): boolean {
-  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(tokenPath);
-}
+export { inCluster };
 
 export type KubeConfigOptions = {
   /** Path of a kubeconfig file; without it, the in-cluster config. */

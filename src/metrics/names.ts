@@ -75,6 +75,9 @@ export const FLOW_STORE_EVICTED_TOTAL = 'flowlens_flow_store_evicted_total';
 export const FLOW_STREAMS = 'flowlens_flow_streams';
 export const FLOW_STREAM_SKIPPED_TOTAL = 'flowlens_flow_stream_skipped_total';
 
+// registered in event-reader.ts
+export const EVENT_READER_IDLE = 'flowlens_event_reader_idle';
+
 // registered in spans.ts
 export const SPANS_DROPPED_TOTAL = 'flowlens_spans_dropped_total';
 export const SPANS_EXPORTED_TOTAL = 'flowlens_spans_exported_total';

@@ -27,5 +27,8 @@ export interface FlowStoreStatus {
   streamSkipped(): number;
 }
 
+/** The event reader thread's scheduling (src/bpf/ring-reader.ts); undefined while it has not started. */
+export type EventReaderStatus = () => { idle: boolean } | undefined;
+
 /** Span export counters (SpanSink.stats in src/traces). */
 export interface SpanStatus { readonly exported: number; readonly dropped: Readonly<Record<string, number>> }

@@ -138,6 +138,9 @@ int resource_release(napi_env env, struct resource *res)
 	case RES_RINGBUF:
 		ringbuf_release(env, res->u.rb);
 		break;
+	case RES_RING_READER:
+		reader_release(res->u.reader);
+		break;
 	}
 	free(res);
 	return err;
@@ -145,7 +148,7 @@ int resource_release(napi_env env, struct resource *res)
 
 /* Order matters at teardown: what points into an object goes before the object. */
 static const enum resource_kind teardown_order[] = {
-	RES_RINGBUF, RES_LINK, RES_CLSACT, RES_TCX, RES_STATS_FD, RES_OBJECT,
+	RES_RINGBUF, RES_RING_READER, RES_LINK, RES_CLSACT, RES_TCX, RES_STATS_FD, RES_OBJECT,
 };
 
 static void cleanup_env(void *arg)
@@ -246,5 +249,6 @@ NAPI_MODULE_INIT()
 	register_programs(env, exports);
 	register_tc(env, exports);
 	register_ringbuf(env, exports);
+	register_reader(env, exports);
 	return exports;
 }

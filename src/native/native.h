@@ -22,11 +22,13 @@ enum resource_kind {
 	RES_CLSACT,	/* a tc filter added through a clsact qdisc */
 	RES_RINGBUF,
 	RES_STATS_FD,
+	RES_RING_READER, /* reader.c: a ring read into caller batches */
 };
 
 struct bpf_object;
 struct bpf_link;
 struct ringbuf_sub;
+struct ring_reader;
 
 struct clsact_filter {
 	int ifindex;
@@ -43,6 +45,7 @@ struct resource {
 		int fd;
 		struct clsact_filter tc;
 		struct ringbuf_sub *rb;
+		struct ring_reader *reader;
 	} u;
 };
 
@@ -94,9 +97,11 @@ void register_maps(napi_env env, napi_value exports);
 void register_programs(napi_env env, napi_value exports);
 void register_tc(napi_env env, napi_value exports);
 void register_ringbuf(napi_env env, napi_value exports);
+void register_reader(napi_env env, napi_value exports);
 
 int tc_release(struct resource *res);
 void ringbuf_release(napi_env env, struct ringbuf_sub *rb);
+void reader_release(struct ring_reader *r);
 
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 

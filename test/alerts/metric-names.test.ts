@@ -36,6 +36,8 @@ function registryOf() {
       streams: () => 0,
       streamSkipped: () => 0,
     },
+    // the running exporter always passes the reader thread's status (run.ts)
+    eventReader: () => undefined,
     // off by default, documented like every family: registered here so both lists are complete
     dnsNames: new DnsQueryNames(new SuffixFolder(['example.com']), 100),
   });

@@ -13,11 +13,14 @@ export class ExporterProcess {
   readonly base = `http://127.0.0.1:${this.port}`;
   output = '';
 
-  /** env: variables added to this process's environment (e.g. OTEL_*). */
-  constructor(args: string[], env: Record<string, string> = {}) {
+  /**
+   * nodeArgs: options for node itself, before the script (V8 heap settings in benchmarks' A/B arms).
+   * env: variables added to this process's environment (e.g. OTEL_*).
+   */
+  constructor(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}) {
     this.child = spawn(
       process.execPath,
-      [join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
+      [...nodeArgs, join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     this.child.stdout!.on('data', (d) => (this.output += d));

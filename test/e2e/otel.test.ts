@@ -135,6 +135,7 @@ beforeAll(async () => {
   );
   exporter = new ExporterProcess(
     ['--config', config, '--interface', `${prefix}*`, '--kubeconfig', kubeconfig, '--node-name', 'node-a'],
+    [],
     { ...OTEL_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
   );
   await exporter.ready();

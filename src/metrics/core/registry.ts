@@ -12,6 +12,7 @@ import { registerDatapathStatus } from '../datapath-status.js';
 import type { FamilyContext } from './family-context.js';
 import { registerFlows } from '../flows.js';
 import { registerFlowStore } from '../flow-store.js';
+import { registerEventReader } from '../event-reader.js';
 import { registerHttp, registerHttpMessages } from '../http.js';
 import { registerIdentitySources } from '../identity-sources.js';
 import { IdentityExpiry } from './identity-ttl.js';
@@ -27,7 +28,7 @@ import { registerDns } from '../dns.js';
 import { registerDnsQueryNames, type DnsQueryNames } from '../dns-names.js';
 import { registerTraffic } from '../traffic.js';
 import { registerUnknownSources } from '../unknown-sources.js';
-import type { FlowStoreStatus, IdentityStatus, MetricsConfig, SpanStatus } from '../types.js';
+import type { EventReaderStatus, FlowStoreStatus, IdentityStatus, MetricsConfig, SpanStatus } from '../types.js';
 import type { IdentityLookup } from '../../identity/contexts.js';
 import type { DatapathSource } from '../../datapath/records.js';
 import { registerSpans } from '../spans.js';
@@ -45,6 +46,8 @@ export interface CreateMetricsOptions {
   now?: () => number;
   /** The recent-flow store's self-metrics; left out when there is no store. */
   flowStore?: FlowStoreStatus;
+  /** The event reader thread's scheduling; left out where events are not read (fakes, benchmarks). */
+  eventReader?: EventReaderStatus;
   /** Span export counters; absent when no spans are built (the self-metrics then read 0). */
   spans?: SpanStatus;
   /** Flow-log export counters; absent when flow records are not exported (the self-metrics then read 0). */
@@ -97,6 +100,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerDatapathStatus(registers, scope);
   registerIdentitySources(registers, options.identityStatus);
   if (options.flowStore) registerFlowStore(registers, options.flowStore);
+  if (options.eventReader) registerEventReader(registers, options.eventReader);
   registerSpans(registers, options.spans, options.flowLogs);
   // The event-loop lag histogram samples with a timer: prom-client's default of
   // every 10 ms woke the exporter 100 times a second, on the CPUs of the node's
