@@ -549,6 +549,15 @@ struct http_conn {
 	__u8 parent_span_id[8];
 };
 
+/*
+ * has_trace of http_conn and http_event: a valid traceparent header was read
+ * (FLOWLENS_HTTP_TRACE_PRESENT), and its trace-flags had the sampled bit set
+ * (FLOWLENS_HTTP_TRACE_SAMPLED): a caller that did not sample its trace gets
+ * no span from flowlens either (a parent-based sampler needs the flag).
+ */
+#define FLOWLENS_HTTP_TRACE_PRESENT 0x1
+#define FLOWLENS_HTTP_TRACE_SAMPLED 0x2
+
 /* One completed exchange, on the events ring buffer. */
 struct http_event {
 	__u8 type; /* FLOWLENS_EVENT_HTTP */
@@ -568,7 +577,7 @@ struct http_event {
 	__u8 path_len;	     /* bytes of path used; 0 with path_known 0 when not kept */
 	__u8 path_truncated; /* the path was longer than FLOWLENS_HTTP_PATH_MAX */
 	__u8 path_known;     /* path holds this request's path */
-	__u8 has_trace;	     /* trace_id and parent_span_id come from a traceparent header */
+	__u8 has_trace;	     /* FLOWLENS_HTTP_TRACE_* bits: trace_id and parent_span_id come from a traceparent header */
 	__u8 version_minor;  /* HTTP/1.x of the status line: 0 or 1 */
 	__u8 _pad[5];
 	char path[FLOWLENS_HTTP_PATH_MAX];

@@ -254,10 +254,27 @@ const tracesSchema = z.strictObject(
       ),
       (v) => ((v.certFile === null) !== (v.keyFile === null) ? 'expected both certFile and keyFile, or neither' : undefined),
     ).prefault({}),
-    samplingRatio: numberRange(0, 1).default(1),
+    // null: OTEL_TRACES_SAMPLER(_ARG) decide, else every root; a caller's unsampled traceparent is never sampled
+    samplingRatio: numberRange(0, 1).nullable().default(null),
+    // labels whose value names a span's service (service.name), the first one a workload has; else its workload name
+    serviceNameLabels: z
+      .array(refined(z.string({ error: 'expected a label key' }), labelKeyProblem), { error: 'expected a list of label keys' })
+      .default([]),
     maxQueueSize: intRange(1, 100_000).default(2048),
     maxExportBatchSize: intRange(1, 100_000).default(512),
     // timers: Node fires a delay above 2^31-1 ms at once, so these stay far below it
+    exportIntervalMilliseconds: intRange(10, 600_000).default(1000),
+    exportTimeoutMilliseconds: intRange(100, 600_000).default(10000),
+  },
+  { error: 'expected a mapping' },
+);
+
+// every flow record (what /api/flows returns) as an OTLP log record, to the OTLP endpoint
+const flowLogsSchema = z.strictObject(
+  {
+    enabled: z.boolean({ error: 'expected true or false' }).default(false),
+    maxQueueSize: intRange(1, 100_000).default(4096),
+    maxExportBatchSize: intRange(1, 100_000).default(512),
     exportIntervalMilliseconds: intRange(10, 600_000).default(1000),
     exportTimeoutMilliseconds: intRange(100, 600_000).default(10000),
   },
@@ -312,6 +329,7 @@ export const configSchema = z.strictObject(
     drops: dropsSchema.prefault({}),
     dns: dnsSchema.prefault({}),
     traces: tracesSchema.prefault({}),
+    flowLogs: flowLogsSchema.prefault({}),
     http: httpSchema.prefault({}),
     identityLabels: identityLabelsSchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
@@ -394,7 +412,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'pinPath', flag: 'pin-path', env: 'FLOWLENS_PIN_PATH', value: 'DIR', list: false,
     description: 'bpffs directory to pin maps in, so counts survive restarts (e.g. /sys/fs/bpf/flowlens)' },
   { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'FLOWLENS_OTLP_ENDPOINT', value: 'URL', list: false,
-    description: 'OTLP/gRPC endpoint to send spans to (e.g. http://otel-collector:4317)' },
+    description: 'OTLP/gRPC endpoint to send spans (and flow logs) to (e.g. http://otel-collector:4317); else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT' },
   { key: 'logLevel', flag: 'log-level', env: 'FLOWLENS_LOG_LEVEL', value: 'LEVEL', list: false,
     description: `log level: ${LOG_LEVELS.join('|')}` },
   { key: 'apiTokenFile', flag: 'api-token-file', env: 'FLOWLENS_API_TOKEN_FILE', value: 'FILE', list: false,

@@ -27,13 +27,14 @@ import type { KubernetesIdentitySource } from './identity/kubernetes.js';
 import { StaticIdentitySource, STATIC_SOURCE } from './identity/static-source.js';
 import { IdentityStore } from './identity/store.js';
 import type { Logger } from './log.js';
-import { createMetrics, DnsQueryNames } from './metrics/index.js';
+import { createMetrics, DnsQueryNames, ExchangeExemplars } from './metrics/index.js';
 import type { IdentitySourceStatus } from './metrics/types.js';
 import { buildServer, startServer } from './server/index.js';
 import { closeHttpServer, trackConnections } from './shutdown.js';
 import { dnsExchange } from './traces/dns.js';
 import { httpExchange, pathRedactions } from './traces/http.js';
 import { redactPath } from './traces/http-span.js';
+import { otlpEndpoint } from './traces/otel-env.js';
 import type { SpanSink } from './traces/sink.js';
 
 /** The registered error for a failed load; a pinned map of another layout gets its own. */
@@ -164,18 +165,26 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
     const redact = (path: string): string => redactPath(path, redactions);
     // no endpoint, no sink: exchanges are then never turned into spans, and the OpenTelemetry SDK and
     // gRPC (about 25 MiB of RSS once loaded) are not loaded
-    const traces = { endpoint: config.otlpEndpoint, ...config.traces };
-    const spans: SpanSink | null = !traces.endpoint ? null : (await import('./traces/sink.js')).createSpanSink(
-      traces,
+    const endpoint = otlpEndpoint(config.otlpEndpoint, process.env);
+    const telemetry = endpoint === null ? null : await (await import('./traces/sink.js')).startTelemetry(
+      { endpoint: config.otlpEndpoint, ...config.traces },
       {
         serviceVersion: packageVersion(),
-        resource: { 'k8s.node.name': nodeName },
-        onExportError: throttled(60_000, (err) => log.warn(`span export failed (counted in flowlens_spans_dropped_total): ${err.message}`)),
+        nodeName,
+        workloads: (id) => store.resolve(id),
+        podAt: (address) => kubeSource?.policyPodAt(address)?.name,
+        flowLogs: config.flowLogs,
+        onExportError: throttled(60_000, (err) => log.warn(`OTLP export failed (counted in flowlens_spans_dropped_total / flowlens_flow_logs_dropped_total): ${err.message}`)),
       },
     );
-    if (spans) {
-      undo.push(['the span export', () => spans.shutdown()]);
-      log.info(`sending spans to ${config.otlpEndpoint}`);
+    const spans: SpanSink | null = telemetry?.spans ?? null;
+    // trace ids of exported spans, shown as exemplars of the latency histograms
+    const exemplars = new ExchangeExemplars();
+    if (telemetry) {
+      undo.push(['the OTLP export', () => telemetry.shutdown()]);
+      log.info(`sending spans${telemetry.flowLogs ? ' and flow logs' : ''} to ${endpoint}`);
+      const flowLogs = telemetry.flowLogs;
+      if (flowLogs) undo.push(['the flow-log subscription', flows.subscribe((record) => flowLogs.emit(record))]);
     }
 
     // exchanges by query name, when dns.queryNames is on: counted from the exchange events
@@ -214,12 +223,14 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
         onDnsEvent: (event) => {
           flows.push(records.fromDns(event));
           dnsNames?.observe(event);
-          spans?.record(dnsExchange(event, contexts));
+          const traceId = spans?.record(dnsExchange(event, contexts));
+          if (traceId !== undefined) exemplars.observeDns(event, traceId);
         },
         http: config.http.enabled,
         onHttpEvent: (event) => {
           flows.push(records.fromHttp(event, redact));
-          spans?.record(httpExchange(event, contexts, redactions));
+          const traceId = spans?.record(httpExchange(event, contexts, redactions));
+          if (traceId !== undefined) exemplars.observeHttp(event, traceId);
         },
         log,
       });
@@ -318,6 +329,8 @@ export async function startExporter(config: Config, log: Logger): Promise<Export
       config: config.metrics,
       identities: contexts,
       ...(spans ? { spans: spans.stats } : {}),
+      ...(telemetry?.flowLogs ? { flowLogs: telemetry.flowLogs.stats } : {}),
+      exemplars,
       dnsNames,
       datapath: {
         snapshot: () =>

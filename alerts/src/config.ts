@@ -96,6 +96,8 @@ export interface AlertsConfig {
     seriesLimitedFor: string;
     identitySourceDownFor: string;
     spansDroppedFor: string;
+    /** How long flow records must be dropped before export (flowLogs.enabled) before alerting. */
+    flowLogsDroppedFor: string;
     /** No new flow at all from a node for noFlowsWindow + noFlowsFor. */
     noFlowsWindow: string;
     noFlowsFor: string;
@@ -158,6 +160,7 @@ export const DEFAULT_CONFIG: AlertsConfig = {
     seriesLimitedFor: '10m',
     identitySourceDownFor: '5m',
     spansDroppedFor: '10m',
+    flowLogsDroppedFor: '10m',
     noFlowsWindow: '5m',
     noFlowsFor: '5m',
   },

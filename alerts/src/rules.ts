@@ -3,7 +3,7 @@
 // and as the chart's PrometheusRule (alerts/src/main.ts).
 
 import type { AlertsConfig, LabelSet } from './config.js';
-import { BPF_MAP_CAPACITY, BPF_MAP_ENTRIES, BPF_MAP_UPDATE_ERRORS_TOTAL, DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DROPS_TOTAL, EVENTS_LOST_TOTAL, FLOWS_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_RESPONSES_TOTAL, IDENTITY_SOURCE_UP, SERIES_LIMITED_TOTAL, SPANS_DROPPED_TOTAL, TCP_FLAGS_TOTAL, TCP_RETRANSMITS_TOTAL, UNKNOWN_SOURCE_FLOWS_TOTAL } from '../../src/metrics/names.js';
+import { BPF_MAP_CAPACITY, BPF_MAP_ENTRIES, BPF_MAP_UPDATE_ERRORS_TOTAL, DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DROPS_TOTAL, EVENTS_LOST_TOTAL, FLOWS_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_RESPONSES_TOTAL, IDENTITY_SOURCE_UP, FLOW_LOGS_DROPPED_TOTAL, SERIES_LIMITED_TOTAL, SPANS_DROPPED_TOTAL, TCP_FLAGS_TOTAL, TCP_RETRANSMITS_TOTAL, UNKNOWN_SOURCE_FLOWS_TOTAL } from '../../src/metrics/names.js';
 
 /** critical pages someone now; warning goes to a work queue; info is context for other alerts. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -319,6 +319,14 @@ export function buildRuleGroups(config: AlertsConfig): RuleGroup[] {
       `sum ${by([node])} (rate(${s(SPANS_DROPPED_TOTAL)}[${w}])) > 0`,
       'flowlens drops spans.',
       `flowlens on ${nodeRef} drops {{ printf "%.3g" $value }} spans/s before export.`,
+    ),
+    alert(
+      'FlowlensFlowLogsDropped',
+      'warning',
+      h.flowLogsDroppedFor,
+      `sum ${by([node])} (rate(${s(FLOW_LOGS_DROPPED_TOTAL)}[${w}])) > 0`,
+      'flowlens drops flow logs.',
+      `flowlens on ${nodeRef} drops {{ printf "%.3g" $value }} flow records/s before their export as OTLP log records.`,
     ),
     alert(
       'FlowlensNoFlows',

@@ -316,9 +316,13 @@ static __always_inline bool http_hex_bytes(const __u8 *buf, __u32 at, __u8 *out,
 	return true;
 }
 
-/* Trace id and parent span id of a traceparent value at buf[at] (after optional blanks). */
-static __always_inline bool http_traceparent(struct http_scratch *s, __u32 at, __u32 len)
+/*
+ * Trace id and parent span id of a traceparent value at buf[at] (after
+ * optional blanks): FLOWLENS_HTTP_TRACE_* bits, 0 when the value is not valid.
+ */
+static __always_inline __u8 http_traceparent(struct http_scratch *s, __u32 at, __u32 len)
 {
+	__u8 flags = 0;
 	int k;
 
 #pragma unroll
@@ -330,15 +334,19 @@ static __always_inline bool http_traceparent(struct http_scratch *s, __u32 at, _
 		at++;
 	}
 	if (at + HTTP_TRACEPARENT_VALUE_LEN > len)
-		return false;
+		return 0;
 	/* version (2 hex, "ff" is invalid), then dashes at fixed places */
 	if (http_hex(s->buf[at & HTTP_WINDOW_MASK]) == 0xff || http_hex(s->buf[(at + 1) & HTTP_WINDOW_MASK]) == 0xff ||
 	    (s->buf[at & HTTP_WINDOW_MASK] == 'f' && s->buf[(at + 1) & HTTP_WINDOW_MASK] == 'f'))
-		return false;
+		return 0;
 	if (s->buf[(at + 2) & HTTP_WINDOW_MASK] != '-' || s->buf[(at + 35) & HTTP_WINDOW_MASK] != '-' ||
 	    s->buf[(at + 52) & HTTP_WINDOW_MASK] != '-')
-		return false;
-	return http_hex_bytes(s->buf, at + 3, s->trace_id, 16) && http_hex_bytes(s->buf, at + 36, s->parent_span_id, 8);
+		return 0;
+	if (!http_hex_bytes(s->buf, at + 3, s->trace_id, 16) || !http_hex_bytes(s->buf, at + 36, s->parent_span_id, 8) ||
+	    !http_hex_bytes(s->buf, at + 53, &flags, 1))
+		return 0;
+	/* trace-flags bit 0 is "sampled" (W3C trace context); the other bits are not ours to read */
+	return FLOWLENS_HTTP_TRACE_PRESENT | ((flags & 1) ? FLOWLENS_HTTP_TRACE_SAMPLED : 0);
 }
 
 /* The TCP sequence number of the segment (retransmits of a message repeat it). */
@@ -366,7 +374,8 @@ static __noinline int http_request(struct __sk_buff *skb, const struct flowlens_
 	struct http_conn *conn;
 	__u32 len, mlen, slot, seq;
 	__u64 wlen;
-	bool has_trace, stopped;
+	__u8 has_trace;
+	bool stopped;
 	__u64 now;
 	__u32 k;
 
@@ -422,7 +431,7 @@ static __noinline int http_request(struct __sk_buff *skb, const struct flowlens_
 	headers.start = target.end + 9;
 	headers.len = len;
 	bpf_loop(HTTP_WINDOW, http_header_step, &headers, 0);
-	has_trace = headers.value && http_traceparent(s, headers.value, len);
+	has_trace = headers.value ? http_traceparent(s, headers.value, len) : 0;
 
 	/* the packet goes client -> server */
 	__builtin_memset(&s->key, 0, sizeof(s->key));

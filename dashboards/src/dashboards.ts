@@ -22,13 +22,15 @@ import { Queries } from './queries.js';
 
 const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
-type Target = { expr: string; legend?: string; instant?: boolean; format?: PromQueryFormat };
+/** exemplar: ask Prometheus for the series' exemplars (trace ids of exported spans), shown as points linking to the trace. */
+type Target = { expr: string; legend?: string; instant?: boolean; format?: PromQueryFormat; exemplar?: boolean };
 
 function target(t: Target, refId: string): DataqueryBuilder {
   const q = new DataqueryBuilder().datasource(DATASOURCE).refId(refId).expr(t.expr);
   if (t.legend !== undefined) q.legendFormat(t.legend);
   if (t.instant) q.instant();
   if (t.format !== undefined) q.format(t.format);
+  if (t.exemplar) q.exemplar(true);
   return q;
 }
 
@@ -148,7 +150,7 @@ export function buildDashboards(q: Queries = new Queries()): Dashboard[] {
         .span(12)
         .height(8)
         .calculate(false)
-        .withTarget(target({ expr: q.dnsLatencyHeatmap(), legend: '{{le}}', format: PromQueryFormat.Heatmap }, 'A')),
+        .withTarget(target({ expr: q.dnsLatencyHeatmap(), legend: '{{le}}', format: PromQueryFormat.Heatmap, exemplar: true }, 'A')),
     )
     .withPanel(
       timeseries('Top failing clients', 'reqps', {
@@ -164,8 +166,8 @@ export function buildDashboards(q: Queries = new Queries()): Dashboard[] {
       timeseries(
         'Latency per edge',
         's',
-        { expr: q.httpLatency(0.5), legend: 'p50 ' + edgeLegend },
-        { expr: q.httpLatency(0.99), legend: 'p99 ' + edgeLegend },
+        { expr: q.httpLatency(0.5), legend: 'p50 ' + edgeLegend, exemplar: true },
+        { expr: q.httpLatency(0.99), legend: 'p99 ' + edgeLegend, exemplar: true },
       ),
     )
     .withPanel(timeseries('Responses/s by status class', 'reqps', { expr: q.httpResponsesByStatusClass(), legend: '{{status_class}}' }));

@@ -25,6 +25,7 @@ import {
   FLOWLENS_DNS_FLAG_NAME_TRUNCATED, FLOWLENS_DNS_FLAG_TC, FLOWLENS_DNS_FLAG_UNANSWERED,
   FLOWLENS_DNS_LATENCY_BOUNDS_NS, FLOWLENS_DNS_NAME_MAX, FLOWLENS_DNS_PORTS_MAX,
   FLOWLENS_HTTP_DURATION_BOUNDS, FLOWLENS_HTTP_DURATION_BOUNDS_NS, FLOWLENS_HTTP_PATH_MAX, FLOWLENS_HTTP_PIPELINE_DEPTH,
+  FLOWLENS_HTTP_TRACE_SAMPLED,
   DNS_EVENT, DNS_PENDING_KEY, DNS_PENDING_VALUE, DNS_QUERY_KEY, DNS_RESPONSE_KEY, DNS_RESPONSE_VALUE, DROP_EVENT, DROP_KEY,
   EVENTS_BUDGET, FLOW_EVENT, FLOW_KEY, FLOW_TRAFFIC_VALUE, FLOW_TUPLE, HTTP_CONN, HTTP_CONN_KEY, HTTP_EVENT, HTTP_REQUEST_KEY,
   HTTP_RESPONSE_KEY, HTTP_RESPONSE_VALUE, IPCACHE_KEY, IPCACHE_VALUE, STRUCT_READERS, TCP_OUTCOME_EVENT, TCP_OUTCOME_KEY, TCP_PENDING_VALUE,
@@ -458,6 +459,8 @@ export interface HttpEvent
   /** From the request's traceparent header, lower-case hex; undefined without one. */
   traceId: string | undefined;
   parentSpanId: string | undefined;
+  /** The traceparent's sampled flag: false when the caller did not sample its trace (or there is none). */
+  traceSampled: boolean;
 }
 
 const httpEventCodec = structCodec<HttpEventStruct>(HTTP_EVENT);
@@ -489,5 +492,6 @@ export function decodeHttpEvent(buf: Buffer, offset = 0): HttpEvent {
     pathTruncated: known && e.pathTruncated !== 0,
     traceId: traced ? e.traceId.toString('hex') : undefined,
     parentSpanId: traced ? e.parentSpanId.toString('hex') : undefined,
+    traceSampled: traced && (e.hasTrace & FLOWLENS_HTTP_TRACE_SAMPLED) !== 0,
   };
 }

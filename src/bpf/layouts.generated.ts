@@ -129,6 +129,8 @@ export const FLOWLENS_HTTP_MSG_UNMATCHED_RESPONSE = 0;
 export const FLOWLENS_HTTP_MSG_PIPELINE_OVERFLOW = 1;
 export const FLOWLENS_HTTP_MSG_RETRANSMIT = 2;
 export const FLOWLENS_HTTP_MSG_REASONS = 3;
+export const FLOWLENS_HTTP_TRACE_PRESENT = 1;
+export const FLOWLENS_HTTP_TRACE_SAMPLED = 2;
 export const FLOWLENS_RETRANSMIT_MAP_TCP_RETRANSMITS = 0;
 export const FLOWLENS_RETRANSMIT_MAP_IDS = 1;
 
@@ -957,7 +959,7 @@ export interface HttpEvent {
   pathTruncated: number;
   /** path holds this request's path */
   pathKnown: number;
-  /** trace_id and parent_span_id come from a traceparent header */
+  /** FLOWLENS_HTTP_TRACE_* bits: trace_id and parent_span_id come from a traceparent header */
   hasTrace: number;
   /** HTTP/1.x of the status line: 0 or 1 */
   versionMinor: number;

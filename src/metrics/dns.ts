@@ -10,7 +10,8 @@ import { KernelCounter } from './core/kernel-counter.js';
 import { qtypeLabel, rcodeLabel, reporterLabel } from '../datapath/code-names.js';
 import type { ScrapeScope } from './core/scrape.js';
 import { sumByLabels } from './core/series.js';
-import { DNS_LATENCY_BOUNDS_SECONDS } from '../datapath/records.js';
+import { DNS_LATENCY_BOUNDS_SECONDS, type DnsResponseRecord } from '../datapath/records.js';
+import { dnsRecordKey, type ExchangeExemplars } from './exemplars.js';
 import { DNS_QUERIES_TOTAL, DNS_RESPONSES_TOTAL, DNS_RESPONSE_DURATION_SECONDS, DNS_MALFORMED_MESSAGES_TOTAL } from './names.js';
 
 const REPORTER_HELP =
@@ -18,7 +19,7 @@ const REPORTER_HELP =
   'endpoints of this node is counted once by each side.';
 const DNS_CONTEXT_HELP = 'The source is the client, the destination the server (resolver).';
 
-export function registerDns(ctx: FamilyContext, registers: Registry[]): void {
+export function registerDns(ctx: FamilyContext, registers: Registry[], exemplars?: ExchangeExemplars): void {
   registerIdentityPairCounter(ctx, {
     name: DNS_QUERIES_TOTAL,
     help: `DNS queries (standard QUERY opcode) seen on the configured DNS ports, over UDP and TCP, by qtype. ${DNS_CONTEXT_HELP} ${REPORTER_HELP} ${CONTEXT_HELP} ${OVERFLOW_HELP}`,
@@ -35,7 +36,7 @@ export function registerDns(ctx: FamilyContext, registers: Registry[]): void {
     render: (r) => [qtypeLabel(r.qtype), rcodeLabel(r.rcode), reporterLabel(r.reporter)],
     value: (r) => r.responses,
   });
-  registerResponseDuration(ctx);
+  registerResponseDuration(ctx, exemplars);
   registerMalformed(registers, ctx.scope);
 }
 
@@ -44,7 +45,7 @@ export function registerDns(ctx: FamilyContext, registers: Registry[]): void {
  * without a pending query (sent before flowlens started, or after the query
  * was swept as unanswered) are not observed.
  */
-function registerResponseDuration(ctx: FamilyContext): void {
+function registerResponseDuration(ctx: FamilyContext, exemplars: ExchangeExemplars | undefined): void {
   registerIdentityPairHistogram(ctx, {
     name: DNS_RESPONSE_DURATION_SECONDS,
     help:
@@ -56,6 +57,7 @@ function registerResponseDuration(ctx: FamilyContext): void {
     render: (r) => [qtypeLabel(r.qtype), rcodeLabel(r.rcode), reporterLabel(r.reporter)],
     buckets: (r) => r.latencyBuckets,
     sum: (r) => r.latencySumSeconds,
+    ...(exemplars ? { exemplars: (r: DnsResponseRecord) => exemplars.dns.get(dnsRecordKey(r)) } : {}),
   });
 }
 

@@ -3,13 +3,14 @@
 // with the side that observed them (reporter).
 
 import type { Registry } from 'prom-client';
-import { HTTP_DURATION_BOUNDS_SECONDS } from '../datapath/records.js';
+import { HTTP_DURATION_BOUNDS_SECONDS, type HttpResponseRecord } from '../datapath/records.js';
 import { registerIdentityPairCounter } from './core/identity-pair-counter.js';
 import { registerIdentityPairHistogram } from './core/identity-pair-histogram.js';
 import { CONTEXT_HELP, OVERFLOW_HELP, type FamilyContext } from './core/family-context.js';
 import { KernelCounter } from './core/kernel-counter.js';
 import type { ScrapeScope } from './core/scrape.js';
 import { sumByLabels } from './core/series.js';
+import { httpRecordKey, type ExchangeExemplars } from './exemplars.js';
 import { HTTP_REQUESTS_TOTAL, HTTP_RESPONSES_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_UNMATCHED_MESSAGES_TOTAL } from './names.js';
 
 const HTTP_HELP =
@@ -21,7 +22,7 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-export function registerHttp(ctx: FamilyContext): void {
+export function registerHttp(ctx: FamilyContext, exemplars?: ExchangeExemplars): void {
   registerIdentityPairCounter(ctx, {
     name: HTTP_REQUESTS_TOTAL,
     help:
@@ -43,11 +44,11 @@ export function registerHttp(ctx: FamilyContext): void {
     render: (r) => [r.method, String(r.status), r.reporter],
     value: (r) => r.count,
   });
-  registerDuration(ctx);
+  registerDuration(ctx, exemplars);
 }
 
 /** Histogram of exchange latencies (request line to status line), from the kernel's per-bucket counts. */
-function registerDuration(ctx: FamilyContext): void {
+function registerDuration(ctx: FamilyContext, exemplars: ExchangeExemplars | undefined): void {
   registerIdentityPairHistogram(ctx, {
     name: HTTP_REQUEST_DURATION_SECONDS,
     help:
@@ -59,6 +60,7 @@ function registerDuration(ctx: FamilyContext): void {
     render: (r) => [r.method, statusClass(r.status), r.reporter],
     buckets: (r) => r.buckets,
     sum: (r) => r.durationSeconds,
+    ...(exemplars ? { exemplars: (r: HttpResponseRecord) => exemplars.http.get(httpRecordKey(r)) } : {}),
   });
 }
 

@@ -5,6 +5,7 @@ export { CONTENT_TYPES, negotiateFormat, renderExposition, type Exposition, type
 export { DEFAULT_CONTEXTS, DEFAULT_METRICS_CONFIG, OVERFLOW, PortFolder } from './core/labels.js';
 export { renderBenchmark, benchmarkSnapshot, type RenderBenchmarkOptions, type RenderBenchmarkResult } from './bench.js';
 export { DnsQueryNames } from './dns-names.js';
+export { ExchangeExemplars } from './exemplars.js';
 export { IdentityExpiry } from './core/identity-ttl.js';
 export {
   ATTACHED_INTERFACES,
@@ -21,6 +22,8 @@ export {
   DNS_RESPONSE_DURATION_SECONDS,
   EVENTS_LOST_TOTAL,
   FLOWS_TOTAL,
+  FLOW_LOGS_DROPPED_TOTAL,
+  FLOW_LOGS_EXPORTED_TOTAL,
   FLOW_STORE_CAPACITY,
   FLOW_STORE_EVICTED_TOTAL,
   FLOW_STORE_MEMORY_BYTES,

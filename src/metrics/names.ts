@@ -81,3 +81,5 @@ export const EVENT_READER_IDLE = 'flowlens_event_reader_idle';
 // registered in spans.ts
 export const SPANS_DROPPED_TOTAL = 'flowlens_spans_dropped_total';
 export const SPANS_EXPORTED_TOTAL = 'flowlens_spans_exported_total';
+export const FLOW_LOGS_DROPPED_TOTAL = 'flowlens_flow_logs_dropped_total';
+export const FLOW_LOGS_EXPORTED_TOTAL = 'flowlens_flow_logs_exported_total';

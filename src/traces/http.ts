@@ -6,8 +6,9 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { HttpEvent } from '../datapath/records.js';
 import type { IdentityLookup } from '../identity/contexts.js';
+import { formatAddress } from '../net/cidr.js';
 import { httpSpan, type PathRedaction } from './http-span.js';
-import type { FinishedExchange } from './sink.js';
+import type { FinishedExchange } from './exchange.js';
 
 export function httpExchange(event: HttpEvent, identities: IdentityLookup, pathRedactions: readonly PathRedaction[] = []): FinishedExchange {
   const span = httpSpan({
@@ -22,9 +23,13 @@ export function httpExchange(event: HttpEvent, identities: IdentityLookup, pathR
     startNs: event.timestampNs - event.durationNs,
     endNs: event.timestampNs,
     attributes: span.attributes,
+    owner:
+      span.kind === 'client'
+        ? { identity: event.srcIdentity, address: formatAddress(event.saddr) }
+        : { identity: event.dstIdentity, address: formatAddress(event.daddr) },
   };
   if (span.status.code === SpanStatusCode.ERROR) exchange.error = String(event.status);
-  if (span.parent) exchange.parent = { traceId: span.parent.traceId, spanId: span.parent.spanId };
+  if (span.parent) exchange.parent = span.parent;
   return exchange;
 }
 

@@ -249,7 +249,7 @@ describe('HTTP constants agree with flowlens.h', () => {
     ev.writeUInt16LE(404, 68);
     ev[70] = 4; // path_len
     ev[72] = 1; // path_known
-    ev[73] = 1; // has_trace
+    ev[73] = 3; // has_trace: present, sampled
     Buffer.from('/a/b').copy(ev, 80);
     Buffer.from('4bf92f3577b34da6a3ce929d0e0e4736', 'hex').copy(ev, 144);
     Buffer.from('00f067aa0ba902b7', 'hex').copy(ev, 160);
@@ -267,7 +267,10 @@ describe('HTTP constants agree with flowlens.h', () => {
       pathTruncated: false,
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       parentSpanId: '00f067aa0ba902b7',
+      traceSampled: true,
     });
+    ev[73] = 1; // present, the caller's sampled flag off
+    expect(decodeHttpEvent(ev)).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', traceSampled: false });
     ev[72] = 0;
     ev.fill(0, 144, 152);
     ev.fill(0, 152, 160);

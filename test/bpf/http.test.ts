@@ -453,7 +453,7 @@ describe('events', () => {
     expect(await events.drain()).toEqual([]);
   });
 
-  it('a traceparent header (any case, after other headers) gives trace id and parent span id', async () => {
+  it('a traceparent header (any case, after other headers) gives trace id, parent span id and the sampled flag', async () => {
     load();
     const events = subscribe();
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -465,14 +465,21 @@ describe('events', () => {
     exchangeAtClient(`POST /body HTTP/1.1\r\nContent-Length: 70\r\n\r\n\ntraceparent: ${tp}`, status(200));
     // a header named like it is not it
     exchangeAtClient(get('/x', `x-traceparent: ${tp}\r\n`), status(200));
+    // trace-flags: 00 is not sampled; 03 is sampled with another (unknown) flag; a non-hex flag is invalid
+    exchangeAtClient(get('/off', `traceparent: ${tp.slice(0, -2)}00\r\n`), status(200));
+    exchangeAtClient(get('/on3', `traceparent: ${tp.slice(0, -2)}03\r\n`), status(200));
+    exchangeAtClient(get('/badflags', `traceparent: ${tp.slice(0, -2)}0x\r\n`), status(200));
     const got = await events.drain();
-    expect(got.map((e) => [e.path, e.traceId, e.parentSpanId])).toEqual([
-      ['/t', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'],
-      ['/t', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'],
-      ['/none', undefined, undefined],
-      ['/bad', undefined, undefined],
-      ['/body', undefined, undefined],
-      ['/x', undefined, undefined],
+    expect(got.map((e) => [e.path, e.traceId, e.parentSpanId, e.traceSampled])).toEqual([
+      ['/t', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', true],
+      ['/t', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', true],
+      ['/none', undefined, undefined, false],
+      ['/bad', undefined, undefined, false],
+      ['/body', undefined, undefined, false],
+      ['/x', undefined, undefined, false],
+      ['/off', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', false],
+      ['/on3', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', true],
+      ['/badflags', undefined, undefined, false],
     ]);
   });
 });

@@ -72,7 +72,7 @@ type Values = {
   nodeInterfaces: string[];
   clusterCidrs: string[];
   staticIdentities: unknown[];
-  otlp: { endpoint: string };
+  otlp: { endpoint: string; headers: { value: string; existingSecret: string; secretKey: string }; serviceNameLabels: string[]; flowLogs: boolean };
   metrics: { contexts: string[]; seriesLimit: number; destinationPorts: number[] };
   datapath: Record<string, unknown>;
   drops: { reasonClasses: Record<string, string> };
@@ -304,6 +304,10 @@ describe.each(SCENARIOS)('chart rendered with $name', ({ values: files }) => {
     expect(config.nodeInterfaces).toEqual(values.nodeInterfaces);
     expect(config.clusterCidrs).toEqual(values.clusterCidrs);
     expect(config.otlpEndpoint).toBe(values.otlp.endpoint || null);
+    expect(config.traces.serviceNameLabels).toEqual(values.otlp.serviceNameLabels);
+    expect(config.flowLogs.enabled).toBe(values.otlp.flowLogs);
+    // OTLP headers are credentials: never in the configuration file
+    expect(config.traces.headers).toEqual({});
     expect(config.pinPath).toBe(values.pinMaps.enabled ? values.pinMaps.path : null);
     expect(config.metrics.contexts).toEqual(values.metrics.contexts);
     expect(config.metrics.seriesLimit).toBe(values.metrics.seriesLimit);
@@ -327,7 +331,7 @@ describe.each(SCENARIOS)('chart rendered with $name', ({ values: files }) => {
   });
 
   it('hands the exporter the API token as a mounted Secret file', () => {
-    const secrets = byKind(objects, 'Secret') as Any[];
+    const secrets = (byKind(objects, 'Secret') as Any[]).filter((s) => !s.metadata.name.endsWith('-otlp-headers'));
     const env = Object.fromEntries((container.env as Any[]).map((e) => [e.name, e]));
     const name = values.apiToken.existingSecret || (values.apiToken.value ? `${ds.metadata.name}-api-token` : '');
     if (!name) {
@@ -346,6 +350,24 @@ describe.each(SCENARIOS)('chart rendered with $name', ({ values: files }) => {
     const mount = container.volumeMounts.find((m: Any) => m.name === 'api-token');
     expect(mount.readOnly).toBe(true);
     expect(env.FLOWLENS_API_TOKEN_FILE.value).toBe(`${mount.mountPath}/${values.apiToken.secretKey}`);
+  });
+
+  it('hands the exporter OTEL_EXPORTER_OTLP_HEADERS from a Secret, never from the ConfigMap', () => {
+    const env = Object.fromEntries((container.env as Any[]).map((e) => [e.name, e]));
+    const name = values.otlp.headers.existingSecret || (values.otlp.headers.value ? `${ds.metadata.name}-otlp-headers` : '');
+    const secrets = (byKind(objects, 'Secret') as Any[]).filter((s) => s.metadata.name.endsWith('-otlp-headers'));
+    if (!name) {
+      expect(secrets).toHaveLength(0);
+      expect(env.OTEL_EXPORTER_OTLP_HEADERS).toBeUndefined();
+      return;
+    }
+    expect(env.OTEL_EXPORTER_OTLP_HEADERS.valueFrom.secretKeyRef).toEqual({ name, key: values.otlp.headers.secretKey });
+    if (values.otlp.headers.existingSecret) expect(secrets).toHaveLength(0);
+    else {
+      expect(secrets.map((s) => s.metadata.name)).toEqual([name]);
+      expect(Buffer.from(secrets[0].data[values.otlp.headers.secretKey], 'base64').toString()).toBe(values.otlp.headers.value);
+      expect(text).not.toContain(values.otlp.headers.value); // only base64 in the manifest
+    }
   });
 
   it('exposes every node through a Service and a headless Service selecting the pods', () => {

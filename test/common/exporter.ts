@@ -13,12 +13,15 @@ export class ExporterProcess {
   readonly base = `http://127.0.0.1:${this.port}`;
   output = '';
 
-  /** nodeArgs: options for node itself, before the script (V8 heap settings in benchmarks' A/B arms). */
-  constructor(args: string[], nodeArgs: string[] = []) {
+  /**
+   * nodeArgs: options for node itself, before the script (V8 heap settings in benchmarks' A/B arms).
+   * env: variables added to this process's environment (e.g. OTEL_*).
+   */
+  constructor(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}) {
     this.child = spawn(
       process.execPath,
       [...nodeArgs, join(REPO, 'dist', 'cli.js'), 'run', '--listen', `127.0.0.1:${this.port}`, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));

@@ -3,12 +3,26 @@ import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, lo
 import { loadSync } from '@grpc/proto-loader';
 
 /**
- * A real OTLP/gRPC trace receiver for tests: a @grpc/grpc-js server
- * implementing TraceService/Export, decoding each ExportTraceServiceRequest
- * with the protobuf subset in otlp/trace_service.proto.
+ * A real OTLP/gRPC receiver for tests: a @grpc/grpc-js server implementing
+ * TraceService/Export and LogsService/Export, decoding each request with the
+ * protobuf subsets in otlp/trace_service.proto and otlp/logs_service.proto.
  */
 
 export type AttributeValue = string | number | boolean | bigint | null;
+
+/** An AnyValue decoded to plain JSON-like data: maps to objects, arrays to arrays. */
+export type AnyValue = AttributeValue | AnyValue[] | { [key: string]: AnyValue };
+
+export interface ReceivedLogRecord {
+  timeNs: bigint;
+  severityNumber: number;
+  severityText: string;
+  eventName: string;
+  body: AnyValue;
+  attributes: Record<string, AttributeValue>;
+  resource: Record<string, AttributeValue>;
+  scope: string;
+}
 
 export interface ReceivedSpan {
   name: string;
@@ -27,6 +41,35 @@ export interface ReceivedSpan {
 interface KeyValue {
   key: string;
   value?: { value?: string; stringValue?: string; boolValue?: boolean; intValue?: string; doubleValue?: number };
+}
+
+interface AnyValueMessage {
+  value?: string;
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+  arrayValue?: { values?: AnyValueMessage[] };
+  kvlistValue?: { values?: Array<{ key: string; value?: AnyValueMessage }> };
+}
+
+function anyValue(v: AnyValueMessage | undefined): AnyValue {
+  switch (v?.value) {
+    case 'stringValue':
+      return v.stringValue!;
+    case 'boolValue':
+      return v.boolValue!;
+    case 'intValue':
+      return Number(v.intValue);
+    case 'doubleValue':
+      return v.doubleValue!;
+    case 'arrayValue':
+      return (v.arrayValue?.values ?? []).map(anyValue);
+    case 'kvlistValue':
+      return Object.fromEntries((v.kvlistValue?.values ?? []).map((kv) => [kv.key, anyValue(kv.value)]));
+    default:
+      return null;
+  }
 }
 
 function attributes(list: KeyValue[] | undefined): Record<string, AttributeValue> {
@@ -55,7 +98,11 @@ function attributes(list: KeyValue[] | undefined): Record<string, AttributeValue
 
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  readonly logRecords: ReceivedLogRecord[] = [];
   requests = 0;
+  logRequests = 0;
+  /** gRPC metadata of every logs request, flattened to strings. */
+  readonly logMetadata: Array<Record<string, string>> = [];
   /** gRPC metadata of every request, flattened to strings. */
   readonly metadata: Array<Record<string, string>> = [];
   private constructor(
@@ -68,16 +115,13 @@ export class OtlpReceiver {
   }
 
   static async start(): Promise<OtlpReceiver> {
-    const definition = loadSync(join(import.meta.dirname, 'otlp', 'trace_service.proto'), {
-      keepCase: false,
-      longs: String,
-      enums: String,
-      bytes: String,
-      defaults: true,
-      oneofs: true,
-    });
+    const options = { keepCase: false, longs: String, enums: String, bytes: String, defaults: true, oneofs: true };
+    const definition = loadSync(join(import.meta.dirname, 'otlp', 'trace_service.proto'), options);
     const pkg = loadPackageDefinition(definition) as unknown as {
       opentelemetry: { proto: { collector: { trace: { v1: GrpcObject & { TraceService: { service: never } } } } } };
+    };
+    const logsPkg = loadPackageDefinition(loadSync(join(import.meta.dirname, 'otlp', 'logs_service.proto'), options)) as unknown as {
+      opentelemetry: { proto: { collector: { logs: { v1: GrpcObject & { LogsService: { service: never } } } } } };
     };
     const server = new Server();
     let receiver: OtlpReceiver | undefined;
@@ -101,6 +145,30 @@ export class OtlpReceiver {
                 status: { code: s.status?.code ?? 'STATUS_CODE_UNSET', message: s.status?.message ?? '' },
                 resource,
                 scope: ss.scope?.name ?? '',
+              });
+            }
+          }
+        }
+        callback(null, {});
+      },
+    });
+    server.addService(logsPkg.opentelemetry.proto.collector.logs.v1.LogsService.service, {
+      Export: (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => {
+        receiver!.logRequests += 1;
+        receiver!.logMetadata.push(Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)])));
+        for (const rl of call.request.resourceLogs ?? []) {
+          const resource = attributes(rl.resource?.attributes);
+          for (const sl of rl.scopeLogs ?? []) {
+            for (const r of sl.logRecords ?? []) {
+              receiver!.logRecords.push({
+                timeNs: BigInt(r.timeUnixNano),
+                severityNumber: Number(r.severityNumber),
+                severityText: r.severityText,
+                eventName: r.eventName,
+                body: anyValue(r.body),
+                attributes: attributes(r.attributes),
+                resource,
+                scope: sl.scope?.name ?? '',
               });
             }
           }

@@ -103,6 +103,21 @@ describe('generated dashboards', () => {
 describe('dashboard queries', () => {
   const panelQueries = queries.filter((q) => q.kind === 'panel');
 
+  it('every latency panel (a duration histogram\'s buckets) asks for exemplars, so its points link to traces', () => {
+    let latency = 0;
+    for (const d of dashboards) {
+      for (const p of panelsOf(d)) {
+        for (const t of (p.targets ?? []) as Array<{ expr?: string; exemplar?: boolean }>) {
+          if (!/_duration_seconds_bucket/.test(t.expr ?? '')) continue;
+          latency += 1;
+          expect(t.exemplar, `${d.uid} / ${p.title}`).toBe(true);
+        }
+      }
+    }
+    // DNS response latency (heatmap), HTTP p50 and p99
+    expect(latency).toBe(3);
+  });
+
   it('every panel has a query, on the ${datasource} variable', () => {
     for (const d of dashboards) {
       for (const p of panelsOf(d)) {

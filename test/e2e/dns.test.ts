@@ -193,7 +193,7 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
     expect(spans.length).toBe(expected);
 
     const summary = (s: ReceivedSpan) =>
-      [s.kind, s.name, s.attributes['dns.response_code'], s.attributes['network.transport'], s.attributes['flowlens.dns.answers']].join(' ');
+      [s.kind, s.name, s.attributes['dns.question.name'], s.attributes['flowlens.dns.response_code'], s.attributes['network.transport'], s.attributes['flowlens.dns.answer_count']].join(' ');
     const counts: Record<string, number> = {};
     for (const s of spans) counts[summary(s)] = (counts[summary(s)] ?? 0) + 1;
     expect(counts).toEqual({
@@ -227,8 +227,10 @@ describe('DNS with dnsmasq and dig (network namespaces, real kernel, real OTLP r
       expect(Number(s.startNs / 1_000_000n)).toBeLessThan(started);
       expect(Number(s.startNs / 1_000_000n)).toBeGreaterThan(started - 120_000);
       expect(s.parentSpanId).toBe('');
-      expect(s.resource['service.name']).toBe('flowlens');
-      if (s.attributes['dns.response_code'] === 'NXDOMAIN') {
+      // the span's resource is the workload whose side saw it (the static identities: no Kubernetes kind)
+      expect(s.resource['service.name']).toBe(side === 'client' ? 'client' : 'dns');
+      expect(s.scope).toBe('flowlens');
+      if (s.attributes['flowlens.dns.response_code'] === 'NXDOMAIN') {
         expect(s.status).toEqual({ code: 'STATUS_CODE_ERROR', message: 'NXDOMAIN' });
         expect(s.attributes['error.type']).toBe('NXDOMAIN');
       } else {

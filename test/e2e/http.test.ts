@@ -244,7 +244,9 @@ describe('HTTP/1.x exchanges by identity, status and reporter (network namespace
     expect(spans.length).toBe(expected);
     const kinds: Record<string, number> = {};
     for (const s of spans) {
-      const key = `${s.kind} ${s.name} ${s.attributes['url.path']} ${s.attributes['http.response.status_code']} ${s.status.code}`;
+      // server spans carry url.path, client spans url.full (http://server:port/path)
+      const path = s.kind === 'SPAN_KIND_SERVER' ? s.attributes['url.path'] : new URL(String(s.attributes['url.full'])).pathname.replace('%7B', '{').replace('%7D', '}');
+      const key = `${s.kind} ${s.name} ${path} ${s.attributes['http.response.status_code']} ${s.status.code}`;
       kinds[key] = (kinds[key] ?? 0) + 1;
       expect(s.startNs < s.endNs).toBe(true);
     }

@@ -21,14 +21,16 @@ function event(over: Partial<DnsEvent> = {}): DnsEvent {
 describe('DNS exchanges as spans', () => {
   it('an answered exchange seen at the client', () => {
     expect(dnsExchange(event(), identities)).toEqual({
-      name: 'DNS AAAA api.shop.svc.cluster.local',
+      // the query name is an attribute, never in the span name (low cardinality)
+      name: 'DNS AAAA',
       kind: 'client',
       startNs: 1_000n,
       endNs: 2_500n,
+      owner: { identity: 70000, address: '10.0.0.5' },
       attributes: {
         'dns.question.name': 'api.shop.svc.cluster.local',
-        'dns.question.type': 'AAAA',
-        'dns.response_code': 'NOERROR',
+        'flowlens.dns.question.type': 'AAAA',
+        'flowlens.dns.response_code': 'NOERROR',
         'network.transport': 'udp',
         'network.type': 'ipv4',
         'client.address': '10.0.0.5',
@@ -39,7 +41,7 @@ describe('DNS exchanges as spans', () => {
         'network.peer.port': 53,
         'flowlens.reporter': 'client',
         'flowlens.dns.id': 0xabcd,
-        'flowlens.dns.answers': 2,
+        'flowlens.dns.answer_count': 2,
         'flowlens.dns.truncated': false,
         'flowlens.source.identity': '70000',
         'flowlens.source.namespace': 'shop',
@@ -54,6 +56,7 @@ describe('DNS exchanges as spans', () => {
   it('seen at the server: SERVER kind, the peer is the client; an error rcode is the span\'s error', () => {
     const x = dnsExchange(event({ reporter: 2, rcode: 2, protocol: 6, flags: DnsFlag.TC }), identities);
     expect(x.kind).toBe('server');
+    expect(x.owner).toEqual({ identity: 70001, address: '10.0.0.10' });
     expect(x.error).toBe('SERVFAIL');
     expect(x.attributes).toMatchObject({
       'network.peer.address': '10.0.0.5',
@@ -70,7 +73,7 @@ describe('DNS exchanges as spans', () => {
     expect(x.error).toBe('timeout');
     expect(x.attributes['error.type']).toBe('timeout');
     expect(x.attributes['flowlens.dns.question.name_truncated']).toBe(true);
-    expect(x.attributes['dns.response_code']).toBeUndefined();
-    expect(x.attributes['flowlens.dns.answers']).toBeUndefined();
+    expect(x.attributes['flowlens.dns.response_code']).toBeUndefined();
+    expect(x.attributes['flowlens.dns.answer_count']).toBeUndefined();
   });
 });

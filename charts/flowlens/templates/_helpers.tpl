@@ -83,6 +83,15 @@ registry/repository:tag, or registry/repository:tag@digest with image.digest
 {{- toYaml $sc -}}
 {{- end -}}
 
+{{/* The Secret holding OTEL_EXPORTER_OTLP_HEADERS, or nothing when none are configured. */}}
+{{- define "flowlens.otlpHeadersSecretName" -}}
+{{- if .Values.otlp.headers.existingSecret -}}
+{{- .Values.otlp.headers.existingSecret -}}
+{{- else if .Values.otlp.headers.value -}}
+{{- printf "%s-otlp-headers" (include "flowlens.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The Secret holding the API token, or nothing when no token is configured. */}}
 {{- define "flowlens.tokenSecretName" -}}
 {{- if .Values.apiToken.existingSecret -}}
@@ -115,6 +124,8 @@ with the exporter's own schema).
   "drops" $v.drops
   "identityLabels" $v.identityLabels -}}
 {{- if $v.otlp.endpoint }}{{ $_ := set $c "otlpEndpoint" $v.otlp.endpoint }}{{ end -}}
+{{- if $v.otlp.serviceNameLabels }}{{ $_ := set $c "traces" (dict "serviceNameLabels" $v.otlp.serviceNameLabels) }}{{ end -}}
+{{- if $v.otlp.flowLogs }}{{ $_ := set $c "flowLogs" (dict "enabled" true) }}{{ end -}}
 {{- if $v.pinMaps.enabled }}{{ $_ := set $c "pinPath" $v.pinMaps.path }}{{ end -}}
 {{- if $v.staticIdentities }}{{ $_ := set $c "identities" (printf "%s/identities.yaml" (include "flowlens.configDir" .)) }}{{ end -}}
 {{- if $v.redaction.httpPaths }}{{ $_ := set $c "http" (dict "redactPaths" $v.redaction.httpPaths) }}{{ end -}}

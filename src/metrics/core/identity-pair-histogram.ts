@@ -8,6 +8,7 @@ import type { Series, SeriesTable } from './series.js';
 import { KernelHistogram, type HistogramSeries } from './kernel-histogram.js';
 import type { FamilyContext } from './family-context.js';
 import { IdentityPairSeries, type IdentityPairRecord } from './identity-pair-series.js';
+import { newest, type Exemplar } from './exemplars.js';
 
 export function registerIdentityPairHistogram<R extends IdentityPairRecord>(
   ctx: FamilyContext,
@@ -23,6 +24,8 @@ export function registerIdentityPairHistogram<R extends IdentityPairRecord>(
     buckets: (record: R) => readonly number[];
     /** Sum of the observations counted in buckets. */
     sum: (record: R) => number;
+    /** The record's exemplars by bucket (ExemplarStore), if any: each series shows the newest per bucket. */
+    exemplars?: (record: R) => ReadonlyArray<Exemplar | undefined> | undefined;
   },
 ): SeriesTable {
   const pairs = new IdentityPairSeries(ctx, spec.name, spec.extraLabelNames);
@@ -32,7 +35,7 @@ export function registerIdentityPairHistogram<R extends IdentityPairRecord>(
     const view = ctx.scope.current();
     pairs.beginScrape();
     // this scrape's histogram of each series, in the order series first get a record
-    const histograms = new Map<Series, { labels: Series['labels']; buckets: number[]; sum: number }>();
+    const histograms = new Map<Series, { labels: Series['labels']; buckets: number[]; sum: number; exemplars?: Array<Exemplar | undefined> }>();
     for (const record of spec.records(view)) {
       const counts = spec.buckets(record);
       let observations = 0;
@@ -50,6 +53,8 @@ export function registerIdentityPairHistogram<R extends IdentityPairRecord>(
       }
       for (let i = 0; i < slots; i++) histogram.buckets[i]! += counts[i] ?? 0;
       histogram.sum += spec.sum(record);
+      const exemplars = spec.exemplars?.(record);
+      if (exemplars !== undefined) newest((histogram.exemplars ??= new Array<Exemplar | undefined>(slots).fill(undefined)), exemplars);
     }
     pairs.endScrape();
     return [...histograms.values()];

@@ -5,6 +5,7 @@
 
 import { Histogram, type Registry } from 'prom-client';
 import type { Labels } from './series.js';
+import type { Exemplar } from './exemplars.js';
 
 /** One series of the histogram: non-cumulative counts per bucket (the last above every bound), and the sum. */
 export interface HistogramSeries {
@@ -12,6 +13,8 @@ export interface HistogramSeries {
   /** bounds.length + 1 counts; slot i counts observations in (bounds[i-1], bounds[i]]. */
   buckets: readonly number[];
   sum: number;
+  /** Per bucket (as buckets), the exemplar shown on its line in OpenMetrics, if any. */
+  exemplars?: ReadonlyArray<Exemplar | undefined>;
 }
 
 export interface KernelHistogramConfiguration {
@@ -55,12 +58,19 @@ export class KernelHistogram extends Histogram<string> {
     // synchronous, as KernelCounter: the scrape scope relies on one turn (see scrape.ts)
     const series = this.read();
     const self = this as unknown as { name: string; help: string };
-    const values: Array<{ labels: Labels; value: number; metricName: string }> = [];
+    const values: Array<{ labels: Labels; value: number; metricName: string; exemplar?: Exemplar }> = [];
     for (const s of series) {
       let acc = 0;
       for (let i = 0; i < this.les.length; i++) {
         acc += s.buckets[i] ?? 0;
-        values.push({ labels: { ...s.labels, le: this.les[i]! }, value: acc, metricName: `${self.name}_bucket` });
+        const exemplar = s.exemplars?.[i];
+        // an exemplar on the bucket its value falls in (OpenMetrics: within (previous le, le]), counted there
+        values.push({
+          labels: { ...s.labels, le: this.les[i]! },
+          value: acc,
+          metricName: `${self.name}_bucket`,
+          ...(exemplar !== undefined && (s.buckets[i] ?? 0) > 0 ? { exemplar } : {}),
+        });
       }
       values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${self.name}_sum` });
       values.push({ labels: { ...s.labels }, value: acc, metricName: `${self.name}_count` });

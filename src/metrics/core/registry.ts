@@ -32,6 +32,7 @@ import type { EventReaderStatus, FlowStoreStatus, IdentityStatus, MetricsConfig,
 import type { IdentityLookup } from '../../identity/contexts.js';
 import type { DatapathSource } from '../../datapath/records.js';
 import { registerSpans } from '../spans.js';
+import type { ExchangeExemplars } from '../exemplars.js';
 
 export interface CreateMetricsOptions {
   /** Registry to add the families to; a new one (Prometheus text format) by default. */
@@ -49,6 +50,10 @@ export interface CreateMetricsOptions {
   eventReader?: EventReaderStatus;
   /** Span export counters; absent when no spans are built (the self-metrics then read 0). */
   spans?: SpanStatus;
+  /** Flow-log export counters; absent when flow records are not exported (the self-metrics then read 0). */
+  flowLogs?: SpanStatus;
+  /** Trace ids of exported spans for the latency histograms' exemplars (OpenMetrics only). */
+  exemplars?: ExchangeExemplars;
   /** Exchange counts by query name (dns.queryNames); without them there is no per-name family. */
   dnsNames?: DnsQueryNames | null;
   /** prom-client's process_* and nodejs_* metrics; on by default. */
@@ -84,9 +89,9 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerTcpRetransmits(flowContext);
   registerDrops(flowContext);
   registerUnknownSources(flowContext, ports);
-  registerDns(flowContext, registers);
+  registerDns(flowContext, registers, options.exemplars);
   if (options.dnsNames) registerDnsQueryNames(flowContext, options.dnsNames);
-  registerHttp(flowContext);
+  registerHttp(flowContext, options.exemplars);
   // After the flow families: prom-client collects in registration order, so
   // refusals made by this scrape are already counted when this one reads them.
   registerSeriesLimited(registers, tables);
@@ -96,7 +101,7 @@ export function createMetrics(options: CreateMetricsOptions): Registry {
   registerIdentitySources(registers, options.identityStatus);
   if (options.flowStore) registerFlowStore(registers, options.flowStore);
   if (options.eventReader) registerEventReader(registers, options.eventReader);
-  registerSpans(registers, options.spans);
+  registerSpans(registers, options.spans, options.flowLogs);
   // The event-loop lag histogram samples with a timer: prom-client's default of
   // every 10 ms woke the exporter 100 times a second, on the CPUs of the node's
   // workloads (iperf3 between two namespaces: 0.966 of its throughput with an
