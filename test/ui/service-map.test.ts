@@ -166,7 +166,8 @@ describe('interactions', () => {
     // the cards it talks with stay bright, the rest steps back
     expect(await page.locator('g.node.related').evaluateAll((gs) => gs.map((g) => (g as SVGGElement).dataset.name).sort()))
       .toEqual(['data/redis', 'platform/coredns', 'shop/cart', 'shop/frontend']);
-    expect(await page.locator('g.node:not(.related)').first().evaluate((g) => getComputedStyle(g).opacity)).toBe('0.3');
+    // found and read in one task of the page: the map is drawn anew every 2 s, and a located card can be gone by the next call
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector('g.node:not(.related)')!).opacity)).toBe('0.3');
     await page.screenshot({ path: join(ARTIFACTS, 'ui-filtered-card.png') });
     await page.click('g.node[data-name="shop/cart"]');
     await waitForRows('all rows', seqs(records.filter(notNoise)));
