@@ -130,7 +130,12 @@ describe('the service map of a landscape (9 workloads, 4 namespaces, world, nois
 
   it('tells a dropped edge from a forwarded one without colour: a dash on the line', async () => {
     const line = (s: string, d: string) => page.locator(`g.edge[data-source="${s}"][data-destination="${d}"] path.line`);
-    const dash = async (s: string, d: string) => [await line(s, d).getAttribute('stroke-dasharray'), await line(s, d).evaluate((p) => getComputedStyle(p).strokeDasharray)];
+    // attribute and computed style read in one page task: the map is drawn anew every 2 s
+    const dash = (s: string, d: string) =>
+      page.evaluate((sel) => {
+        const p = document.querySelector(sel)!;
+        return [p.getAttribute('stroke-dasharray'), getComputedStyle(p).strokeDasharray];
+      }, `g.edge[data-source="${s}"][data-destination="${d}"] path.line`);
     expect(await page.locator('g.edge[data-source="shop/checkout"][data-destination="payments/ledger"]').getAttribute('data-verdict')).toBe('dropped');
     expect(await dash('shop/checkout', 'payments/ledger')).toEqual(['7 4', '7px, 4px']);
     expect(await dash('reserved:world', 'payments/api')).toEqual(['7 4', '7px, 4px']);
