@@ -1,5 +1,5 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { REPO, waitFor } from '../test/common/exporter.js';
 import { parseCidr } from '../src/net/cidr.js';
 import { inNs, runTag, TestNetwork, type TestHost } from '../test/common/netns.js';
 import { report } from './report.js';
+import { nginxConfig } from './servers.js';
 
 /**
  * Kernel cost of HTTP/1.x parsing per exchange (issue 15, target 4): wrk in
@@ -54,34 +55,6 @@ function variants(): Variant[] {
     if (!name || !path) throw new Error(`FLOWLENS_BENCH_OBJECTS: '${item}' is not name=path`);
     return { name, path };
   });
-}
-
-function nginxConfig(dir: string): string {
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 10000000;
-  keepalive_timeout 60s;
-  server {
-    listen ${SERVER_PORT};
-    location / {
-      default_type text/plain;
-      return 200 "flowlens bench\\n";
-    }
-  }
-}
-`;
 }
 
 const WRK_FIGURES = `done = function(summary, latency, requests)
@@ -137,7 +110,7 @@ describe('HTTP kernel cost', () => {
     tmp = mkdtempSync(join(tmpdir(), 'flowlens-http-kernel-'));
     const script = join(tmp, 'figures.lua');
     writeFileSync(script, WRK_FIGURES);
-    writeFileSync(join(tmp, 'nginx.conf'), nginxConfig(tmp));
+    writeFileSync(join(tmp, 'nginx.conf'), nginxConfig(tmp, SERVER_PORT, '', '    location / {\n      default_type text/plain;\n      return 200 "flowlens bench\\n";\n    }'));
     const nginx: ChildProcess = net.spawnIn(server.ns, 'taskset', ['-c', SERVER_CPU, 'nginx', '-p', tmp, '-c', join(tmp, 'nginx.conf'), '-e', join(tmp, 'nginx-error.log')]);
     let stderr = '';
     nginx.stderr!.on('data', (d) => (stderr += d));

@@ -12,7 +12,7 @@ import { inNs, type TestHost, type TestNetwork } from '../test/common/netns.js';
  */
 
 /** nginx, one worker, no access log, everything in `dir`; `locations` is the server block's body. */
-function nginxConfig(dir: string, port: number, http: string, locations: string): string {
+export function nginxConfig(dir: string, port: number, http: string, locations: string): string {
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { recursive: true });
   return `daemon off;
 master_process off;
