@@ -1,6 +1,7 @@
 // Generates src/bpf/layouts.generated.ts: the byte layout of every struct of
 // bpf/flowlens.h, read from the BTF of the built objects (bpf/.output), the
-// TypeScript interface of each struct as src/bpf/codecs.ts decodes it, and
+// TypeScript interface of each struct as src/bpf/codecs.ts decodes it, the
+// reader that decodes it (one object literal per struct), and
 // every plain number #defined there, so that user space never retypes any.
 // `make layouts` writes the file; test/bpf/codecs.test.ts runs generateLayouts()
 // and fails when the committed file differs from what the objects give.

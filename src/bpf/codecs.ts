@@ -238,9 +238,11 @@ interface Codec<T> {
 }
 
 /**
- * Encoder and decoder of one struct, driven by its generated layout alone, so
- * a struct is described once (in C) and its object has the generated
- * interface: each field is its `property`, decoded by its `kind`. Fields
+ * Encoder and decoder of one struct, so a struct is described once (in C) and
+ * its object has the generated interface. The encoder walks the generated
+ * layout (each field is its `property`, written by its `kind`); the decoder is
+ * the struct's generated reader (read<Struct> in layouts.generated.ts), one
+ * object literal, as events are decoded by the thousand per second. Fields
  * named *addr hold an address of the struct's `family` (no address is written
  * for family 0: nothing was parsed; without a family field all 16 bytes are
  * kept). Padding is written as zeros and not decoded. Each struct exports its
